@@ -1,0 +1,74 @@
+-- The Lua half's entry point: luaopen_qnn calls the function this returns with the module
+-- table. It installs lazy loading: qnn.<name> for a Lua-only module loads lua/qnn/<name>.lua on
+-- first use; a sub-table created in C (qnn.nn, qnn.optim, ...) is extended on first miss by
+-- lua/qnn/ext/<name>.lua, which returns function(subtable, qnn).
+return function(qnn)
+  local searchpath = package.searchpath
+
+  local function try_ext(name, sub)
+    local mt = getmetatable(sub)
+    if mt and mt.__qnn_ext_loaded then return end
+    if mt then mt.__qnn_ext_loaded = true end
+    local modname = "qnn.ext." .. name
+    if searchpath(modname, package.path) then
+      local ext = require(modname)
+      if type(ext) == "function" then ext(sub, qnn) end
+    end
+  end
+
+  -- extension for C sub-tables
+  local function attach(name, sub)
+    if getmetatable(sub) ~= nil then return end
+    setmetatable(sub, {
+      __index = function(t, k)
+        try_ext(name, t)
+        return rawget(t, k)
+      end,
+    })
+  end
+  for name, sub in pairs(qnn) do
+    if type(sub) == "table" and name:sub(1, 1) ~= "_" then attach(name, sub) end
+  end
+
+  -- lazy Lua-only modules
+  setmetatable(qnn, {
+    __index = function(t, k)
+      if type(k) ~= "string" or k:sub(1, 1) == "_" then return nil end
+      local modname = "qnn." .. k
+      if searchpath(modname, package.path) then
+        local m = require(modname)
+        rawset(t, k, m)
+        return m
+      end
+      return nil
+    end,
+  })
+
+  --- Loads every Lua module and extension, so pairs()/completion/help see everything.
+  function qnn.loadall()
+    for name, sub in pairs(qnn) do
+      if type(sub) == "table" and name:sub(1, 1) ~= "_" then try_ext(name, sub) end
+    end
+    local dir = rawget(qnn, "_luadir")
+    if dir then
+      local p = io.popen('ls "' .. dir .. '/qnn" 2>/dev/null')
+      if p then
+        for f in p:lines() do
+          local m = f:match("^([%w_]+)%.lua$")
+          if m and m ~= "prelude" and rawget(qnn, m) == nil then local _ = qnn[m] end
+        end
+        p:close()
+      end
+    end
+    return qnn
+  end
+  qnn.document(qnn.loadall, "qnn.loadall", "qnn.loadall() -> qnn",
+    "Loads every lazily loaded Lua module and extension (for pairs(), completion and help).")
+
+  function qnn.help(x)
+    return require("qnn.help").help(qnn, x)
+  end
+  qnn.document(qnn.help, "qnn.help", "qnn.help([x])",
+    "x: nil, a qnn function, method, userdata, module table or a name such as \"qnn.state\" or \"State:h\".\n" ..
+    "Prints the signature and doc string; qnn.help() lists the modules.")
+end

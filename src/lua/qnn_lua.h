@@ -1,0 +1,130 @@
+/* Internal header shared by the Lua binding files in src/lua/.
+ *
+ * Conventions (read before adding a binding):
+ *  - One userdata type per file, metatable named "qnn.<Type>" (luaL_newmetatable name), with
+ *    __tostring, __gc, __close and __name. Use qnn_lua_newclass().
+ *  - Each binding file defines exactly one opener with QNN_LUA_OPENER(name) { ... return 0; }.
+ *    The Makefile scans src/lua/ *.c for QNN_LUA_OPENER(...) and luaopen_qnn calls every opener
+ *    with the qnn module table at stack index 1 (the opener adds its functions/subtables to it
+ *    and must leave the stack as it found it).
+ *  - Every public function and method is registered with a doc string (qnn_lua_reg): the
+ *    signature line, then arguments with allowed ranges, then what it returns. qnn.help() shows
+ *    them and a test checks that every public function has one.
+ *  - Arguments are checked before any memory is touched; errors name the function, the argument
+ *    and the allowed range (use the qnn_lua_check* helpers below).
+ *  - Core status codes become Lua errors only here: qnn_lua_check_status().
+ */
+#ifndef QNN_LUA_INTERNAL_H
+#define QNN_LUA_INTERNAL_H
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "qnn/common.h"
+#include "qnn/rng.h"
+
+#define QNN_LUA_OPENER(name) int qnn_lua_open_##name(lua_State *L)
+
+typedef struct qnn_lua_reg {
+    const char *name;   /* Lua name of the function/method */
+    lua_CFunction fn;
+    const char *sig;    /* e.g. "qnn.state(n) -> State" or "State:h(q) -> State" */
+    const char *doc;    /* arguments with ranges, returns; may span lines */
+} qnn_lua_reg;
+
+/* ---- registration ---- */
+/* Sets the functions of `regs` (NULL-name terminated) into the table at index t, registering
+ * their docs under "<prefix><name>" (prefix like "qnn." or "qnn.grover."). */
+void qnn_lua_setfuncs(lua_State *L, int t, const qnn_lua_reg *regs, const char *prefix);
+/* Creates (or fetches) the sub-table qnn[name] of the module table at index t and pushes it. */
+void qnn_lua_subtable(lua_State *L, int t, const char *name);
+/* Creates the metatable `tname` ("qnn.State"): methods (doc'ed, registered as "State:name"),
+ * plus metamethods `meta` (luaL_Reg, may be NULL). __index = methods table unless meta has
+ * __index. Leaves the stack unchanged. */
+void qnn_lua_newclass(lua_State *L, const char *tname, const qnn_lua_reg *methods,
+                      const luaL_Reg *meta);
+/* Attach a doc to the value on top of the stack (any function/table) under `name`. */
+void qnn_lua_document(lua_State *L, int idx, const char *name, const char *sig, const char *doc);
+
+/* ---- argument checks (all raise a Lua error naming function, argument and range) ---- */
+int qnn_lua_argerror(lua_State *L, int arg, const char *argname, const char *fmt, ...);
+lua_Integer qnn_lua_checkint(lua_State *L, int arg, const char *argname, lua_Integer lo,
+                             lua_Integer hi);
+lua_Integer qnn_lua_optint(lua_State *L, int arg, const char *argname, lua_Integer def,
+                           lua_Integer lo, lua_Integer hi);
+double qnn_lua_checknum(lua_State *L, int arg, const char *argname, double lo, double hi);
+double qnn_lua_optnum(lua_State *L, int arg, const char *argname, double def, double lo,
+                      double hi);
+/* Finite number (no NaN/inf), any value. */
+double qnn_lua_checkfinite(lua_State *L, int arg, const char *argname);
+
+/* ---- option tables ({epochs=10, seed=1}) ---- */
+/* Raises if the value at arg is neither nil nor a table; errors on keys not in `allowed`
+ * (NULL-terminated) so typos like {epoch=5} are caught. Returns 1 if a table is present. */
+int qnn_lua_checkopts(lua_State *L, int arg, const char *const allowed[]);
+lua_Integer qnn_lua_optfield_int(lua_State *L, int t, const char *key, lua_Integer def,
+                                 lua_Integer lo, lua_Integer hi);
+double qnn_lua_optfield_num(lua_State *L, int t, const char *key, double def, double lo,
+                            double hi);
+int qnn_lua_optfield_bool(lua_State *L, int t, const char *key, int def);
+const char *qnn_lua_optfield_str(lua_State *L, int t, const char *key, const char *def);
+/* Returns index into `choices` (NULL-terminated) of string field `key`, or def_index if absent. */
+int qnn_lua_optfield_choice(lua_State *L, int t, const char *key, const char *const choices[],
+                            int def_index);
+
+/* ---- status -> Lua error ---- */
+/* If status != QNN_OK raise "<where>: <message>" (err->msg if set, else qnn_strerror).
+ * QNN_EINTR becomes the error "interrupted". */
+void qnn_lua_check_status(lua_State *L, int status, const qnn_error *err, const char *where);
+
+/* ---- random streams ---- */
+/* The default stream of this lua_State (set by qnn.seed(n)). */
+qnn_rng *qnn_lua_default_rng(lua_State *L);
+/* Stream to use for a call with option table at index t (0 = none): if t has `seed` (integer),
+ * seeds `local` and returns it; if t has `rng` (a qnn.Rng), returns that stream; else the
+ * default stream. */
+qnn_rng *qnn_lua_getrng(lua_State *L, int t, qnn_rng *local);
+/* Check a qnn.Rng userdata. */
+qnn_rng *qnn_lua_checkrng(lua_State *L, int arg);
+
+/* ---- progress ---- */
+/* A progress adapter that drives a Lua progress bar (lua/qnn/progress.lua) from C loops.
+ * Init pushes nothing permanent onto the stack except one value at the returned slot; call
+ * qnn_lua_progress_done() afterwards (also on error paths before raising). If `opts` table at
+ * index t has `progress=false` or QNN_QUIET=1 or stdout is not a TTY the bar is silent. */
+typedef struct qnn_lua_progress {
+    lua_State *L;
+    int ref;          /* registry ref of the bar object, LUA_NOREF if silent */
+    int failed;       /* set if the Lua callback raised */
+    qnn_progress cb;  /* pass &p.cb to core loops */
+} qnn_lua_progress;
+void qnn_lua_progress_init(lua_State *L, qnn_lua_progress *p, int t, const char *label);
+void qnn_lua_progress_done(qnn_lua_progress *p);
+
+/* ---- misc ---- */
+/* Name of the qnn userdata type at idx ("State"), or NULL. */
+const char *qnn_lua_typename(lua_State *L, int idx);
+
+#endif
+
+/* ---- shared userdata accessors (each implemented in its type's binding file) ---- */
+#include "qnn/tensor.h"
+/* qnn.Tensor (src/lua/tensor.c). The userdata holds a qnn_tensor; views keep their parent
+ * alive through user value 1. */
+qnn_tensor *qnn_lua_checktensor(lua_State *L, int arg);
+qnn_tensor *qnn_lua_testtensor(lua_State *L, int arg);           /* NULL if not a Tensor */
+/* Pushes a new zero-filled owning Tensor; raises a Lua error on OOM. */
+qnn_tensor *qnn_lua_newtensor(lua_State *L, size_t rows, size_t cols, int ndim);
+/* Accepts a Tensor or a (nested) Lua table of numbers at arg and returns a tensor; a table is
+ * converted into a new Tensor pushed on the stack (so it stays alive), else nothing is pushed.
+ * *pushed tells which. */
+qnn_tensor *qnn_lua_totensor(lua_State *L, int arg, const char *argname, int *pushed);
+
+/* Opaque simulator types (src/lua/state.c, density.c, circuit.c). */
+struct qnn_state;
+struct qnn_density;
+struct qnn_circuit;
+struct qnn_state *qnn_lua_checkstate(lua_State *L, int arg);
+struct qnn_density *qnn_lua_checkdensity(lua_State *L, int arg);
+struct qnn_circuit *qnn_lua_checkcircuit(lua_State *L, int arg);
