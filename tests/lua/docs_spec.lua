@@ -15,8 +15,8 @@ describe("documentation", function()
           local name = path .. "." .. k
           if type(v) == "function" then
             if not docs[v] then missing[#missing + 1] = name end
-          elseif type(v) == "table" and getmetatable(v) == nil or (type(v) == "table" and not v.__index) then
-            if type(v) == "table" then walk(v, name) end
+          elseif type(v) == "table" then
+            walk(v, name)
           end
         end
       end
