@@ -94,6 +94,7 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/harness.h $(LIBA)
 
 # ---------------- tests ----------------
 test: all $(TEST_BIN)
+	@bash scripts/fetch-data.sh --quiet-if-present || echo "test: data sets unavailable; data tests will be pending"
 	@O="$(O)" BUILD="$(BUILD)" SAN="$(SAN)" bash scripts/run-tests.sh $(TEST_BIN)
 
 asan:
@@ -108,6 +109,11 @@ data:
 
 bench: all
 	@bash scripts/bench.sh
+
+# State-vector kernels (C) + Lua per-call overhead; also run by `make bench`.
+.PHONY: bench-statevec
+bench-statevec: all
+	@O="$(O)" bash scripts/bench_statevec.sh
 
 install: all
 	install -d $(PREFIX)/bin $(PREFIX)/lib $(PREFIX)/include/qnn $(PREFIX)/share/qnnlab/lua

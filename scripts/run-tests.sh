@@ -36,6 +36,25 @@ for t in "$@"; do
   pass=$((pass+p)); fail=$((fail+f))
 done
 
+# shell tests (tests/sh/*.sh, e.g. the qnnlab CLI and the tmux-driven REPL): each prints
+# "<name>: N passed, N failed" as its last summary line
+for t in tests/sh/*.sh; do
+  [ -f "$t" ] || continue
+  out=$(O="$O" SAN="${SAN:-}" bash "$t" 2>&1); rc=$?
+  line=$(printf '%s\n' "$out" | grep -E '^[A-Za-z0-9_.-]+: [0-9]+ passed, [0-9]+ failed$' | tail -n1)
+  if [ -z "$line" ]; then
+    printf '%s\n' "$out"
+    echo "sh $(basename "$t"): crashed or printed no summary (exit $rc)"
+    fail=$((fail+1)); continue
+  fi
+  p=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1/' <<<"$line")
+  f=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\2/' <<<"$line")
+  [ "$f" -gt 0 ] || [ $rc -ne 0 ] && printf '%s\n' "$out"
+  [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
+  echo "sh $line"
+  pass=$((pass+p)); fail=$((fail+f))
+done
+
 # busted, TAP output; count "ok"/"not ok" lines
 run_busted() { # label, interpreter...
   local label=$1; shift

@@ -120,6 +120,12 @@ qnn_tensor *qnn_lua_newtensor(lua_State *L, size_t rows, size_t cols, int ndim);
  * converted into a new Tensor pushed on the stack (so it stays alive), else nothing is pushed.
  * *pushed tells which. */
 qnn_tensor *qnn_lua_totensor(lua_State *L, int arg, const char *argname, int *pushed);
+/* Pushes a non-owning Tensor view of `data` (rows x cols, row stride ld, ndim 1 or 2) whose
+ * memory belongs to the userdata at stack index `anchor` (kept alive through the view's user
+ * value). `anchor_closed` (may be NULL) points at the owner's "closed" flag: when it becomes
+ * non-zero the view raises "Tensor is closed" instead of touching freed memory. */
+qnn_tensor *qnn_lua_newview(lua_State *L, int anchor, const int *anchor_closed, double *data,
+                            size_t rows, size_t cols, size_t ld, int ndim);
 
 /* Opaque simulator types (src/lua/state.c, density.c, circuit.c). */
 struct qnn_state;
@@ -128,3 +134,19 @@ struct qnn_circuit;
 struct qnn_state *qnn_lua_checkstate(lua_State *L, int arg);
 struct qnn_density *qnn_lua_checkdensity(lua_State *L, int arg);
 struct qnn_circuit *qnn_lua_checkcircuit(lua_State *L, int arg);
+/* State/Density helpers (src/lua/state.c, density.c): test* return NULL if the value at arg is
+ * not an open State/Density; push* create a new |0..0> object on n qubits and push it (raise a
+ * Lua error, nothing allocated, if n is out of range or too large). */
+struct qnn_state *qnn_lua_teststate(lua_State *L, int arg);
+struct qnn_density *qnn_lua_testdensity(lua_State *L, int arg);
+struct qnn_state *qnn_lua_pushstate(lua_State *L, int n);
+struct qnn_density *qnn_lua_pushdensity(lua_State *L, int n);
+
+/* qnn.Net (src/lua/nn.c). */
+struct qnn_net;
+struct qnn_net *qnn_lua_checknet(lua_State *L, int arg);
+/* Layer specs for qnn.nn.sequential: a Lua table with field `_build`, a C function called as
+ * _build(net_lightuserdata, spec) that appends one layer to the (unbuilt) struct qnn_net with
+ * qnn_net_add_layer()/qnn_net_add_dense()/... and raises a Lua error on failure. Fields `in`,
+ * `out` (integers) are optional hints. For qnn.nn.load of custom layers, register a function
+ * qnn.nn.layer_loaders[name] = function(in, out, nparams, fparam_table) -> spec. */

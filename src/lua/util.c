@@ -87,6 +87,16 @@ static const char *fname(lua_State *L, char *buf, size_t n) {
         snprintf(buf, n, "%s", ar.name);
     } else {
         snprintf(buf, n, "?");
+        /* no call-site name (e.g. called through pcall): use the documented name, if any */
+        if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "f", &ar)) {
+            push_docs(L);
+            lua_pushvalue(L, -2);
+            if (lua_gettable(L, -2) == LUA_TTABLE && lua_getfield(L, -1, "name") == LUA_TSTRING) {
+                snprintf(buf, n, "%s", lua_tostring(L, -1));
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 3);
+        }
     }
     return buf;
 }
@@ -184,8 +194,7 @@ int qnn_lua_checkopts(lua_State *L, int arg, const char *const allowed[]) {
     while (lua_next(L, arg)) {
         lua_pop(L, 1);
         if (lua_type(L, -1) != LUA_TSTRING) {
-            lua_pop(L, 1);
-            continue; /* positional entries are the caller's business */
+            continue; /* positional entries are the caller's business (keep the key for next) */
         }
         const char *k = lua_tostring(L, -1);
         int found = 0;

@@ -1,0 +1,113 @@
+-- qnn.train: mini-batch training loops. The hot parts (batch gather, forward, backward,
+-- optimizer update) run in C inside Optimizer:epoch; this file only orchestrates epochs,
+-- evaluation on a test set, callbacks, progress and interrupts.
+local qnn = require "qnn"
+local M = {}
+
+local fit_keys = {
+  optimizer = true, epochs = true, batch = true, shuffle = true, seed = true, rng = true,
+  loss = true, l2 = true, test = true, on_epoch = true, progress = true, label = true,
+}
+
+local function fail(msg, ...)
+  error("qnn.train.fit: " .. string.format(msg, ...), 3)
+end
+
+local function as_tensor(v, what)
+  local t = qnn.type(v)
+  if t == "Tensor" then return v end
+  if type(v) == "table" then
+    local ok, res = pcall(qnn.tensor.from, v)
+    if not ok then fail("%s: %s", what, tostring(res)) end
+    return res
+  end
+  fail("%s must be a Tensor or a table, got %s", what, t)
+end
+
+-- data: {X=, y=} table or a Dataset (anything with .X and .y)
+local function unpack_data(d, what)
+  if type(d) ~= "table" and type(d) ~= "userdata" then
+    fail("%s must be a table {X=, y=} or a Dataset, got %s", what, qnn.type(d))
+  end
+  local X, y = d.X, d.y
+  if X == nil or y == nil then fail("%s needs fields X and y", what) end
+  X = as_tensor(X, what .. ".X")
+  y = as_tensor(y, what .. ".y")
+  if X:ndim() ~= 2 then fail("%s.X must be 2-D (samples x features)", what) end
+  local n = X:shape()
+  if n == 0 then fail("%s is empty (0 samples)", what) end
+  return X, y
+end
+
+local function check_int(v, name, lo, def)
+  if v == nil then return def end
+  if math.type(v) ~= "integer" or v < lo then fail("option '%s' must be an integer >= %d, got %s", name, lo, tostring(v)) end
+  return v
+end
+
+--- fit(net, data, opts) -> history
+function M.fit(net, data, opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then fail("options must be a table") end
+  for k in pairs(opts) do
+    if not fit_keys[k] then
+      local names = {}
+      for n in pairs(fit_keys) do names[#names + 1] = n end
+      table.sort(names)
+      fail("unknown option '%s'; allowed: %s", tostring(k), table.concat(names, ", "))
+    end
+  end
+  if qnn.type(net) ~= "Net" then fail("argument #1 'net' must be a Net, got %s", qnn.type(net)) end
+  local X, y = unpack_data(data, "data")
+  local tX, ty
+  if opts.test ~= nil then tX, ty = unpack_data(opts.test, "test") end
+  local opt = opts.optimizer or qnn.optim.adam{}
+  if qnn.type(opt) ~= "Optimizer" then fail("option 'optimizer' must be an Optimizer, got %s", qnn.type(opt)) end
+  local epochs = check_int(opts.epochs, "epochs", 1, 10)
+  local batch = check_int(opts.batch, "batch", 1, 32)
+  local shuffle = opts.shuffle
+  if shuffle == nil then shuffle = true end
+  local loss = opts.loss or "cross_entropy"
+  if loss ~= "cross_entropy" and loss ~= "mse" then fail("option 'loss' must be \"cross_entropy\" or \"mse\", got %s", tostring(loss)) end
+  local l2 = opts.l2 or 0
+  if type(l2) ~= "number" or l2 ~= l2 or l2 < 0 or l2 == math.huge then fail("option 'l2' must be a finite number >= 0") end
+  local rng = opts.rng
+  if opts.seed ~= nil then
+    if math.type(opts.seed) ~= "integer" then fail("option 'seed' must be an integer") end
+    rng = qnn.rng(opts.seed)
+  end
+  rng = rng or qnn.default_rng()
+  if opts.on_epoch ~= nil and type(opts.on_epoch) ~= "function" then fail("option 'on_epoch' must be a function") end
+
+  local hist = { train_loss = {}, train_acc = {}, test_loss = {}, test_acc = {}, epochs = 0 }
+  local bar = qnn.progress.bar{ label = opts.label or "fit", total = epochs, quiet = opts.progress == false }
+  local t0 = qnn.clock()
+  local epoch_opts = { batch = batch, shuffle = shuffle, rng = rng, loss = loss, l2 = l2 }
+  for e = 1, epochs do
+    qnn.check_interrupt()
+    local l, a = opt:epoch(net, X, y, epoch_opts)
+    hist.train_loss[e], hist.train_acc[e] = l, a
+    local rec = { epoch = e, train_loss = l, train_acc = a }
+    if tX then
+      local ev = net:evaluate(tX, ty, { loss = loss })
+      hist.test_loss[e], hist.test_acc[e] = ev.loss, ev.accuracy
+      rec.test_loss, rec.test_acc = ev.loss, ev.accuracy
+    end
+    hist.epochs = e
+    bar:update(e)
+    if opts.on_epoch and opts.on_epoch(e, rec, net) == true then break end
+  end
+  bar:finish()
+  hist.time = qnn.clock() - t0
+  return hist
+end
+qnn.document(M.fit, "qnn.train.fit",
+  "qnn.train.fit(net, data [, {optimizer=adam{}, epochs=10, batch=32, shuffle=true, seed=, rng=, " ..
+  "loss=\"cross_entropy\", l2=0, test=, on_epoch=fn, progress=true}]) -> history",
+  "net: Net; data: {X=Tensor|table, y=labels 1..K | targets} or a Dataset (.X, .y), >= 1 sample; " ..
+  "test: same form, evaluated after every epoch; on_epoch(e, record, net) returning true stops early.\n" ..
+  "Mini-batch training; batches, forward, backward and updates run in C (Optimizer:epoch). " ..
+  "Returns {train_loss={...}, train_acc={...}, test_loss={...}, test_acc={...}, epochs=, time=} " ..
+  "(train_acc counts hits during the epoch's training-mode passes; nil entries for mse).")
+
+return M

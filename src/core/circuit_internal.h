@@ -1,0 +1,45 @@
+/* Internal to the circuit sources (circuit.c, circuit_run.c, circuit_grad.c, qasm.c). */
+#ifndef QNN_CIRCUIT_INTERNAL_H
+#define QNN_CIRCUIT_INTERNAL_H
+
+#include "qnn/circuit.h"
+
+#define QNN_CIRCUIT_MAXQ 30     /* qubits per circuit */
+#define QNN_CIRCUIT_MAXU 10     /* qubits of a dense unitary gate */
+#define QNN_CIRCUIT_MAXDIAG 26  /* qubits of a circuit holding a diagonal gate */
+#define QNN_CIRCUIT_MAXUNITARY 10 /* qnn_circuit_unitary */
+
+struct qnn_circuit {
+    int n;          /* qubits */
+    qnn_op *ops;
+    size_t nops, cap;
+    char **names;   /* parameter names */
+    double *values; /* parameter values */
+    int np, pcap;
+};
+
+int qnn_circ_push(qnn_circuit *c, qnn_op *op, qnn_error *err);
+int qnn_circ_op_clone(qnn_op *dst, const qnn_op *src, int n);
+size_t qnn_circ_op_datalen(const qnn_op *op, int n);
+int qnn_circ_check_unitary(const double *m, int k, double tol);
+/* numeric angles of op into p (unitary/diagonal: op->data) */
+const double *qnn_circ_op_params(const qnn_circuit *c, const qnn_op *op, double p[3]);
+/* applies op (or its inverse) to s */
+int qnn_circ_apply_op(const qnn_circuit *c, const qnn_op *op, qnn_state *s, int inverse,
+                      qnn_error *err);
+
+/* growable string */
+typedef struct qnn_sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} qnn_sbuf;
+void qnn_sb_add(qnn_sbuf *b, const char *s, size_t n);
+void qnn_sb_puts(qnn_sbuf *b, const char *s);
+void qnn_sb_printf(qnn_sbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+#endif

@@ -1,0 +1,172 @@
+/* Running circuits: on state vectors (optionally one Monte-Carlo noise trajectory), on density
+ * matrices with exact channels, and the full unitary. Uses the statevec/density kernels. */
+#include "circuit_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Numeric angles of op into p[3] (unitary/diagonal: returns op->data). */
+const double *qnn_circ_op_params(const qnn_circuit *c, const qnn_op *op, double p[3]) {
+    if (op->kind == QNN_G_UNITARY || op->kind == QNN_G_DIAGONAL) return op->data;
+    for (int i = 0; i < 3; i++) p[i] = qnn_circuit_angle_value(c, &op->ang[i]);
+    return p;
+}
+
+int qnn_circ_apply_op(const qnn_circuit *c, const qnn_op *op, qnn_state *s, int inverse,
+                      qnn_error *err) {
+    double p[3];
+    const double *par = qnn_circ_op_params(c, op, p);
+    if (op->kind == QNN_G_ID) return QNN_OK;
+    if (inverse)
+        return qnn_state_apply_gate_inv(s, (qnn_gate_kind)op->kind, qnn_op_qubits(op), op->nq,
+                                        par, err);
+    return qnn_state_apply_gate(s, (qnn_gate_kind)op->kind, qnn_op_qubits(op), op->nq, par, err);
+}
+
+static int check_progress(size_t i, size_t n) {
+    if ((i & 255) == 255) return qnn_progress_step(NULL, (double)i, (double)n);
+    return QNN_OK;
+}
+
+/* ---- trajectories ---- */
+static int apply_pauli1(qnn_state *s, int q, int which, qnn_error *err) {
+    static const qnn_gate_kind P[4] = {QNN_G_ID, QNN_G_X, QNN_G_Y, QNN_G_Z};
+    if (which == 0) return QNN_OK;
+    return qnn_state_apply_gate(s, P[which], &q, 1, NULL, err);
+}
+
+static int traj_depol1(qnn_state *s, int q, double p, qnn_rng *rng, qnn_error *err) {
+    if (p <= 0) return QNN_OK;
+    double u = qnn_rng_uniform(rng);
+    if (u >= p) return QNN_OK;
+    return apply_pauli1(s, q, 1 + (int)qnn_rng_below(rng, 3), err);
+}
+
+static int traj_depol2(qnn_state *s, int a, int b, double p, qnn_rng *rng, qnn_error *err) {
+    if (p <= 0) return QNN_OK;
+    double u = qnn_rng_uniform(rng);
+    if (u >= p) return QNN_OK;
+    int w = 1 + (int)qnn_rng_below(rng, 15); /* one of the 15 non-identity pairs */
+    int st = apply_pauli1(s, a, w & 3, err);
+    if (st) return st;
+    return apply_pauli1(s, b, w >> 2, err);
+}
+
+static int traj_kraus(qnn_state *s, int q, int which, double p, qnn_rng *rng, qnn_error *err) {
+    if (p <= 0) return QNN_OK;
+    if (which == 3 || which == 4) { /* bit/phase flip: a Pauli with probability p */
+        if (qnn_rng_uniform(rng) >= p) return QNN_OK;
+        return apply_pauli1(s, q, which == 3 ? 1 : 3, err);
+    }
+    double k[4 * 8];
+    int nk = 0;
+    int st = qnn_channel_kraus(which, p, k, &nk, err);
+    if (st) return st;
+    return qnn_state_kraus1(s, q, k, nk, rng, NULL, err);
+}
+
+static int noise_after_state(const qnn_op *op, const qnn_noise *nm, qnn_state *s, qnn_rng *rng,
+                             qnn_error *err) {
+    const int *q = qnn_op_qubits(op);
+    int st = QNN_OK;
+    if (op->nq == 2) {
+        st = traj_depol2(s, q[0], q[1], nm->p2, rng, err);
+    } else {
+        for (int j = 0; j < op->nq && !st; j++) st = traj_depol1(s, q[j], nm->p1, rng, err);
+    }
+    for (int j = 0; j < op->nq && !st; j++) {
+        st = traj_kraus(s, q[j], 1, nm->amp_damp, rng, err);
+        if (!st) st = traj_kraus(s, q[j], 2, nm->phase_damp, rng, err);
+        if (!st) st = traj_kraus(s, q[j], 3, nm->bit_flip, rng, err);
+        if (!st) st = traj_kraus(s, q[j], 4, nm->phase_flip, rng, err);
+    }
+    return st;
+}
+
+int qnn_circuit_run(const qnn_circuit *c, qnn_state *s, const qnn_noise *noise, qnn_rng *rng,
+                    qnn_error *err) {
+    if (!s || s->n != c->n)
+        return qnn_error_set(err, QNN_EINVAL, "run: state has %d qubits, circuit has %d",
+                             s ? s->n : 0, c->n);
+    int noisy = !qnn_noise_is_zero(noise);
+    if (noisy) {
+        int st = qnn_noise_check(noise, err);
+        if (st) return st;
+        if (!rng) return qnn_error_set(err, QNN_EINVAL, "run: noise needs a random stream");
+    }
+    for (size_t i = 0; i < c->nops; i++) {
+        int st = qnn_circ_apply_op(c, &c->ops[i], s, 0, err);
+        if (!st && noisy) st = noise_after_state(&c->ops[i], noise, s, rng, err);
+        if (!st) st = check_progress(i, c->nops);
+        if (st) return st;
+    }
+    return QNN_OK;
+}
+
+/* ---- density matrices ---- */
+static int noise_after_density(const qnn_op *op, const qnn_noise *nm, qnn_density *d,
+                               qnn_error *err) {
+    const int *q = qnn_op_qubits(op);
+    int st = QNN_OK;
+    if (op->nq == 2) {
+        if (nm->p2 > 0) st = qnn_density_depolarize2(d, q[0], q[1], nm->p2, err);
+    } else if (nm->p1 > 0) {
+        for (int j = 0; j < op->nq && !st; j++) st = qnn_density_depolarize(d, q[j], nm->p1, err);
+    }
+    for (int j = 0; j < op->nq && !st; j++) {
+        if (nm->amp_damp > 0) st = qnn_density_amplitude_damp(d, q[j], nm->amp_damp, err);
+        if (!st && nm->phase_damp > 0) st = qnn_density_phase_damp(d, q[j], nm->phase_damp, err);
+        if (!st && nm->bit_flip > 0) st = qnn_density_bit_flip(d, q[j], nm->bit_flip, err);
+        if (!st && nm->phase_flip > 0) st = qnn_density_phase_flip(d, q[j], nm->phase_flip, err);
+    }
+    return st;
+}
+
+int qnn_circuit_run_density(const qnn_circuit *c, qnn_density *d, const qnn_noise *noise,
+                            qnn_error *err) {
+    if (!d || d->n != c->n)
+        return qnn_error_set(err, QNN_EINVAL, "run: density matrix has %d qubits, circuit has %d",
+                             d ? d->n : 0, c->n);
+    int noisy = !qnn_noise_is_zero(noise);
+    if (noisy) {
+        int st = qnn_noise_check(noise, err);
+        if (st) return st;
+    }
+    for (size_t i = 0; i < c->nops; i++) {
+        const qnn_op *op = &c->ops[i];
+        int st = QNN_OK;
+        if (op->kind != QNN_G_ID) {
+            double p[3];
+            const double *par = qnn_circ_op_params(c, op, p);
+            st = qnn_density_apply_gate(d, (qnn_gate_kind)op->kind, qnn_op_qubits(op), op->nq, par,
+                                        err);
+        }
+        if (!st && noisy) st = noise_after_density(op, noise, d, err);
+        if (!st) st = check_progress(i, c->nops);
+        if (st) return st;
+    }
+    return QNN_OK;
+}
+
+/* ---- full unitary ---- */
+int qnn_circuit_unitary(const qnn_circuit *c, double *out, qnn_error *err) {
+    if (c->n > QNN_CIRCUIT_MAXUNITARY)
+        return qnn_error_set(err, QNN_EINVAL, "unitary: only for circuits of at most %d qubits, got %d",
+                             QNN_CIRCUIT_MAXUNITARY, c->n);
+    qnn_state s;
+    int st = qnn_state_init(&s, c->n, err);
+    if (st) return st;
+    size_t d = s.dim;
+    for (size_t j = 0; j < d && !st; j++) {
+        st = qnn_state_set_basis(&s, j, err);
+        if (!st) st = qnn_circuit_run(c, &s, NULL, NULL, err);
+        if (st) break;
+        for (size_t r = 0; r < d; r++) {
+            out[2 * (r * d + j)] = s.amp[2 * r];
+            out[2 * (r * d + j) + 1] = s.amp[2 * r + 1];
+        }
+    }
+    qnn_state_release(&s);
+    return st;
+}

@@ -1,0 +1,235 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "qnn/grover_optim.h"
+
+typedef struct fixture {
+    qnn_net *net;
+    qnn_tensor X;
+    int *y;
+} fixture;
+
+/* 6 -> 5 (tanh, bias) -> 4 (sigmoid) -> 3 (softmax), B samples */
+static void make_fixture(fixture *f, size_t B, uint64_t seed, int deep) {
+    qnn_error e;
+    CHECK(qnn_net_new(&f->net, &e) == QNN_OK);
+    qnn_init u = {QNN_INIT_UNIFORM, -1.0, 1.0};
+    if (deep) {
+        CHECK(qnn_net_add_dense(f->net, 6, 5, 1, &u, 0, 0, &e) >= 0);
+        CHECK(qnn_net_add_activation(f->net, QNN_LAYER_TANH, 0, &e) >= 0);
+        CHECK(qnn_net_add_dense(f->net, 5, 4, 0, &u, 0, 0, &e) >= 0);
+        CHECK(qnn_net_add_activation(f->net, QNN_LAYER_SIGMOID, 0, &e) >= 0);
+        CHECK(qnn_net_add_dense(f->net, 4, 3, 0, &u, 0, 0, &e) >= 0);
+    } else {
+        CHECK(qnn_net_add_dense(f->net, 6, 5, 0, &u, 0, 0, &e) >= 0);
+        CHECK(qnn_net_add_activation(f->net, QNN_LAYER_TANH, 0, &e) >= 0);
+        CHECK(qnn_net_add_dense(f->net, 5, 3, 0, &u, 0, 0, &e) >= 0);
+    }
+    CHECK(qnn_net_add_activation(f->net, QNN_LAYER_SOFTMAX, 0, &e) >= 0);
+    CHECK(qnn_net_build(f->net, seed, &e) == QNN_OK);
+    CHECK(qnn_tensor_init(&f->X, B, 6, 2) == QNN_OK);
+    f->y = malloc(B * sizeof *f->y);
+    qnn_rng r;
+    qnn_rng_seed(&r, seed + 100);
+    for (size_t s = 0; s < B; s++) {
+        double c = 0;
+        for (size_t k = 0; k < 6; k++) {
+            double v = qnn_rng_normal(&r);
+            qnn_tensor_set(&f->X, s, k, v);
+            c += v * (k + 1);
+        }
+        f->y[s] = c < -1 ? 0 : c < 1 ? 1 : 2;
+    }
+}
+
+static void free_fixture(fixture *f) {
+    qnn_net_free(f->net);
+    qnn_tensor_release(&f->X);
+    free(f->y);
+}
+
+static double full_loss(fixture *f, double l2) {
+    qnn_targets t = {f->y, NULL};
+    double loss = NAN;
+    CHECK(qnn_net_loss(f->net, &f->X, QNN_LOSS_CROSS_ENTROPY, &t, l2, 0, NULL, &loss, NULL) == 0);
+    return loss;
+}
+
+TEST(incremental_equals_full_forward) {
+    for (int deep = 0; deep <= 1; deep++) {
+        fixture f;
+        make_fixture(&f, 37, 3 + deep, deep);
+        qnn_gopt_eval *ev;
+        qnn_error e;
+        CHECK(qnn_gopt_eval_new(&ev, f.net, &f.X, f.y, 1e-3, &e) == QNN_OK);
+        CHECK_NEAR(qnn_gopt_eval_loss(ev), full_loss(&f, 1e-3), 1e-12);
+        qnn_rng r;
+        qnn_rng_seed(&r, 9);
+        size_t D = qnn_gopt_eval_nlayers(ev);
+        CHECK(D == (size_t)(deep ? 3 : 2));
+        double cand[17], inc[17], naive[17];
+        for (size_t L = 0; L < D; L++) {
+            size_t in, out;
+            int bias;
+            qnn_gopt_eval_shape(ev, L, &in, &out, &bias);
+            for (int t = 0; t < 6; t++) {
+                size_t i = qnn_rng_below(&r, in + (bias ? 1 : 0)), j = qnn_rng_below(&r, out);
+                double w = *qnn_gopt_eval_weight(ev, L, i, j);
+                for (int c = 0; c < 17; c++) cand[c] = w + 2.0 * qnn_rng_normal(&r);
+                CHECK(qnn_gopt_eval_candidates(ev, L, i, j, cand, 17, inc, &e) == QNN_OK);
+                CHECK(qnn_gopt_eval_candidates_naive(ev, L, i, j, cand, 17, naive, &e) == QNN_OK);
+                for (int c = 0; c < 17; c++) CHECK_NEAR(inc[c], naive[c], 1e-12);
+                CHECK(*qnn_gopt_eval_weight(ev, L, i, j) == w); /* unchanged */
+                /* commit one candidate: cached loss == full forward */
+                CHECK(qnn_gopt_eval_set(ev, L, i, j, cand[t], &e) == QNN_OK);
+                CHECK_NEAR(qnn_gopt_eval_loss(ev), full_loss(&f, 1e-3), 1e-12);
+                CHECK_NEAR(qnn_gopt_eval_loss(ev), inc[t], 1e-12);
+            }
+        }
+        /* bad weights */
+        CHECK(qnn_gopt_eval_candidates(ev, D, 0, 0, cand, 3, inc, &e) == QNN_ERANGE);
+        CHECK(qnn_gopt_eval_candidates(ev, 0, 99, 0, cand, 3, inc, &e) == QNN_ERANGE);
+        qnn_gopt_eval_free(ev);
+        free_fixture(&f);
+    }
+}
+
+static int run_epochs(fixture *f, int epochs, uint64_t seed, double *losses_out) {
+    qnn_gopt_eval *ev;
+    qnn_error e;
+    if (qnn_gopt_eval_new(&ev, f->net, &f->X, f->y, 1e-3, &e)) return -1;
+    qnn_rng r;
+    qnn_rng_seed(&r, seed);
+    qnn_gopt_threshold th = {.tol_hidden = 0.05, .tol_output = 0.1, .shots = 256,
+                             .form = QNN_GROVER_TEXTBOOK, .rng = &r, .track_circuit = 1};
+    int nlos = 0, mono = 1;
+    double prev = qnn_gopt_eval_loss(ev);
+    for (int ep = 0; ep < epochs; ep++)
+        for (size_t L = 0; L < qnn_gopt_eval_nlayers(ev); L++) {
+            qnn_gopt_pass_opts o = {.layer = L, .alpha = 0.5, .resolution = L ? 64 : 32,
+                                    .select = qnn_gopt_select_threshold, .select_ud = &th};
+            qnn_gopt_pass_result res;
+            CHECK(qnn_gopt_layer_pass(ev, &o, &res, &e) == QNN_OK);
+            CHECK(res.loss_after <= res.loss_before);
+            CHECK(res.cost.weights == qnn_gopt_eval_nweights(ev, L));
+            CHECK(res.cost.queries >= res.cost.queries_ideal * 256);
+            CHECK(res.cost.qubits == (L ? 6 : 5));
+            if (res.loss_before < prev - 1e-15) mono = 0;
+            prev = res.loss_after;
+            if (losses_out) losses_out[nlos++] = res.loss_after;
+        }
+    CHECK(mono);
+    CHECK_NEAR(qnn_gopt_eval_loss(ev), full_loss(f, 1e-3), 1e-12);
+    qnn_gopt_eval_free(ev);
+    return nlos;
+}
+
+TEST(monotone_training_and_reproducible) {
+    fixture a, b;
+    make_fixture(&a, 40, 5, 1);
+    make_fixture(&b, 40, 5, 1);
+    double la[16], lb[16];
+    double start = full_loss(&a, 1e-3);
+    int n = run_epochs(&a, 3, 77, la);
+    CHECK(n == 9);
+    for (int k = 1; k < n; k++) CHECK(la[k] <= la[k - 1]);
+    CHECK(la[n - 1] < start);
+    run_epochs(&b, 3, 77, lb);
+    CHECK(memcmp(a.net->params, b.net->params, a.net->nparams * sizeof(double)) == 0);
+    free_fixture(&a);
+    free_fixture(&b);
+}
+
+/* The threshold policy with one shot picks a marked candidate with the analytic probability. */
+TEST(threshold_pick_probability) {
+    double losses[20];
+    for (int c = 0; c < 20; c++) losses[c] = 1.0 + 0.1 * c;
+    losses[7] = 0.5;
+    losses[13] = 0.51; /* within 5% of the minimum */
+    qnn_rng r;
+    qnn_rng_seed(&r, 3);
+    qnn_gopt_threshold th = {.tol_hidden = 0.05, .tol_output = 0.1, .shots = 1, .rng = &r};
+    qnn_gopt_weight_info wi = {.N = 20, .n = 5};
+    int trials = 20000, hit = 0;
+    qnn_gopt_cost cost;
+    memset(&cost, 0, sizeof cost);
+    for (int t = 0; t < trials; t++) {
+        size_t pick;
+        CHECK(qnn_gopt_select_threshold(&th, losses, 20, &wi, &pick, &cost, NULL) == QNN_OK);
+        hit += pick == 7 || pick == 13;
+    }
+    /* N = 32 states, M = 2, k = floor(pi/4*4) = 3. Padding outcomes fall back to the arg-min
+     * (marked), so P(marked) = p + (1 - p) * 12/30. */
+    double p = qnn_grover_p_success_analytic(32, 2, 3);
+    double want = p + (1 - p) * 12.0 / 30.0;
+    double sd = sqrt(want * (1 - want) / trials);
+    CHECK_NEAR((double)hit / trials, want, 5 * sd + 1e-9);
+    CHECK(cost.marked == (uint64_t)trials * 2);
+    CHECK(cost.queries == (uint64_t)trials * 3);
+    /* with 1024 shots the most frequent outcome is marked (p ~ 0.9) */
+    th.shots = 1024;
+    size_t pick;
+    CHECK(qnn_gopt_select_threshold(&th, losses, 20, &wi, &pick, &cost, NULL) == QNN_OK);
+    CHECK(pick == 7 || pick == 13);
+}
+
+TEST(durr_hoyer_policy_and_bad_input) {
+    fixture f;
+    make_fixture(&f, 30, 8, 0);
+    qnn_gopt_eval *ev;
+    qnn_error e;
+    CHECK(qnn_gopt_eval_new(&ev, f.net, &f.X, f.y, 0.0, &e) == QNN_OK);
+    qnn_rng r;
+    qnn_rng_seed(&r, 1);
+    qnn_gopt_durr_hoyer dh = {.rng = &r};
+    qnn_gopt_pass_opts o = {.layer = 1, .alpha = 0.5, .resolution = 24,
+                            .select = qnn_gopt_select_durr_hoyer, .select_ud = &dh};
+    qnn_gopt_pass_result res;
+    CHECK(qnn_gopt_layer_pass(ev, &o, &res, &e) == QNN_OK);
+    CHECK(res.loss_after < res.loss_before);
+    CHECK(res.cost.hits >= res.cost.searches * 9 / 10);
+    o.resolution = 1;
+    CHECK(qnn_gopt_layer_pass(ev, &o, &res, &e) == QNN_EINVAL);
+    o.resolution = 65537;
+    CHECK(qnn_gopt_layer_pass(ev, &o, &res, &e) == QNN_EINVAL);
+    o.resolution = 8;
+    o.alpha = NAN;
+    CHECK(qnn_gopt_layer_pass(ev, &o, &res, &e) == QNN_EINVAL);
+    o.alpha = 0.5;
+    o.layer = 2;
+    CHECK(qnn_gopt_layer_pass(ev, &o, &res, &e) == QNN_ERANGE);
+    CHECK(strstr(e.msg, "layer 3") != NULL);
+    /* Ctrl-C between weights: stops with the last accepted weights */
+    o.layer = 0;
+    qnn_interrupt_raise();
+    CHECK(qnn_gopt_layer_pass(ev, &o, &res, &e) == QNN_EINTR);
+    qnn_interrupt_clear();
+    CHECK(res.visited == 0);
+    CHECK_NEAR(qnn_gopt_eval_loss(ev), full_loss(&f, 0.0), 1e-12);
+    qnn_gopt_eval_free(ev);
+    /* unsupported structure: two activations in a row */
+    qnn_net *bad;
+    CHECK(qnn_net_new(&bad, &e) == QNN_OK);
+    qnn_net_add_dense(bad, 6, 3, 0, NULL, 0, 0, &e);
+    qnn_net_add_activation(bad, QNN_LAYER_TANH, 0, &e);
+    qnn_net_add_activation(bad, QNN_LAYER_TANH, 0, &e);
+    CHECK(qnn_net_build(bad, 1, &e) == QNN_OK);
+    CHECK(qnn_gopt_eval_new(&ev, bad, &f.X, f.y, 0.0, &e) == QNN_EINVAL);
+    qnn_net_free(bad);
+    int ybad[30];
+    memcpy(ybad, f.y, sizeof ybad);
+    ybad[4] = 3;
+    CHECK(qnn_gopt_eval_new(&ev, f.net, &f.X, ybad, 0.0, &e) == QNN_EINVAL);
+    CHECK(qnn_gopt_eval_new(&ev, f.net, &f.X, f.y, -1.0, &e) == QNN_EINVAL);
+    free_fixture(&f);
+}
+
+int main(void) {
+    RUN(incremental_equals_full_forward);
+    RUN(monotone_training_and_reproducible);
+    RUN(threshold_pick_probability);
+    RUN(durr_hoyer_policy_and_bad_input);
+    return harness_done();
+}
