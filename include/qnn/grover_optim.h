@@ -159,6 +159,12 @@ typedef struct qnn_gopt_pass_result {
 int qnn_gopt_layer_pass(qnn_gopt_eval *ev, const qnn_gopt_pass_opts *o, qnn_gopt_pass_result *res,
                         qnn_error *err);
 
+/* Vector kernels of the hot path (AVX2/FMA when the CPU has it): x <- exp(x) (relative error
+ * <= 3e-16 on [-708, 709], clamped outside) and x <- tanh(x) (absolute error <= 4e-16; tmp holds
+ * n doubles of scratch). */
+void qnn_gopt_vexp(double *x, size_t n);
+void qnn_gopt_vtanh(double *x, double *tmp, size_t n);
+
 /* Population standard deviation of the (non-bias) weights of dense layer L, 1 if < 1e-12. */
 double qnn_gopt_layer_sigma(qnn_gopt_eval *ev, size_t L);
 

@@ -17,7 +17,8 @@
 typedef struct qnn_state {
     int n;        /* qubits */
     size_t dim;   /* 2^n */
-    double *amp;  /* 2*dim doubles: re, im of amplitude x at amp[2x], amp[2x+1] */
+    double *amp;  /* 2*dim doubles: re, im of amplitude x at amp[2x], amp[2x+1]; 64-byte
+                     aligned from qnn_state_init (a hand-built struct needs >= 16) */
 } qnn_state;
 
 /* A Pauli term coef * P, P = tensor product over qubits; qubit k carries X if bit k of x only,
@@ -119,6 +120,10 @@ int qnn_state_sample(const qnn_state *s, size_t shots, const int *q, int k, qnn_
 /* Sampling from an explicit distribution p[0..m-1] (sum ~ 1, entries >= 0). */
 int qnn_sample_probs(const double *p, size_t m, size_t shots, qnn_rng *rng, uint64_t *out,
                      qnn_error *err);
+
+/* ---- helpers ---- */
+/* sin and cos of x (one libm sincos call). */
+void qnn_sincos(double x, double *s, double *c);
 
 /* ---- noise by trajectories ---- */
 /* One quantum-trajectory step of the single-qubit channel with nk 2x2 Kraus operators

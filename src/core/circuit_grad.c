@@ -54,10 +54,11 @@ static void pauli_trans(const qnn_state *a, const qnn_state *b, uint64_t ctrl, u
     const double *A = a->amp, *B = b->amp;
     const size_t dim = a->dim;
     double part[RED_CHUNKS][2];
+    const int nch = PAR(dim) ? RED_CHUNKS : 1;
     int ny = __builtin_popcountll(xm & zm) & 3;
 #pragma omp parallel for schedule(static) if (PAR(dim))
-    for (int ch = 0; ch < RED_CHUNKS; ch++) {
-        size_t lo = dim * (size_t)ch / RED_CHUNKS, hi = dim * (size_t)(ch + 1) / RED_CHUNKS;
+    for (int ch = 0; ch < nch; ch++) {
+        size_t lo = dim * (size_t)ch / (size_t)nch, hi = dim * (size_t)(ch + 1) / (size_t)nch;
         double re = 0.0, im = 0.0;
         for (size_t x = lo; x < hi; x++) {
             if ((x & ctrl) != ctrl) continue;
@@ -71,7 +72,7 @@ static void pauli_trans(const qnn_state *a, const qnn_state *b, uint64_t ctrl, u
         part[ch][1] = im;
     }
     double re = 0.0, im = 0.0;
-    for (int ch = 0; ch < RED_CHUNKS; ch++) re += part[ch][0], im += part[ch][1];
+    for (int ch = 0; ch < nch; ch++) re += part[ch][0], im += part[ch][1];
     /* times i^ny */
     double r = re, i = im;
     switch (ny) {
@@ -92,11 +93,12 @@ static void fused1(qnn_state *psi, qnn_state *lam, int q, const double *Ui, doub
     const size_t half = psi->dim / 2;
     const size_t bq = (size_t)1 << q, lowmask = bq - 1;
     double part[RED_CHUNKS][8];
+    const int nch = PAR(psi->dim) ? RED_CHUNKS : 1;
     const double u00r = Ui[0], u00i = Ui[1], u01r = Ui[2], u01i = Ui[3];
     const double u10r = Ui[4], u10i = Ui[5], u11r = Ui[6], u11i = Ui[7];
 #pragma omp parallel for schedule(static) if (PAR(psi->dim))
-    for (int ch = 0; ch < RED_CHUNKS; ch++) {
-        size_t lo = half * (size_t)ch / RED_CHUNKS, hi = half * (size_t)(ch + 1) / RED_CHUNKS;
+    for (int ch = 0; ch < nch; ch++) {
+        size_t lo = half * (size_t)ch / (size_t)nch, hi = half * (size_t)(ch + 1) / (size_t)nch;
         double ar = 0, ai = 0, br = 0, bi = 0, cr = 0, ci = 0, dr = 0, di = 0;
         for (size_t i = lo; i < hi; i++) {
             size_t x0 = ((i & ~lowmask) << 1) | (i & lowmask), x1 = x0 | bq;
@@ -120,7 +122,7 @@ static void fused1(qnn_state *psi, qnn_state *lam, int q, const double *Ui, doub
         part[ch][4] = cr, part[ch][5] = ci, part[ch][6] = dr, part[ch][7] = di;
     }
     double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int ch = 0; ch < RED_CHUNKS; ch++)
+    for (int ch = 0; ch < nch; ch++)
         for (int j = 0; j < 8; j++) s[j] += part[ch][j];
     /* I = a + b, X = c + d, Y = i (d - c), Z = a - b */
     t[0] = s[0] + s[2], t[1] = s[1] + s[3];
@@ -146,9 +148,10 @@ static inline size_t ins0v(size_t i, int p) {
     const int qm = q - 1;                                                                       \
     const size_t st2 = (size_t)1 << qm;                                                         \
     double part[RED_CHUNKS];                                                                    \
+    const int nch = PAR(psi->dim) ? RED_CHUNKS : 1;                                             \
     _Pragma("omp parallel for schedule(static) if (PAR(psi->dim))")                            \
-    for (int ch = 0; ch < RED_CHUNKS; ch++) {                                                   \
-        size_t lo = nv * (size_t)ch / RED_CHUNKS, hi = nv * (size_t)(ch + 1) / RED_CHUNKS;     \
+    for (int ch = 0; ch < nch; ch++) {                                                   \
+        size_t lo = nv * (size_t)ch / (size_t)nch, hi = nv * (size_t)(ch + 1) / (size_t)nch;     \
         v4d acc = {0, 0, 0, 0};                                                                 \
         for (size_t i = lo; i < hi; i++) {                                                      \
             size_t j0 = ins0v(i, qm), j1 = j0 | st2;                                            \
@@ -158,7 +161,7 @@ static inline size_t ins0v(size_t i, int p) {
         part[ch] = (acc[0] + acc[1]) + (acc[2] + acc[3]);                                       \
     }                                                                                           \
     double sum = 0.0;                                                                           \
-    for (int ch = 0; ch < RED_CHUNKS; ch++) sum += part[ch];                                    \
+    for (int ch = 0; ch < nch; ch++) sum += part[ch];                                    \
     return sum;
 
 typedef long long v4i __attribute__((vector_size(32)));
@@ -208,6 +211,23 @@ GRAD_MULTIVERSION static double fused_rx4(qnn_state *psi, qnn_state *lam, int q,
     })
 }
 
+/* CX (control c, target t, both >= 1) applied to psi and lam in one pass: swap the vectors
+ * holding amplitude pairs with bit c = 1, t = 0 and bit c = 1, t = 1. */
+GRAD_MULTIVERSION static void fused_cx4(qnn_state *psi, qnn_state *lam, int c, int t) {
+    v4d *P4 = (v4d *)psi->amp, *L4 = (v4d *)lam->amp;
+    const int lo = (c < t ? c : t) - 1, hi = (c < t ? t : c) - 1;
+    const size_t cb = (size_t)1 << (c - 1), tb = (size_t)1 << (t - 1);
+    const size_t nv = psi->dim / 8; /* dim/2 vectors, a quarter with both bits 0 */
+#pragma omp parallel for schedule(static) if (PAR(psi->dim))
+    for (size_t i = 0; i < nv; i++) {
+        size_t j0 = ins0v(ins0v(i, lo), hi) | cb, j1 = j0 | tb;
+        v4d a = P4[j0], b = P4[j1];
+        P4[j0] = b, P4[j1] = a;
+        a = L4[j0], b = L4[j1];
+        L4[j0] = b, L4[j1] = a;
+    }
+}
+
 /* Specialised fused steps for rx, ry, rz, phase: only the one real number the derivative needs
  * is accumulated, and the inverse is applied with its structure (diagonal / real / rx form).
  * Returns d f / d angle. */
@@ -219,9 +239,10 @@ GRAD_MULTIVERSION static double fused_rx4(qnn_state *psi, qnn_state *lam, int q,
     const size_t half = psi->dim / 2;                                                           \
     const size_t bq = (size_t)1 << q, lowmask = bq - 1;                                         \
     double part[RED_CHUNKS];                                                                    \
+    const int nch = PAR(psi->dim) ? RED_CHUNKS : 1;                                             \
     _Pragma("omp parallel for schedule(static) if (PAR(psi->dim))")                            \
-    for (int ch = 0; ch < RED_CHUNKS; ch++) {                                                   \
-        size_t lo = half * (size_t)ch / RED_CHUNKS, hi = half * (size_t)(ch + 1) / RED_CHUNKS; \
+    for (int ch = 0; ch < nch; ch++) {                                                   \
+        size_t lo = half * (size_t)ch / (size_t)nch, hi = half * (size_t)(ch + 1) / (size_t)nch; \
         double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;                                          \
         size_t i = lo;                                                                          \
         for (; i + 4 <= hi; i += 4) {                                                           \
@@ -231,7 +252,7 @@ GRAD_MULTIVERSION static double fused_rx4(qnn_state *psi, qnn_state *lam, int q,
         part[ch] = (a0 + a1) + (a2 + a3);                                                       \
     }                                                                                           \
     double sum = 0.0;                                                                           \
-    for (int ch = 0; ch < RED_CHUNKS; ch++) sum += part[ch];                                    \
+    for (int ch = 0; ch < nch; ch++) sum += part[ch];                                    \
     return sum;
 
 #define LOAD_PAIR(I)                                                                            \
@@ -398,7 +419,9 @@ static int backward(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, double
             }
         } else {
             if (param) op_angle_derivs(op, lam, psi, d);
-            if (k > 0) {
+            if (k > 0 && op->kind == QNN_G_CX && op->qbuf[0] >= 1 && op->qbuf[1] >= 1) {
+                fused_cx4(psi, lam, op->qbuf[0], op->qbuf[1]);
+            } else if (k > 0) {
                 st = qnn_circ_apply_op(c, op, psi, 1, err);
                 if (!st) st = qnn_circ_apply_op(c, op, lam, 1, err);
             }

@@ -160,28 +160,38 @@ typedef struct kconst {
     int use_tanh, authors;
 } kconst;
 
+/* Wider vector units when the CPU has them (GCC ifunc clones; the plain build elsewhere). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define QACT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define QACT_CLONES
+#endif
+
 /* one block of m <= QACT_BLOCK neurons, all arrays present */
+QACT_CLONES
 static int kernel_block(const kconst *k, int mean, size_t m, const double *z, const double *v0,
                         const double *v1, const double *rin, const double *u, double *out,
                         double *w0o, double *w1o, double *ro, double *pp) {
     double t[QACT_BLOCK];
-    int bad = 0;
+    double nanacc = 0.0; /* z - z is 0 for finite z, NaN for NaN or inf */
     if (k->use_tanh) {
         const double inva = k->inva;
-#pragma omp simd reduction(| : bad)
+#pragma omp simd reduction(+ : nanacc)
         for (size_t j = 0; j < m; j++) {
             double zj = z[j];
-            bad |= (zj - zj) != 0.0; /* NaN or inf */
+            nanacc += zj - zj;
             t[j] = fast_tanh(zj * inva);
         }
     } else {
-#pragma omp simd reduction(| : bad)
+#pragma omp simd reduction(+ : nanacc)
         for (size_t j = 0; j < m; j++) {
             double zj = z[j];
-            bad |= (zj - zj) != 0.0;
+            nanacc += zj - zj;
             t[j] = zj >= 0 ? 1.0 : -1.0;
         }
     }
+    int bad = nanacc != 0.0;
     const double sing = k->sing, cg = k->cg, sg = k->sg;
     if (!mean) {
         const int authors = k->authors;
@@ -197,7 +207,7 @@ static int kernel_block(const kconst *k, int mean, size_t m, const double *z, co
             ro[j] = d;
             double a0 = c * (cg + d * sg), a1 = s * (cg - d * sg);
             double nrm = a0 * a0 + a1 * a1;
-            double inv = 1.0 / sqrt(nrm > 1e-300 ? nrm : 1e-300);
+            double inv = 1.0 / sqrt(nrm + 1e-300);
             a0 *= inv;
             a1 *= inv;
             w0o[j] = authors ? fabs(a0) : a0;

@@ -226,6 +226,8 @@ typedef double v2d __attribute__((vector_size(16), may_alias));
 /* Two amplitudes per vector. Built for AVX2 and baseline x86-64 (picked at load time) where
  * the compiler supports function multi-versioning. */
 typedef double v4d __attribute__((vector_size(32), may_alias));
+/* States made by qnn_state_init are 64-byte aligned; others (caller-built views) may not be. */
+#define ALIGNED32(p) ((((uintptr_t)(p)) & 31) == 0)
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
 #define QNN_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
@@ -279,7 +281,7 @@ static void k_diag1_wide(qnn_state *s, int q, double d0r, double d0i, double d1r
 }
 
 static void k_dense1(qnn_state *s, int q, const double *m, uint64_t cmask) {
-    if (!cmask && q >= 1) {
+    if (!cmask && q >= 1 && ALIGNED32(s->amp)) {
         k_dense1_wide(s, q, m);
         return;
     }
@@ -311,7 +313,7 @@ static void k_dense1(qnn_state *s, int q, const double *m, uint64_t cmask) {
 
 /* Real 2x2 [[p, q], [r, t]]. */
 static void k_real1(qnn_state *s, int q, double p, double qq, double r, double t, uint64_t cmask) {
-    if (!cmask && q >= 1) {
+    if (!cmask && q >= 1 && ALIGNED32(s->amp)) {
         k_real1_wide(s, q, p, qq, r, t);
         return;
     }
@@ -339,17 +341,29 @@ static void k_real1(qnn_state *s, int q, double p, double qq, double r, double t
 }
 
 static void k_x(qnn_state *s, int q, uint64_t cmask) {
-    double *a = s->amp;
     const size_t st = (size_t)1 << q;
     int pos[64];
     int np = mask_positions(cmask | st, pos);
+    if (pos[0] >= 1 && ALIGNED32(s->amp)) {
+        /* bit 0 is free: move two adjacent amplitudes (32 bytes) at a time */
+        v4d *a4 = (v4d *)s->amp;
+        int pos1[64];
+        for (int k = 0; k < np; k++) pos1[k] = pos[k] - 1;
+        const size_t c1 = (size_t)(cmask >> 1), st1 = st >> 1;
+        PFOR(PAR(s->dim), s->dim >> (np + 1), i, {
+            size_t j0 = ins0s(i, pos1, np) | c1, j1 = j0 | st1;
+            v4d x = a4[j0];
+            a4[j0] = a4[j1];
+            a4[j1] = x;
+        });
+        return;
+    }
+    v2d *a = (v2d *)s->amp;
     PFOR(PAR(s->dim), s->dim >> np, i, {
         size_t i0 = ins0s(i, pos, np) | (size_t)cmask, i1 = i0 | st;
-        double ar = a[2 * i0], ai = a[2 * i0 + 1];
-        a[2 * i0] = a[2 * i1];
-        a[2 * i0 + 1] = a[2 * i1 + 1];
-        a[2 * i1] = ar;
-        a[2 * i1 + 1] = ai;
+        v2d x = a[i0];
+        a[i0] = a[i1];
+        a[i1] = x;
     });
 }
 
@@ -396,7 +410,7 @@ static void k_diag1(qnn_state *s, int q, double d0r, double d0i, double d1r, dou
     }
     v2d *va = (v2d *)a;
     const v2d vd0r = {d0r, d0r}, vd0i = {-d0i, d0i}, vd1r = {d1r, d1r}, vd1i = {-d1i, d1i};
-    if (!cmask && q >= 1) {
+    if (!cmask && q >= 1 && ALIGNED32(s->amp)) {
         k_diag1_wide(s, q, d0r, d0i, d1r, d1i);
         return;
     }
@@ -473,39 +487,31 @@ static int k_densek(qnn_state *s, const int *q, int k, const double *m, qnn_erro
     for (int b = 0; b < k; b++) mask |= (uint64_t)1 << q[b];
     int np = mask_positions(mask, pos);
     double *a = s->amp;
-    int fail = 0;
     const int par = PAR(s->dim) && (s->dim >> k) >= 2;
-#pragma omp parallel if (par) reduction(| : fail)
+    const size_t groups = s->dim >> k;
+#pragma omp parallel if (par)
     {
-        double *buf = (double *)malloc(2 * d * sizeof(double));
-        if (!buf) {
-            fail = 1;
-        } else {
+        double buf[2 << QNN_GATE_MAX_UNITARY_QUBITS]; /* 16 KiB: one group of amplitudes */
 #pragma omp for schedule(static)
-            for (size_t i = 0; i < (s->dim >> k); i++) {
-                size_t b = ins0s(i, pos, np);
-                for (size_t j = 0; j < d; j++) {
-                    buf[2 * j] = a[2 * (b + offs[j])];
-                    buf[2 * j + 1] = a[2 * (b + offs[j]) + 1];
-                }
-                for (size_t r = 0; r < d; r++) {
-                    const double *row = m + 2 * r * d;
-                    double accr = 0, acci = 0;
-                    for (size_t c = 0; c < d; c++) {
-                        accr += row[2 * c] * buf[2 * c] - row[2 * c + 1] * buf[2 * c + 1];
-                        acci += row[2 * c] * buf[2 * c + 1] + row[2 * c + 1] * buf[2 * c];
-                    }
-                    a[2 * (b + offs[r])] = accr;
-                    a[2 * (b + offs[r]) + 1] = acci;
-                }
+        for (size_t i = 0; i < groups; i++) {
+            size_t b = ins0s(i, pos, np);
+            for (size_t j = 0; j < d; j++) {
+                buf[2 * j] = a[2 * (b + offs[j])];
+                buf[2 * j + 1] = a[2 * (b + offs[j]) + 1];
             }
-            free(buf);
+            for (size_t r = 0; r < d; r++) {
+                const double *row = m + 2 * r * d;
+                double accr = 0, acci = 0;
+                for (size_t c = 0; c < d; c++) {
+                    accr += row[2 * c] * buf[2 * c] - row[2 * c + 1] * buf[2 * c + 1];
+                    acci += row[2 * c] * buf[2 * c + 1] + row[2 * c + 1] * buf[2 * c];
+                }
+                a[2 * (b + offs[r])] = accr;
+                a[2 * (b + offs[r]) + 1] = acci;
+            }
         }
     }
     free(offs);
-    /* A thread that could not allocate skipped its whole share; with a static schedule every
-     * thread takes part, so a failure leaves the state partially updated: report it. */
-    if (fail) return qnn_error_set(err, QNN_ENOMEM, "out of memory in a %d-qubit gate", k);
     return QNN_OK;
 }
 
@@ -515,10 +521,21 @@ static inline size_t extract_bits(size_t x, const int *q, int k) {
     return sub;
 }
 
-/* e^{i sign*phi} multiplies (re, im) in place; phi = 0 and pi fast. */
+/* sin and cos of x (GCC turns the pair into one sincos call). A Taylor/Cody-Waite version was
+ * tried and was not faster than glibc's sincos on this machine. */
+static inline void fast_sincos(double x, double *sn, double *cs) {
+    *sn = sin(x);
+    *cs = cos(x);
+}
+
+void qnn_sincos(double x, double *sn, double *cs) { fast_sincos(x, sn, cs); }
+
+/* e^{i sign*phi} multiplies (re, im) in place; phi = 0 fast. */
 static inline void mul_phase(double *p, double phi, double sign) {
     if (phi == 0.0) return;
-    double c = cos(phi), s = sign * sin(phi);
+    double c, s;
+    fast_sincos(phi, &s, &c);
+    s *= sign;
     double r = p[0], m = p[1];
     p[0] = c * r - s * m;
     p[1] = c * m + s * r;
@@ -533,8 +550,10 @@ static int k_diag_sub(qnn_state *s, const int *q, int k, const double *phases, d
         double *f = (double *)malloc(2 * d * sizeof(double));
         if (!f) return qnn_error_set(err, QNN_ENOMEM, "out of memory");
         for (size_t j = 0; j < d; j++) {
-            f[2 * j] = cos(phases[j]);
-            f[2 * j + 1] = sign * sin(phases[j]);
+            double c, sn;
+            fast_sincos(phases[j], &sn, &c);
+            f[2 * j] = c;
+            f[2 * j + 1] = sign * sn;
         }
         PFOR(par, s->dim, x, {
             size_t j = extract_bits(x, q, k);

@@ -172,6 +172,8 @@ static int dn_sample(lua_State *L) {
     if (lua_type(L, 3) == LUA_TNUMBER || (lua_istable(L, 3) && lua_rawlen(L, 3) > 0)) {
         k = qnn_lua_sim_qubits(L, 3, "qubits", n, q, 1, n);
         oarg = 4;
+    } else if (lua_isnoneornil(L, 3) && !lua_isnoneornil(L, 4)) {
+        oarg = 4; /* sample(shots, nil, opts) */
     } else if (!lua_isnoneornil(L, 3) && !lua_istable(L, 3)) {
         return qnn_lua_argerror(L, 3, "qubits", "must be a table of qubits or options, got %s",
                                 luaL_typename(L, 3));
@@ -344,8 +346,10 @@ static int dn_tostring(lua_State *L) {
         lua_pushliteral(L, "qnn.Density(closed)");
         return 1;
     }
-    lua_pushfstring(L, "qnn.Density(%d qubit%s, trace %f, purity %f)", u->d.n,
-                    u->d.n == 1 ? "" : "s", qnn_density_trace(&u->d), qnn_density_purity(&u->d));
+    char buf[128];
+    snprintf(buf, sizeof buf, "qnn.Density(%d qubit%s, trace %.6g, purity %.6g)", u->d.n,
+             u->d.n == 1 ? "" : "s", qnn_density_trace(&u->d), qnn_density_purity(&u->d));
+    lua_pushstring(L, buf);
     return 1;
 }
 

@@ -71,20 +71,16 @@ static int read_complex(lua_State *L, double *re, double *im) {
     }
     if (!lua_istable(L, -1)) return 0;
     lua_rawgeti(L, -1, 1);
-    *re = lua_tonumberx(L, -1, &ok);
+    ok = lua_type(L, -1) == LUA_TNUMBER;
+    *re = lua_tonumber(L, -1);
     lua_pop(L, 1);
-    if (!ok || lua_type(L, -1) == LUA_TSTRING) return 0;
+    if (!ok) return 0;
     lua_rawgeti(L, -1, 2);
     if (lua_isnil(L, -1)) *im = 0;
-    else {
-        *im = lua_tonumberx(L, -1, &ok);
-        if (!ok) {
-            lua_pop(L, 1);
-            return 0;
-        }
-    }
+    else if (lua_type(L, -1) == LUA_TNUMBER) *im = lua_tonumber(L, -1);
+    else ok = 0;
     lua_pop(L, 1);
-    return isfinite(*re) && isfinite(*im);
+    return ok && isfinite(*re) && isfinite(*im);
 }
 
 /* Real vector of m finite numbers from a table or Tensor at arg into out. */
@@ -507,6 +503,8 @@ static int sample_common(lua_State *L, const void *obj, int n, sample_fn fn) {
     if (lua_type(L, 3) == LUA_TNUMBER || (lua_istable(L, 3) && lua_rawlen(L, 3) > 0)) {
         k = qnn_lua_sim_qubits(L, 3, "qubits", n, q, 1, n);
         oarg = 4;
+    } else if (lua_isnoneornil(L, 3) && !lua_isnoneornil(L, 4)) {
+        oarg = 4; /* sample(shots, nil, opts) */
     } else if (!lua_isnoneornil(L, 3) && !lua_istable(L, 3)) {
         return qnn_lua_argerror(L, 3, "qubits", "must be a table of qubits or options, got %s",
                                 luaL_typename(L, 3));

@@ -74,6 +74,44 @@ describe("qnn.Density", function()
     errmatch(function() d:h(0) end, "Density is closed")
   end)
 
+  it("every gate method checks qubits and angles (Density)", function()
+    local o = qnn.density(3)
+    local one = {"h", "x", "y", "z", "s", "sdg", "t", "tdg", "sx", "sxdg", "id"}
+    for _, g in ipairs(one) do
+      errmatch(function() o[g](o, 3) end, "'q'")
+      errmatch(function() o[g](o, -1) end, "[0, 2]")
+      errmatch(function() o[g](o, "a") end, "'q'")
+      errmatch(function() o[g](o) end, "'q'")
+    end
+    for _, g in ipairs{"rx", "ry", "rz", "phase"} do
+      errmatch(function() o[g](o, 3, 0.1) end, "'q'")
+      errmatch(function() o[g](o, 0, 0 / 0) end, "finite")
+      errmatch(function() o[g](o, 0, math.huge) end, "finite")
+      errmatch(function() o[g](o, 0) end, "got no value")
+    end
+    errmatch(function() o:u3(0, 1, 0 / 0, 2) end, "'phi'")
+    for _, g in ipairs{"cx", "cy", "cz", "swap"} do
+      errmatch(function() o[g](o, 0, 0) end, "duplicate")
+      errmatch(function() o[g](o, 0, 3) end, "[0, 2]")
+      errmatch(function() o[g](o, 9, 0) end, "[0, 2]")
+    end
+    for _, g in ipairs{"crx", "cry", "crz", "cphase", "rxx", "ryy", "rzz", "rzy"} do
+      errmatch(function() o[g](o, 1, 1, 0.5) end, "duplicate")
+      errmatch(function() o[g](o, 1, 3, 0.5) end, "[0, 2]")
+      errmatch(function() o[g](o, 1, 2, 0 / 0) end, "finite")
+      errmatch(function() o[g](o, 1, 2) end, "got no value")
+    end
+    errmatch(function() o:mcx({0, 1}) end, "'target'")
+    errmatch(function() o:mcx("x", 1) end, "'controls'")
+    errmatch(function() o:mcz{} end, "'qubits'")
+    errmatch(function() o:unitary({}, {}) end, "'qubits'")
+    errmatch(function() o:diagonal() end, "'phases'")
+    errmatch(function() o:diagonal({0, 1}, {0, 0, 0}) end, "4 entries")
+    errmatch(function() o:diagonal({0, 1}, {0, 0, "x", 0}) end, "entry 3")
+    -- nothing above changed the object
+    assert.is_true(near(o:prob(0), 1))
+  end)
+
   describe("bad input", function()
     local d = qnn.density(2)
     it("size and constructor", function()

@@ -160,6 +160,8 @@ describe("qnn.State", function()
     end
     local c2 = s:sample(shots, {seed = 42})
     for x = 0, 3 do assert.are.equal(c[x], c2[x]) end
+    local c3 = s:sample(shots, nil, {seed = 42})
+    for x = 0, 3 do assert.are.equal(c[x], c3[x]) end
     local m = s:sample(1000, {0}, {seed = 1})
     assert.are.equal(1000, (m[0] or 0) + (m[1] or 0))
     local p1 = math.sin(0.5) ^ 2
@@ -178,6 +180,44 @@ describe("qnn.State", function()
     local u = qnn.state(1)
     u:close()
     errmatch(function() u:x(0) end, "State is closed")
+  end)
+
+  it("every gate method checks qubits and angles (State)", function()
+    local o = qnn.state(3)
+    local one = {"h", "x", "y", "z", "s", "sdg", "t", "tdg", "sx", "sxdg", "id"}
+    for _, g in ipairs(one) do
+      errmatch(function() o[g](o, 3) end, "'q'")
+      errmatch(function() o[g](o, -1) end, "[0, 2]")
+      errmatch(function() o[g](o, "a") end, "'q'")
+      errmatch(function() o[g](o) end, "'q'")
+    end
+    for _, g in ipairs{"rx", "ry", "rz", "phase"} do
+      errmatch(function() o[g](o, 3, 0.1) end, "'q'")
+      errmatch(function() o[g](o, 0, 0 / 0) end, "finite")
+      errmatch(function() o[g](o, 0, math.huge) end, "finite")
+      errmatch(function() o[g](o, 0) end, "got no value")
+    end
+    errmatch(function() o:u3(0, 1, 0 / 0, 2) end, "'phi'")
+    for _, g in ipairs{"cx", "cy", "cz", "swap"} do
+      errmatch(function() o[g](o, 0, 0) end, "duplicate")
+      errmatch(function() o[g](o, 0, 3) end, "[0, 2]")
+      errmatch(function() o[g](o, 9, 0) end, "[0, 2]")
+    end
+    for _, g in ipairs{"crx", "cry", "crz", "cphase", "rxx", "ryy", "rzz", "rzy"} do
+      errmatch(function() o[g](o, 1, 1, 0.5) end, "duplicate")
+      errmatch(function() o[g](o, 1, 3, 0.5) end, "[0, 2]")
+      errmatch(function() o[g](o, 1, 2, 0 / 0) end, "finite")
+      errmatch(function() o[g](o, 1, 2) end, "got no value")
+    end
+    errmatch(function() o:mcx({0, 1}) end, "'target'")
+    errmatch(function() o:mcx("x", 1) end, "'controls'")
+    errmatch(function() o:mcz{} end, "'qubits'")
+    errmatch(function() o:unitary({}, {}) end, "'qubits'")
+    errmatch(function() o:diagonal() end, "'phases'")
+    errmatch(function() o:diagonal({0, 1}, {0, 0, 0}) end, "4 entries")
+    errmatch(function() o:diagonal({0, 1}, {0, 0, "x", 0}) end, "entry 3")
+    -- nothing above changed the object
+    assert.is_true(near(o:prob(0), 1))
   end)
 
   describe("bad input", function()

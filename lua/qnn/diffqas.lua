@@ -1,0 +1,335 @@
+-- qnn.diffqas: the Lua half of DiffQAS-QT (arXiv 2505.09653) on top of qnn.nn.quantum_train.
+--   qnn.diffqas.pool()                         the 12-candidate pool (lua/qnn/pools/diffqas.lua)
+--   qnn.diffqas.train(model, opts)             mini-batch training of a QuantumTrain or a plain Net
+--   qnn.diffqas.evaluate(model, data, loss)    test metric (generates the weights first)
+--   qnn.diffqas.standalone(qt, idx)            generator with only candidates idx, same theta/mapping
+--   qnn.diffqas.discretize(qt, k, opts)        top-k candidates re-evaluated standalone
+--   qnn.diffqas.ranking_string(qt)             one line per candidate
+local qnn = require "qnn"
+local M = {}
+local doc = qnn.document
+
+local function fail(fn, msg, level)
+  error("qnn.diffqas." .. fn .. ": " .. msg, (level or 1) + 1)
+end
+
+function M.pool()
+  return require "qnn.pools.diffqas"
+end
+doc(M.pool, "qnn.diffqas.pool", "qnn.diffqas.pool() -> table",
+  "Returns the 12 DiffQAS candidates {name=, layer=fn, hadamard=, entangler=, rotation=} " ..
+  "(Hadamard {yes,no} x entangler {chain, ring} x rotation {RX, RY, RZ}).")
+
+local function is_qt(m) return qnn.type(m) == "QuantumTrain" end
+
+local function target_of(model)
+  if is_qt(model) then
+    local t = model:target()
+    if not t then fail("train", "the QuantumTrain has no target net", 3) end
+    return t
+  elseif qnn.type(model) == "Net" then
+    return model
+  end
+  fail("train", "model must be a QuantumTrain or a Net, got " .. qnn.type(model), 3)
+end
+
+-- data: Dataset or {X = Tensor, y = labels table | Tensor}
+local function unpack(data, fn)
+  if type(data) ~= "table" or data.X == nil or data.y == nil then
+    fail(fn, "data must be a Dataset or a table {X=, y=}", 3)
+  end
+  return data.X, data.y
+end
+
+local function take_y(y, idx)
+  if type(y) == "table" then
+    local out = {}
+    for i = 1, #idx do out[i] = y[idx[i]] end
+    return out
+  end
+  return y:gather(idx)
+end
+
+--- evaluate(model, data, loss) -> {loss=, accuracy=, n=}
+function M.evaluate(model, data, loss)
+  loss = loss or "cross_entropy"
+  local net = target_of(model)
+  if is_qt(model) then model:generate() end
+  local X, y = unpack(data, "evaluate")
+  return net:evaluate(X, y, { loss = loss })
+end
+doc(M.evaluate, "qnn.diffqas.evaluate", "qnn.diffqas.evaluate(model, data [, loss=\"cross_entropy\"]) -> table",
+  "model: a QuantumTrain (its weights are generated first) or a Net; data: Dataset or {X=, y=}; " ..
+  "loss: \"cross_entropy\" or \"mse\".\nReturns Net:evaluate's table ({loss=, accuracy=, ...}).")
+
+local train_keys = { optimizer = true, epochs = true, batch = true, seed = true, loss = true,
+  test = true, max_steps = true, on_step = true, on_epoch = true, log = true, train = true,
+  time_limit = true }
+
+--- train(model, opts) -> history
+function M.train(model, opts)
+  if type(opts) ~= "table" then fail("train", "options must be a table", 2) end
+  for k in pairs(opts) do
+    if not train_keys[k] then fail("train", "unknown option '" .. tostring(k) .. "'", 2) end
+  end
+  local net = target_of(model)
+  local X, y = unpack(opts.train, "train")
+  local loss = opts.loss or "cross_entropy"
+  local opt = opts.optimizer or qnn.optim.adam { lr = 1e-3 }
+  local epochs = opts.epochs or 1
+  local bs = opts.batch or 100
+  local max_steps = opts.max_steps or math.huge
+  local time_limit = opts.time_limit or math.huge
+  local rng = qnn.rng(opts.seed or 1)
+  local n = X:shape()
+  local hist = { loss = {}, test = {}, step_loss = {}, steps = 0, seconds = 0 }
+  local clock = os.clock
+  local wall0 = M.now()
+  local step = 0
+  local stop = false
+  for ep = 1, epochs do
+    -- shuffled order
+    local order = {}
+    for i = 1, n do order[i] = i end
+    for i = n, 2, -1 do
+      local j = rng:int(1, i)
+      order[i], order[j] = order[j], order[i]
+    end
+    local sum, cnt = 0, 0
+    for b0 = 1, n, bs do
+      local idx = {}
+      for i = b0, math.min(b0 + bs - 1, n) do idx[#idx + 1] = order[i] end
+      local Xb, yb = X:gather(idx), take_y(y, idx)
+      local l
+      if is_qt(model) then
+        l = model:backward(Xb, yb, loss)
+        model:step(opt)
+      else
+        l = net:backward(Xb, yb, loss)
+        opt:step(net)
+      end
+      step = step + 1
+      sum, cnt = sum + l, cnt + 1
+      hist.step_loss[#hist.step_loss + 1] = l
+      if opts.on_step then opts.on_step(step, l) end
+      if step >= max_steps or M.now() - wall0 >= time_limit then stop = true; break end
+    end
+    hist.loss[ep] = sum / math.max(cnt, 1)
+    if opts.test then
+      hist.test[ep] = M.evaluate(model, opts.test, loss)
+    end
+    if opts.log then
+      local tr = hist.test[ep]
+      print(("  epoch %d  steps %d  train loss %.5g%s"):format(ep, step, hist.loss[ep],
+        tr and ((loss == "mse") and ("  test mse %.4g"):format(tr.loss)
+          or ("  test acc %.4f"):format(tr.accuracy)) or ""))
+    end
+    if opts.on_epoch then opts.on_epoch(ep, hist) end
+    if stop then break end
+  end
+  hist.steps = step
+  hist.seconds = M.now() - wall0
+  hist.cpu = clock()
+  hist.final = hist.test[#hist.test]
+  return hist
+end
+doc(M.train, "qnn.diffqas.train",
+  "qnn.diffqas.train(model, {train=, test=, optimizer=adam(1e-3), epochs=1, batch=100, loss=\"cross_entropy\", seed=1, max_steps=, time_limit=, log=false, on_step=, on_epoch=}) -> history",
+  "model: a QuantumTrain (trains theta, structural weights and mapping; the target's weights are " ..
+  "generated) or a Net (trained directly); train/test: Dataset or {X=, y=} (y: labels or a " ..
+  "Tensor for mse); max_steps / time_limit (seconds): stop early.\nReturns {loss = per-epoch " ..
+  "mean train loss, test = per-epoch evaluate tables, step_loss, steps, seconds, final}.")
+
+--- standalone(qt, idx) -> QuantumTrain with candidates idx (same theta, mapping; weights of idx)
+function M.standalone(qt, idx)
+  if not is_qt(qt) then fail("standalone", "expects a QuantumTrain", 2) end
+  if type(idx) == "number" then idx = { idx } end
+  local cfg, cands = qt:config()
+  local lay = qt:layout()
+  local pool = {}
+  for i, j in ipairs(idx) do
+    if math.type(j) ~= "integer" or j < 1 or j > #cands then
+      fail("standalone", ("candidate index %s outside [1, %d]"):format(tostring(j), #cands), 2)
+    end
+    pool[i] = cands[j]
+  end
+  local target = qt:target() or lay.target
+  local g = qnn.nn.quantum_train { target = target, depth = cfg.depth, pool = pool,
+    mapping = cfg.mapping, normalize = cfg.normalize, gamma = cfg.gamma, beta = cfg.beta,
+    alpha = cfg.alpha, seed = 1 }
+  local src, dst = qt:params(), g:params()
+  local gl = g:layout()
+  for i = 1, lay.theta do dst[i] = src[i] end
+  if gl.structural > 0 then
+    for i, j in ipairs(idx) do dst[lay.theta + i] = src[lay.theta + j] end
+  end
+  for i = 1, lay.mapping do dst[gl.theta + gl.structural + i] = src[lay.theta + lay.structural + i] end
+  return g
+end
+doc(M.standalone, "qnn.diffqas.standalone", "qnn.diffqas.standalone(qt, idx) -> QuantumTrain",
+  "qt: a QuantumTrain; idx: candidate index or list of indices (pool order).\nA new generator " ..
+  "for the same target with only those candidates, sharing qt's current theta and mapping " ..
+  "parameters (and, for several, their structural weights).")
+
+--- discretize(qt, k, opts) -> {ensemble=, topk=, top={...}}
+function M.discretize(qt, k, opts)
+  if not is_qt(qt) then fail("discretize", "expects a QuantumTrain", 2) end
+  local m = qt:layout().candidates
+  if math.type(k) ~= "integer" or k < 1 or k > m then
+    fail("discretize", ("k must be an integer in [1, %d], got %s"):format(m, tostring(k)), 2)
+  end
+  opts = opts or {}
+  local evalf = opts.evaluate
+  if not evalf and opts.X then
+    local data, loss = { X = opts.X, y = opts.y }, opts.loss or "cross_entropy"
+    evalf = function(g)
+      local r = M.evaluate(g, data, loss)
+      return loss == "mse" and r.loss or r.accuracy
+    end
+  end
+  local rank = qt:ranking()
+  local res = { top = {} }
+  if evalf then res.ensemble = evalf(qt) end
+  local idx = {}
+  for r = 1, k do
+    local e = rank[r]
+    idx[r] = e.index
+    local row = { rank = r, index = e.index, name = e.name, weight = e.weight }
+    if evalf then
+      local g = M.standalone(qt, e.index)
+      row.metric = evalf(g)
+      g:close()
+    end
+    res.top[r] = row
+  end
+  if evalf and k > 1 then
+    local g = M.standalone(qt, idx)
+    res.topk = evalf(g)
+    g:close()
+  end
+  if qt:target() then qt:generate() end -- restore the ensemble's weights in the target
+  return res
+end
+doc(M.discretize, "qnn.diffqas.discretize",
+  "qnn.diffqas.discretize(qt, k [, {evaluate=fn(generator) -> number | X=, y=, loss=}]) -> table",
+  "k: integer in [1, candidates].\nKeeps the top k candidates of qt:ranking() and re-evaluates " ..
+  "each standalone (same theta and mapping, one candidate) and, for k > 1, the top-k ensemble " ..
+  "(renormalised structural weights). With X/y the metric is test accuracy (cross_entropy) or " ..
+  "MSE (loss=\"mse\"). Returns {ensemble = metric of the full ensemble, topk = metric of the " ..
+  "top-k ensemble, top = {{rank=, index=, name=, weight=, metric=}, ...}}; the target's weights " ..
+  "are regenerated from the full ensemble afterwards.")
+
+function M.ranking_string(qt)
+  local out = {}
+  for _, r in ipairs(qt:ranking()) do
+    out[#out + 1] = ("%2d. %-16s %.4f (w = %.4f)"):format(r.rank, r.name, r.weight, r.raw)
+  end
+  return table.concat(out, "\n")
+end
+doc(M.ranking_string, "qnn.diffqas.ranking_string", "qnn.diffqas.ranking_string(qt) -> string",
+  "One line per candidate: rank, name, ensemble coefficient and raw structural weight.")
+
+-- ---------------- results files ----------------
+local function json_encode(v, indent, cur)
+  cur = cur or ""
+  local t = type(v)
+  if t == "nil" then return "null" end
+  if t == "boolean" then return tostring(v) end
+  if t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then return "null" end
+    if math.type(v) == "integer" then return tostring(v) end
+    return string.format("%.10g", v)
+  end
+  if t == "string" then
+    return '"' .. v:gsub('[%c"\\]', function(c)
+      local map = { ['"'] = '\\"', ['\\'] = '\\\\', ['\n'] = '\\n', ['\t'] = '\\t', ['\r'] = '\\r' }
+      return map[c] or string.format("\\u%04x", c:byte())
+    end) .. '"'
+  end
+  if t == "table" then
+    local nxt = cur .. (indent or "")
+    local sep = indent and (",\n" .. nxt) or ","
+    local open = indent and ("\n" .. nxt) or ""
+    local close = indent and ("\n" .. cur) or ""
+    if #v > 0 or next(v) == nil then
+      local parts = {}
+      for i = 1, #v do parts[i] = json_encode(v[i], indent, nxt) end
+      if #parts == 0 then return "[]" end
+      return "[" .. open .. table.concat(parts, sep) .. close .. "]"
+    end
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+    table.sort(keys)
+    local parts = {}
+    for _, k in ipairs(keys) do
+      local val = v[k]
+      if val == nil then val = v[tonumber(k)] end
+      parts[#parts + 1] = json_encode(k) .. ":" .. (indent and " " or "") .. json_encode(val, indent, nxt)
+    end
+    return "{" .. open .. table.concat(parts, sep) .. close .. "}"
+  end
+  return json_encode(tostring(v))
+end
+
+function M.json(v) return json_encode(v, "  ") end
+doc(M.json, "qnn.diffqas.json", "qnn.diffqas.json(value) -> string",
+  "value: nil, boolean, number, string or (nested) table.\nReturns indented JSON (keys sorted; " ..
+  "NaN/inf become null).")
+
+function M.write(path, text)
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir then os.execute('mkdir -p "' .. dir .. '"') end
+  local f, e = io.open(path, "w")
+  if not f then fail("write", tostring(e), 2) end
+  f:write(text)
+  f:close()
+  return path
+end
+doc(M.write, "qnn.diffqas.write", "qnn.diffqas.write(path, text) -> path",
+  "Writes text to path (creating the directory). Returns path.")
+
+function M.csv(rows, cols)
+  local out = { table.concat(cols, ",") }
+  for _, r in ipairs(rows) do
+    local f = {}
+    for i, c in ipairs(cols) do
+      local v = r[c]
+      if type(v) == "number" and math.type(v) ~= "integer" then v = string.format("%.8g", v) end
+      f[i] = v == nil and "" or tostring(v)
+    end
+    out[#out + 1] = table.concat(f, ",")
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+doc(M.csv, "qnn.diffqas.csv", "qnn.diffqas.csv(rows, cols) -> string",
+  "rows: list of tables; cols: list of column names.\nReturns CSV text with a header line.")
+
+--- now() -> wall seconds (sub-second resolution when `date +%s.%N` works)
+function M.now()
+  local f = io.popen("date +%s.%N 2>/dev/null")
+  local t = f and tonumber(f:read("l") or "")
+  if f then f:close() end
+  return t or os.time()
+end
+doc(M.now, "qnn.diffqas.now", "qnn.diffqas.now() -> number", "Wall-clock seconds (fractional).")
+
+--- args(list, defaults) -> table of --key=value / --flag options
+function M.args(list, defaults)
+  local o = {}
+  for k, v in pairs(defaults or {}) do o[k] = v end
+  for _, a in ipairs(list or {}) do
+    local k, v = a:match("^%-%-([%w_]+)=(.*)$")
+    if k then
+      o[k] = tonumber(v) or v
+    else
+      k = a:match("^%-%-([%w_]+)$")
+      if not k then error("unknown argument '" .. a .. "' (use --key=value or --flag)", 2) end
+      o[k] = true
+    end
+  end
+  return o
+end
+doc(M.args, "qnn.diffqas.args", "qnn.diffqas.args(arg, defaults) -> table",
+  "Parses command-line arguments --key=value (numbers converted) and --flag (true) over defaults.")
+
+return M

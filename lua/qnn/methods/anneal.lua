@@ -1,0 +1,404 @@
+-- Method 2 (arXiv 2506.05244, our reading of its abstract): annealing-based training of Ising
+-- networks, the Lua half of qnn.optim.anneal. The hot loop (free and nudged phases with any
+-- sampler, correlations, updates) is C: IsingNet:epoch / :train_batch / :predict_anneal
+-- (src/lua/anneal_train.c, src/core/anneal_train.c). This file turns options and schedules
+-- into arrays, builds active blocks (layer-wise / block mode), runs epochs, evaluates both
+-- read-outs and keeps the cost model.
+local qnn = require "qnn"
+local M = {}
+
+local FN = "qnn.optim.anneal"
+
+local function fail(msg, ...)
+  error(FN .. ": " .. string.format(msg, ...), 3)
+end
+
+local KEYS = {
+  sizes = true, net = true, init = true, scale = true, sampler = true, free = true, nudged = true,
+  reads = true, sweeps = true, schedule = true, nudge = true, eta = true, batch = true,
+  shuffle = true, weighting = true, settle = true, l2 = true, mode = true, layers = true,
+  block = true, blocks = true, readout = true, seed = true, passes = true,
+}
+local SAMPLER_KEYS = {
+  sampler = true, reads = true, sweeps = true, steps = true, schedule = true, betas = true,
+  beta_range = true, A = true, B = true, slices = true, gamma = true, beta = true, T = true,
+  lambda = true, budget = true,
+}
+local SAMPLERS = {sa = true, sqa = true, exact = true, grover = true}
+
+local function int_opt(v, name, lo, hi, def)
+  if v == nil then return def end
+  if math.type(v) ~= "integer" or v < lo or v > hi then
+    fail("option '%s' must be an integer in [%d, %d], got %s", name, lo, hi, tostring(v))
+  end
+  return v
+end
+
+local function finite(v) return type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge end
+
+-- value of schedule `name` at x (function / table with methods / defaults)
+local function sched_value(sched, name, x)
+  local v
+  if type(sched) == "function" then v = sched(x)
+  else
+    local f = sched[name]
+    if f == nil then
+      if name == "s" then v = x elseif name == "A" then v = 1 - x elseif name == "B" then v = x
+      else fail("the schedule has no '%s' method", name) end
+    else v = f(sched, x) end
+  end
+  if not finite(v) then fail("schedule %s(%g) returned %s (must be a finite number)", name, x, tostring(v)) end
+  return v
+end
+
+--- Turns a sampler spec into the table the C side reads: schedules sampled into arrays
+-- (sa: betas at t = k/(K-1); sqa: A, B at t = k/(K-1); exact: A, B at step midpoints).
+function M.sampler_table(spec, defaults)
+  if type(spec) == "string" then spec = {sampler = spec} end
+  if spec ~= nil and type(spec) ~= "table" then fail("sampler must be a name or a table, got %s", type(spec)) end
+  local s = {}
+  for k, v in pairs(defaults or {}) do s[k] = v end
+  if spec and (spec.sampler or spec.sweeps or spec.steps or spec.schedule) then
+    s.betas, s.A, s.B = nil, nil, nil -- arrays sampled for other sweeps/steps
+  end
+  for k, v in pairs(spec or {}) do
+    if not SAMPLER_KEYS[k] then fail("unknown sampler option '%s'", tostring(k)) end
+    s[k] = v
+  end
+  s.sampler = s.sampler or "sa"
+  if not SAMPLERS[s.sampler] then
+    fail("unknown sampler '%s' (allowed: sa, sqa, exact, grover)", tostring(s.sampler))
+  end
+  local sched = s.schedule
+  s.schedule = nil
+  if sched ~= nil then
+    if type(sched) ~= "function" and type(sched) ~= "table" then fail("schedule must be a function or a table") end
+    if s.sampler == "sa" then
+      local K = int_opt(s.sweeps, "sweeps", 1, 1 << 26, 100)
+      local b = {}
+      if type(sched) == "table" and sched.beta == nil and #sched > 0 then
+        if #sched ~= K then fail("a beta array must have exactly sweeps (%d) entries, got %d", K, #sched) end
+        for k = 1, K do b[k] = sched[k] end
+      else
+        for k = 1, K do
+          local t = K > 1 and (k - 1) / (K - 1) or 1
+          b[k] = sched_value(sched, "beta", t)
+          if b[k] < 0 then fail("beta(%g) = %g must be >= 0", t, b[k]) end
+        end
+      end
+      s.betas = b
+    elseif s.sampler == "sqa" or s.sampler == "exact" then
+      if type(sched) == "table" and sched.beta ~= nil and sched.s == nil and sched.A == nil then
+        fail("a beta schedule is for sa; %s needs a path s(t) or :A/:B curves", s.sampler)
+      end
+      local K = s.sampler == "exact" and int_opt(s.steps, "steps", 1, 1 << 26, 100)
+        or int_opt(s.sweeps, "sweeps", 1, 1 << 26, 100)
+      local A, B = {}, {}
+      for k = 1, K do
+        local t = s.sampler == "exact" and (k - 0.5) / K or (K > 1 and (k - 1) / (K - 1) or 1)
+        local x = type(sched) == "function" and sched(t) or sched_value(sched, "s", t)
+        if not finite(x) or x < 0 or x > 1 then fail("schedule s(%g) = %s must be in [0, 1]", t, tostring(x)) end
+        A[k] = type(sched) == "function" and 1 - x or sched_value(sched, "A", x)
+        B[k] = type(sched) == "function" and x or sched_value(sched, "B", x)
+        if A[k] < 0 or B[k] < 0 then fail("schedule A(%g), B(%g) must be >= 0", x, x) end
+      end
+      s.A, s.B = A, B
+    end
+  end
+  return s
+end
+
+-- spin layers in sizes numbering (2..L) -> list of global spin indices
+local function layer_spins(net, layers)
+  local L = #net:sizes()
+  local out = {}
+  for _, l in ipairs(layers) do
+    if math.type(l) ~= "integer" or l < 2 or l > L then
+      fail("layer %s must be a spin layer in [2, %d] (layer 1 is the input)", tostring(l), L)
+    end
+    local a, b = net:layer_spins(l)
+    for g = a, b do out[#out + 1] = g end
+  end
+  return out
+end
+
+--- Active blocks for mode "layers" / "block" (nil = whole net).
+function M.make_blocks(net, opts)
+  local mode = opts.mode or (opts.blocks and "blocks") or (opts.block and "block") or (opts.layers and "layers") or "full"
+  if mode == "full" then return nil, mode end
+  local sizes = net:sizes()
+  if mode == "layers" then
+    local ly = opts.layers
+    if ly == nil then ly = {} for l = 2, #sizes do ly[#ly + 1] = {l} end end
+    if type(ly) ~= "table" or #ly == 0 then fail("option 'layers' must be a list of layer indices or of lists") end
+    if type(ly[1]) == "number" then ly = {ly} end
+    local blocks = {}
+    for i, set in ipairs(ly) do
+      if type(set) ~= "table" then fail("layers[%d] must be a list of layer indices", i) end
+      blocks[i] = layer_spins(net, set)
+    end
+    return blocks, mode
+  elseif mode == "block" then
+    local k = int_opt(opts.block, "block", 1, 1 << 20, 16)
+    local blocks = {}
+    for l = 2, #sizes do
+      local a, b = net:layer_spins(l)
+      local n = b - a + 1
+      local nb = (n + k - 1) // k
+      for j = 0, nb - 1 do
+        local lo = a + (j * n) // nb
+        local hi = a + ((j + 1) * n) // nb - 1
+        local blk = {}
+        for g = lo, hi do blk[#blk + 1] = g end
+        blocks[#blocks + 1] = blk
+      end
+    end
+    return blocks, mode
+  elseif mode == "blocks" then
+    if type(opts.blocks) ~= "table" or #opts.blocks == 0 then fail("option 'blocks' must be a non-empty list of spin lists") end
+    return opts.blocks, mode
+  end
+  fail("option 'mode' must be \"full\", \"layers\", \"block\" or \"blocks\", got %s", tostring(mode))
+end
+
+local Trainer = {}
+Trainer.__index = Trainer
+Trainer.__qnntype = "AnnealTrainer"
+Trainer.__tostring = function(self)
+  return string.format("qnn.AnnealTrainer(%s, %s sampler, mode %s, %d epochs done)", tostring(self.net),
+    self.free.sampler, self.mode, self.epochs_done)
+end
+
+--- qnn.optim.anneal{...} -> AnnealTrainer
+function M.new(opts)
+  if type(opts) ~= "table" then fail("expected an option table") end
+  for k in pairs(opts) do
+    if not KEYS[k] then
+      local names = {}
+      for n in pairs(KEYS) do names[#names + 1] = n end
+      table.sort(names)
+      fail("unknown option '%s'; allowed: %s", tostring(k), table.concat(names, ", "))
+    end
+  end
+  local self = setmetatable({}, Trainer)
+  if opts.seed ~= nil and math.type(opts.seed) ~= "integer" then fail("option 'seed' must be an integer") end
+  self.seed = opts.seed or 1
+  self.rng = qnn.rng(self.seed)
+  if opts.net ~= nil then
+    if qnn.type(opts.net) ~= "IsingNet" then fail("option 'net' must be an IsingNet, got %s", qnn.type(opts.net)) end
+    self.net = opts.net
+  else
+    if type(opts.sizes) ~= "table" then fail("option 'sizes' {in, hidden..., out} (or net=) is required") end
+    self.net = qnn.optim.ising_net{sizes = opts.sizes, init = opts.init, scale = opts.scale, seed = self.seed}
+  end
+  -- samplers: `sampler` (name or table) for both phases; free=/nudged= override; reads/sweeps/
+  -- schedule shortcuts
+  local base = opts.sampler
+  if type(base) == "string" then base = {sampler = base} end
+  if base ~= nil and type(base) ~= "table" then fail("option 'sampler' must be a name or a table") end
+  local shared = {}
+  for k, v in pairs(base or {}) do shared[k] = v end
+  if opts.reads ~= nil then shared.reads = opts.reads end
+  if opts.sweeps ~= nil then shared.sweeps = opts.sweeps end
+  if opts.schedule ~= nil then shared.schedule = opts.schedule end
+  self.free = M.sampler_table(opts.free, shared)
+  self.nudged = M.sampler_table(opts.nudged, shared)
+  self.readout_sampler = M.sampler_table(opts.readout, self.free)
+  -- training options
+  local nudge = opts.nudge
+  if nudge == nil then nudge = "strong" end
+  if nudge ~= "strong" and not (finite(nudge) and nudge > 0) then
+    fail("option 'nudge' must be \"strong\" or a finite number > 0, got %s", tostring(nudge))
+  end
+  self.nudge = nudge
+  local eta = opts.eta
+  if eta == nil then eta = 0.05 end
+  if type(eta) ~= "function" and not (finite(eta) and eta >= 0) then
+    fail("option 'eta' must be a finite number >= 0 or a function(epoch) -> number, got %s", tostring(eta))
+  end
+  self.eta = eta
+  self.batch = int_opt(opts.batch, "batch", 1, 1 << 30, 16)
+  self.shuffle = opts.shuffle ~= false
+  self.weighting = opts.weighting or "counts"
+  if self.weighting ~= "counts" and self.weighting ~= "lowest" then
+    fail("option 'weighting' must be \"counts\" or \"lowest\", got %s", tostring(self.weighting))
+  end
+  self.settle = int_opt(opts.settle, "settle", 0, 1000, 2)
+  self.l2 = opts.l2 or 0
+  if not (finite(self.l2) and self.l2 >= 0) then fail("option 'l2' must be a finite number >= 0") end
+  self.passes = int_opt(opts.passes, "passes", 1, 1000, 1)
+  self.blocks, self.mode = M.make_blocks(self.net, opts)
+  -- exact/grover need <= 16 spins per anneal
+  local function check_small(s, what)
+    if s.sampler ~= "exact" and s.sampler ~= "grover" then return end
+    local biggest = self.net:nspins()
+    if self.blocks then
+      biggest = 0
+      for _, b in ipairs(self.blocks) do if #b > biggest then biggest = #b end end
+    end
+    if biggest > 16 then
+      fail("the %s sampler (%s phase) anneals at most 16 spins at a time, but %s has %d; use " ..
+        "mode=\"block\" with block <= 16", s.sampler, what, self.blocks and "a block" or "the net", biggest)
+    end
+  end
+  check_small(self.free, "free")
+  check_small(self.nudged, "nudged")
+  self.cursor = 0
+  self.epochs_done = 0
+  self.cost = {spins = self.net:nspins(), couplings = select(2, self.net:nparams()),
+    parameters = (self.net:nparams()), sampler_calls = 0, sweeps = 0, flip_attempts = 0,
+    queries = 0, exact_steps = 0, settle_attempts = 0, samples = 0, time = 0}
+  return self
+end
+
+local function epoch_options(self, epoch)
+  local eta = self.eta
+  if type(eta) == "function" then
+    eta = eta(epoch)
+    if not (finite(eta) and eta >= 0) then
+      fail("the eta schedule returned %s at epoch %d (must be a finite number >= 0)", tostring(eta), epoch)
+    end
+  end
+  return {
+    free = self.free, nudged = self.nudged, nudge = self.nudge, weighting = self.weighting,
+    settle = self.settle, l2 = self.l2, batch = self.batch, shuffle = self.shuffle, eta = eta,
+    blocks = self.blocks, cursor = self.cursor, rng = self.rng, progress = false,
+  }, eta
+end
+
+local function unpack_data(d, what)
+  if type(d) ~= "table" and type(d) ~= "userdata" then fail("%s must be a Dataset or {X=, y=}", what) end
+  local X, y = d.X, d.y
+  if X == nil or y == nil then fail("%s needs fields X and y", what) end
+  if qnn.type(X) ~= "Tensor" then X = qnn.tensor(X) end
+  return X, y
+end
+
+local function error_rate(pred, y)
+  local bad = 0
+  for i = 1, #pred do if pred[i] ~= y[i] then bad = bad + 1 end end
+  return bad / #pred
+end
+
+--- Trainer:fit(train, {epochs=10, test=, on_epoch=, anneal_eval=false, progress=true}) -> history
+function Trainer:fit(train, opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then fail("fit: options must be a table") end
+  local allowed = {epochs = true, test = true, on_epoch = true, anneal_eval = true, progress = true, label = true}
+  for k in pairs(opts) do if not allowed[k] then fail("fit: unknown option '%s'", tostring(k)) end end
+  local X, y = unpack_data(train, "train")
+  local tX, ty
+  if opts.test ~= nil then tX, ty = unpack_data(opts.test, "test") end
+  local epochs = int_opt(opts.epochs, "epochs", 1, 1 << 30, 10)
+  if opts.on_epoch ~= nil and type(opts.on_epoch) ~= "function" then fail("fit: on_epoch must be a function") end
+  local h = {epoch = {}, eta = {}, train_free_error = {}, train_error = {}, test_error = {},
+    test_error_anneal = {}, sweeps = {}, flip_attempts = {}, queries = {}, exact_steps = {},
+    sampler_calls = {}, time = {}, gap = {}, epochs = 0, cost = self.cost}
+  local bar = qnn.progress.bar{label = opts.label or "anneal fit", total = epochs, quiet = opts.progress == false}
+  local c = self.cost
+  for e = 1, epochs do
+    qnn.check_interrupt()
+    local eo, eta = epoch_options(self, self.epochs_done + 1)
+    local st = self.net:epoch(X, y, eo)
+    self.cursor = st.cursor
+    self.epochs_done = self.epochs_done + 1
+    c.sampler_calls = c.sampler_calls + st.sampler_calls
+    c.sweeps = c.sweeps + st.sweeps
+    c.flip_attempts = c.flip_attempts + st.flip_attempts
+    c.queries = c.queries + st.queries
+    c.exact_steps = c.exact_steps + st.exact_steps
+    c.settle_attempts = c.settle_attempts + st.settle_attempts
+    c.samples = c.samples + st.samples
+    c.time = c.time + st.time
+    h.epoch[e], h.eta[e] = self.epochs_done, eta
+    h.train_free_error[e] = st.free_errors / st.samples
+    h.gap[e] = st.gap / st.samples
+    h.train_error[e] = error_rate((self.net:feedforward(X)), y)
+    local rec = {epoch = self.epochs_done, eta = eta, train_free_error = h.train_free_error[e],
+      train_error = h.train_error[e], gap = h.gap[e]}
+    if tX then
+      h.test_error[e] = error_rate((self.net:feedforward(tX)), ty)
+      rec.test_error = h.test_error[e]
+      if opts.anneal_eval then
+        h.test_error_anneal[e] = error_rate((self:predict(tX, {readout = "anneal"})), ty)
+        rec.test_error_anneal = h.test_error_anneal[e]
+      end
+    end
+    h.sweeps[e], h.flip_attempts[e], h.queries[e] = c.sweeps, c.flip_attempts, c.queries
+    h.exact_steps[e], h.sampler_calls[e], h.time[e] = c.exact_steps, c.sampler_calls, c.time
+    rec.sweeps, rec.flip_attempts, rec.queries, rec.time = c.sweeps, c.flip_attempts, c.queries, c.time
+    h.epochs = e
+    bar:update(e)
+    if opts.on_epoch and opts.on_epoch(e, rec, self) == true then break end
+  end
+  bar:finish()
+  return h
+end
+
+--- Trainer:predict(X, {readout="feedforward"|"anneal", seed=}) -> labels, scores
+function Trainer:predict(X, opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then fail("predict: options must be a table") end
+  for k in pairs(opts) do
+    if k ~= "readout" and k ~= "seed" and k ~= "sampler" then fail("predict: unknown option '%s'", tostring(k)) end
+  end
+  if qnn.type(X) ~= "Tensor" then X = qnn.tensor(X) end
+  local ro = opts.readout or "feedforward"
+  if ro == "feedforward" then return self.net:feedforward(X) end
+  if ro ~= "anneal" then fail("predict: readout must be \"feedforward\" or \"anneal\", got %s", tostring(ro)) end
+  local s = opts.sampler and M.sampler_table(opts.sampler, self.readout_sampler) or self.readout_sampler
+  local po = {}
+  for k, v in pairs(s) do po[k] = v end
+  po.seed = opts.seed or self.seed
+  local small = s.sampler == "exact" or s.sampler == "grover"
+  if self.blocks or (small and self.net:nspins() > 16) then
+    po.blocks = self.blocks or M.make_blocks(self.net, {mode = "block", block = 16})
+    po.passes = self.passes
+  end
+  local lab, sc = self.net:predict_anneal(X, po)
+  return lab, sc
+end
+
+--- Trainer:evaluate(data, {readout=}) -> error rate
+function Trainer:evaluate(data, opts)
+  local X, y = unpack_data(data, "data")
+  return error_rate((self:predict(X, opts)), y)
+end
+
+M.Trainer = Trainer
+
+qnn.document(M.new, "qnn.methods.anneal.new",
+  "qnn.optim.anneal{sizes={in, hidden..., out} | net=IsingNet, init=\"uniform\"|\"gaussian\", scale=1, " ..
+  "sampler=\"sa\"|\"sqa\"|\"exact\"|\"grover\"|{...}, free=, nudged=, reads=4, sweeps=100, schedule=, " ..
+  "nudge=\"strong\"|beta, eta=0.05|fn(epoch), batch=16, weighting=\"counts\"|\"lowest\", settle=2, l2=0, " ..
+  "mode=\"full\"|\"layers\"|\"block\"|\"blocks\", layers=, block=16, blocks=, passes=1, readout={sampler...}, seed=1} " ..
+  "-> AnnealTrainer",
+  "Equilibrium propagation on an Ising network with a strong nudge (our reading of arXiv 2506.05244): " ..
+  "free phase = anneal with the input clamped as fields, nudged phase = outputs also clamped to the " ..
+  "one-hot +-1 target (or a finite field nudge), dJ = -eta(<ss>_nudged - <ss>_free) in the energy " ..
+  "convention E = sum h s + sum J s s. Sampler tables: {sampler=, reads=, sweeps=, steps= (exact), " ..
+  "schedule= (qnn.anneal schedule or function: beta(t) for sa, path s(t) for sqa/exact), beta_range=, " ..
+  "slices=, gamma=, beta=, T=, lambda=, budget=}. mode \"layers\": layers={{2},{3}} cycles through " ..
+  "layer sets (one per mini-batch); \"block\": spin layers cut into blocks of <= block spins; " ..
+  "exact/grover need <= 16 spins per anneal. Returns a trainer with :fit, :predict, :evaluate; " ..
+  "trainer.net is the IsingNet, trainer.cost the accumulated cost model.")
+qnn.document(Trainer.fit, "AnnealTrainer:fit",
+  "AnnealTrainer:fit(train, {epochs=10, test=, on_epoch=fn(e, record, trainer), anneal_eval=false, progress=true}) -> history",
+  "train/test: Dataset or {X=, y=labels}. on_epoch returning true stops. Returns {epoch, eta, " ..
+  "train_free_error (free-phase answers during the epoch), train_error and test_error (feed-forward " ..
+  "read-out), test_error_anneal (if anneal_eval), gap, cumulative sweeps, flip_attempts, queries, " ..
+  "exact_steps, sampler_calls, time, cost={spins, couplings, ...}}.")
+qnn.document(Trainer.predict, "AnnealTrainer:predict",
+  "AnnealTrainer:predict(X [, {readout=\"feedforward\"|\"anneal\", sampler=, seed=}]) -> labels, scores",
+  "feedforward: the sign network s_{l+1} = -sign(h + J^T s_l); anneal: free-phase annealing with " ..
+  "the read-out sampler (blocks as in training, or blocks of 16 for exact/grover).")
+qnn.document(Trainer.evaluate, "AnnealTrainer:evaluate",
+  "AnnealTrainer:evaluate(data [, {readout=}]) -> error", "Error rate of :predict on a Dataset or {X=, y=}.")
+qnn.document(M.sampler_table, "qnn.methods.anneal.sampler_table",
+  "qnn.methods.anneal.sampler_table(spec [, defaults]) -> table",
+  "spec: sampler name or table; schedules are sampled into arrays (betas / A, B) for the C side.")
+qnn.document(M.make_blocks, "qnn.methods.anneal.make_blocks",
+  "qnn.methods.anneal.make_blocks(net, {mode=, layers=, block=, blocks=}) -> blocks|nil, mode",
+  "Active blocks (lists of global spin indices) for layer-wise / block training.")
+
+return M

