@@ -1,0 +1,314 @@
+-- qnn.report: what every experiment script needs to report results a researcher can plot and
+-- compare: command-line flags, mean ± std over seeds, power-law fits, aligned tables, and
+-- CSV / JSON / gnuplot PNG files written atomically (temp file, then rename).
+local qnn = require "qnn"
+local M = {}
+
+local function doc(fn, name, sig, text) qnn.document(fn, "qnn.report." .. name, sig, text) return fn end
+
+--- Parses experiment flags. spec (optional) lists extra flags: {name = default}; a boolean
+--- default makes a switch (--name), a number/string one takes a value (--name=v).
+function M.args(argv, spec)
+  local a = {quick = false, out = "results", help = false}
+  local known = {quick = "switch", out = "string", seeds = "number", epochs = "number", help = "switch"}
+  for k, v in pairs(spec or {}) do
+    a[k] = v
+    known[k] = type(v) == "boolean" and "switch" or type(v)
+  end
+  for _, s in ipairs(argv or {}) do
+    local name, val = s:match("^%-%-([%w_%-]+)=(.*)$")
+    if not name then name = s:match("^%-%-([%w_%-]+)$") end
+    if s == "-h" then name = "help" end
+    local key = name and name:gsub("%-", "_")
+    local kind = key and known[key]
+    if not kind then
+      local names = {}
+      for k, v in pairs(known) do names[#names + 1] = "--" .. k .. (v == "switch" and "" or "=") end
+      table.sort(names)
+      error("unknown argument '" .. s .. "' (allowed: " .. table.concat(names, " ") .. ")", 2)
+    end
+    if kind == "switch" then
+      if val then error("flag --" .. name .. " takes no value", 2) end
+      a[key] = true
+    else
+      if not val then error("flag --" .. name .. " needs a value (--" .. name .. "=...)", 2) end
+      if kind == "number" then
+        local v = tonumber(val)
+        if not v then error("flag --" .. name .. " needs a number, got '" .. val .. "'", 2) end
+        a[key] = v
+      else
+        a[key] = val
+      end
+    end
+  end
+  return a
+end
+doc(M.args, "args", "qnn.report.args(arg [, spec]) -> table",
+  "arg: the script's arg table; spec: {name = default} for extra flags (boolean default = switch).\n" ..
+  "Always knows --quick, --seeds=N, --epochs=N, --out=dir, --help. Unknown flags raise an error listing the allowed ones.")
+
+--- Sample mean and standard deviation (n - 1 in the denominator).
+function M.mean_std(xs)
+  local n, s = #xs, 0
+  if n == 0 then return 0 / 0, 0 / 0 end
+  for _, x in ipairs(xs) do s = s + x end
+  local m = s / n
+  local v = 0
+  for _, x in ipairs(xs) do v = v + (x - m) ^ 2 end
+  return m, n > 1 and math.sqrt(v / (n - 1)) or 0
+end
+doc(M.mean_std, "mean_std", "qnn.report.mean_std(xs) -> mean, std",
+  "xs: list of numbers. Sample std (n-1); std 0 for one value; NaN, NaN for none.")
+
+function M.pm(xs, fmt)
+  local m, s = M.mean_std(xs)
+  fmt = fmt or "%.4f"
+  return string.format(fmt .. " ± " .. fmt, m, s)
+end
+doc(M.pm, "pm", "qnn.report.pm(xs [, fmt=\"%.4f\"]) -> string", "\"mean ± std\" of xs.")
+
+--- Least-squares fit of log y = a + b log x over the points with x > 0 and y > 0.
+function M.loglog(xs, ys)
+  local n, sx, sy, sxx, sxy = 0, 0, 0, 0, 0
+  for i = 1, math.min(#xs, #ys) do
+    if xs[i] > 0 and ys[i] > 0 then
+      local lx, ly = math.log(xs[i]), math.log(ys[i])
+      n = n + 1; sx = sx + lx; sy = sy + ly; sxx = sxx + lx * lx; sxy = sxy + lx * ly
+    end
+  end
+  if n < 2 then return 0 / 0, 0 / 0, n end
+  local den = n * sxx - sx * sx
+  if den == 0 then return 0 / 0, 0 / 0, n end
+  local b = (n * sxy - sx * sy) / den
+  return b, (sy - b * sx) / n, n
+end
+doc(M.loglog, "loglog", "qnn.report.loglog(xs, ys) -> slope, intercept, npoints",
+  "Power-law fit y = e^intercept * x^slope by least squares in log-log space (points with x, y > 0).")
+
+function M.mkdir(dir)
+  local ok = os.execute('mkdir -p "' .. dir:gsub('"', '\\"') .. '"')
+  if not ok then error("cannot create directory " .. dir, 2) end
+  return dir
+end
+doc(M.mkdir, "mkdir", "qnn.report.mkdir(dir) -> dir", "Creates dir and its parents.")
+
+--- Writes text to path atomically: a temp file in the same directory, then rename.
+function M.write(path, text)
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir and dir ~= "" then M.mkdir(dir) end
+  local tmp = string.format("%s.tmp.%d", path, math.random(1, 1 << 30))
+  local f, err = io.open(tmp, "wb")
+  if not f then error("cannot write " .. path .. ": " .. tostring(err), 2) end
+  local ok, werr = f:write(text)
+  local cok = f:close()
+  if not ok or not cok then
+    os.remove(tmp)
+    error("cannot write " .. path .. ": " .. tostring(werr), 2)
+  end
+  local rok, rerr = os.rename(tmp, path)
+  if not rok then
+    os.remove(tmp)
+    error("cannot rename into " .. path .. ": " .. tostring(rerr), 2)
+  end
+  return path
+end
+doc(M.write, "write", "qnn.report.write(path, text) -> path",
+  "Writes text atomically (temp file in the same directory, then rename); creates the directory.")
+
+local function json_encode(v, ind, cur, seen)
+  local t = type(v)
+  if t == "nil" then return "null" end
+  if t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then return "null" end
+    if math.type(v) == "integer" then return tostring(v) end
+    return string.format("%.10g", v)
+  elseif t == "boolean" then return tostring(v)
+  elseif t == "string" then
+    return '"' .. v:gsub('[%c"\\]', function(c)
+      if c == '"' then return '\\"' elseif c == "\\" then return "\\\\" elseif c == "\n" then return "\\n" end
+      return string.format("\\u%04x", c:byte())
+    end) .. '"'
+  elseif t == "table" then
+    if seen[v] then error("qnn.report.json: cyclic table", 0) end
+    seen[v] = true
+    local nl = ind and ("\n" .. cur .. ind) or ""
+    local close = ind and ("\n" .. cur) or ""
+    local sep = ind and ": " or ":"
+    local parts = {}
+    local n = #v
+    local is_array = n > 0 or next(v) == nil
+    if is_array then
+      for k in pairs(v) do
+        if math.type(k) ~= "integer" or k < 1 or k > n then is_array = false break end
+      end
+    end
+    if is_array then
+      for i = 1, n do parts[i] = json_encode(v[i], ind, ind and (cur .. ind), seen) end
+      seen[v] = nil
+      if n == 0 then return "[]" end
+      return "[" .. nl .. table.concat(parts, "," .. nl) .. close .. "]"
+    end
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+    table.sort(keys)
+    for _, k in ipairs(keys) do
+      local val = v[k]
+      if val == nil then val = v[tonumber(k)] end
+      parts[#parts + 1] = json_encode(k, nil, "", seen) .. sep .. json_encode(val, ind, ind and (cur .. ind), seen)
+    end
+    seen[v] = nil
+    return "{" .. nl .. table.concat(parts, "," .. nl) .. close .. "}"
+  elseif t == "userdata" and qnn.type(v) == "Tensor" then
+    return json_encode(v:totable(), ind, cur, seen)
+  end
+  return json_encode(tostring(v), ind, cur, seen)
+end
+
+function M.json_encode(v, indent)
+  return json_encode(v, indent ~= false and "  " or nil, "", {})
+end
+doc(M.json_encode, "json_encode", "qnn.report.json_encode(value [, indent=true]) -> string",
+  "JSON text of a Lua value (tables, numbers, strings, booleans, Tensors). NaN/inf become null; keys sorted.")
+
+function M.json(path, v)
+  return M.write(path, M.json_encode(v) .. "\n")
+end
+doc(M.json, "json", "qnn.report.json(path, value) -> path", "Writes value as JSON, atomically.")
+
+local function csv_cell(x)
+  if x == nil then return "" end
+  if type(x) == "number" then
+    if math.type(x) == "integer" then return tostring(x) end
+    return string.format("%.10g", x)
+  end
+  local s = tostring(x)
+  if s:find('[,"\n]') then s = '"' .. s:gsub('"', '""') .. '"' end
+  return s
+end
+
+--- rows: list of tables keyed by column name (or lists in column order).
+function M.csv(path, cols, rows)
+  local out = {}
+  local head = {}
+  for i, c in ipairs(cols) do head[i] = csv_cell(c) end
+  out[1] = table.concat(head, ",")
+  for _, r in ipairs(rows) do
+    local line = {}
+    for i, c in ipairs(cols) do
+      local v = r[c]
+      if v == nil then v = r[i] end
+      line[i] = csv_cell(v)
+    end
+    out[#out + 1] = table.concat(line, ",")
+  end
+  return M.write(path, table.concat(out, "\n") .. "\n")
+end
+doc(M.csv, "csv", "qnn.report.csv(path, cols, rows) -> path",
+  "cols: list of column names; rows: list of tables keyed by column name (or positional).\n" ..
+  "Writes a CSV file atomically (numbers with 10 significant digits, strings quoted when needed).")
+
+--- Aligned text table. rows: lists of cells (numbers formatted with %.4g unless strings).
+function M.table(header, rows)
+  local w = {}
+  local cells = {}
+  local function fmt(x)
+    if type(x) == "number" then
+      if math.type(x) == "integer" then return tostring(x) end
+      return string.format("%.4g", x)
+    end
+    return tostring(x == nil and "" or x)
+  end
+  for i, h in ipairs(header) do w[i] = utf8.len(h) or #h end
+  for r, row in ipairs(rows) do
+    cells[r] = {}
+    for i = 1, #header do
+      local s = fmt(row[i])
+      cells[r][i] = s
+      w[i] = math.max(w[i], utf8.len(s) or #s)
+    end
+  end
+  local function line(vals)
+    local p = {}
+    for i, s in ipairs(vals) do p[i] = s .. string.rep(" ", w[i] - (utf8.len(s) or #s)) end
+    return "| " .. table.concat(p, " | ") .. " |"
+  end
+  local out = {line(header)}
+  local sep = {}
+  for i = 1, #header do sep[i] = string.rep("-", w[i]) end
+  out[2] = "|-" .. table.concat(sep, "-|-") .. "-|"
+  for _, c in ipairs(cells) do out[#out + 1] = line(c) end
+  return table.concat(out, "\n")
+end
+doc(M.table, "table", "qnn.report.table(header, rows) -> string",
+  "Markdown-style aligned table (paste into docs/). Numbers are formatted with %.4g.")
+
+function M.have_gnuplot()
+  local p = io.popen("command -v gnuplot 2>/dev/null")
+  if not p then return false end
+  local s = p:read("a")
+  p:close()
+  return s ~= nil and s ~= ""
+end
+doc(M.have_gnuplot, "have_gnuplot", "qnn.report.have_gnuplot() -> boolean", "True if gnuplot is on PATH.")
+
+--- opts: {png=, csv=, title=, xlabel=, ylabel=, series={{x=col, y=col, title=, style="lines"}, ...},
+---        logx=, logy=, width=, height=}
+function M.plot(opts)
+  assert(type(opts) == "table", "qnn.report.plot: options table expected")
+  if not (opts.png and opts.csv and opts.series) then
+    error("qnn.report.plot: png=, csv= and series= are required", 2)
+  end
+  if not M.have_gnuplot() then
+    io.stderr:write("qnn.report.plot: gnuplot not found, skipping " .. opts.png .. "\n")
+    return nil
+  end
+  local q = function(s) return "'" .. tostring(s):gsub("'", "''") .. "'" end
+  local g = {
+    string.format("set terminal pngcairo size %d,%d noenhanced", opts.width or 900, opts.height or 560),
+    "set output " .. q(opts.png .. ".tmp"),
+    "set datafile separator ','",
+    "set key autotitle columnhead",
+    "set grid",
+  }
+  if opts.title then g[#g + 1] = "set title " .. q(opts.title) end
+  if opts.xlabel then g[#g + 1] = "set xlabel " .. q(opts.xlabel) end
+  if opts.ylabel then g[#g + 1] = "set ylabel " .. q(opts.ylabel) end
+  if opts.logx then g[#g + 1] = "set logscale x" end
+  if opts.logy then g[#g + 1] = "set logscale y" end
+  local plots = {}
+  for _, s in ipairs(opts.series) do
+    local using = string.format("using (column(%s)):(column(%s))", q(s.x), q(s.y))
+    if s.err then using = using:sub(1, -1) .. string.format(":(column(%s))", q(s.err)) end
+    local src = s.csv or opts.csv
+    local filter = ""
+    if s.where then filter = "" end
+    plots[#plots + 1] = string.format("%s %s with %s title %s%s", q(src), using,
+      s.style or (s.err and "yerrorlines" or "linespoints"), q(s.title or s.y), filter)
+  end
+  g[#g + 1] = "plot " .. table.concat(plots, ", ")
+  local script = os.tmpname()
+  local f = assert(io.open(script, "w"))
+  f:write(table.concat(g, "\n"), "\n")
+  f:close()
+  local ok = os.execute("gnuplot " .. script .. " 2>/dev/null")
+  os.remove(script)
+  if not ok then
+    os.remove(opts.png .. ".tmp")
+    io.stderr:write("qnn.report.plot: gnuplot failed for " .. opts.png .. "\n")
+    return nil
+  end
+  os.rename(opts.png .. ".tmp", opts.png)
+  return opts.png
+end
+doc(M.plot, "plot", "qnn.report.plot{png=, csv=, series={{x=, y=, err=, title=, style=, csv=}}, title=, xlabel=, ylabel=, logx=, logy=} -> png|nil",
+  "Draws columns of a CSV file (written with qnn.report.csv) into a PNG with gnuplot (pngcairo).\n" ..
+  "Returns nil with a message on stderr when gnuplot is missing or fails; the PNG is renamed into place atomically.")
+
+--- Timer helper: returns a function giving seconds since creation.
+function M.timer()
+  local t0 = qnn.clock()
+  return function() return qnn.clock() - t0 end
+end
+doc(M.timer, "timer", "qnn.report.timer() -> fn", "fn() returns wall-clock seconds since the timer was made.")
+
+return M

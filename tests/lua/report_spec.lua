@@ -1,0 +1,81 @@
+local qnn = require "qnn"
+local report = qnn.report
+
+local function tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  report.mkdir(d)
+  return d
+end
+
+describe("qnn.report", function()
+  it("parses flags and rejects unknown ones", function()
+    local a = report.args({"--quick", "--seeds=3", "--out=x", "--lr=0.5"}, {lr = 0.1})
+    assert.is_true(a.quick)
+    assert.are.equal(3, a.seeds)
+    assert.are.equal("x", a.out)
+    assert.are.equal(0.5, a.lr)
+    assert.has_error(function() report.args({"--bogus"}) end)
+    assert.has_error(function() report.args({"--seeds=abc"}) end)
+    assert.has_error(function() report.args({"--seeds"}) end)
+    assert.has_error(function() report.args({"--quick=1"}) end)
+  end)
+
+  it("mean/std and power-law fit", function()
+    local m, s = report.mean_std({1, 2, 3, 4})
+    assert.are.equal(2.5, m)
+    assert.is_true(math.abs(s - math.sqrt(5 / 3)) < 1e-12)
+    local xs, ys = {}, {}
+    for i = 1, 10 do xs[i] = i; ys[i] = 3 * i ^ -0.8 end
+    local b, a = report.loglog(xs, ys)
+    assert.is_true(math.abs(b + 0.8) < 1e-12)
+    assert.is_true(math.abs(a - math.log(3)) < 1e-12)
+    assert.truthy(report.pm({1, 1}):match("1.0000 ± 0.0000"))
+  end)
+
+  it("writes CSV and JSON atomically", function()
+    local d = tmpdir()
+    report.csv(d .. "/a.csv", {"x", "name"}, {{x = 1, name = "a,b"}, {2.5, "c"}})
+    local f = assert(io.open(d .. "/a.csv"))
+    local text = f:read("a")
+    f:close()
+    assert.are.equal('x,name\n1,"a,b"\n2.5,c\n', text)
+    report.json(d .. "/b.json", {a = {1, 2}, b = 0 / 0, c = "q\"", t = qnn.tensor{1, 2}})
+    f = assert(io.open(d .. "/b.json"))
+    text = f:read("a")
+    f:close()
+    assert.truthy(text:match('"b": null'))
+    assert.truthy(text:match('"c": "q\\""'))
+    -- no temp files left
+    local p = io.popen('ls "' .. d .. '"')
+    local names = p:read("a")
+    p:close()
+    assert.is_nil(names:match("tmp"))
+    os.execute('rm -rf "' .. d .. '"')
+  end)
+
+  it("refuses cyclic tables and unwritable paths", function()
+    local t = {}
+    t.self = t
+    assert.has_error(function() report.json_encode(t) end)
+    assert.has_error(function() report.write("/proc/qnn-no/x.txt", "x") end)
+  end)
+
+  it("formats tables", function()
+    local s = report.table({"a", "bb"}, {{1, 2.5}, {"xyz", 0.123456}})
+    assert.truthy(s:find("| a   | bb     |", 1, true))
+    assert.truthy(s:match("0.1235"))
+  end)
+
+  it("plots with gnuplot when present", function()
+    if not report.have_gnuplot() then pending("gnuplot missing") return end
+    local d = tmpdir()
+    report.csv(d .. "/p.csv", {"x", "y"}, {{1, 1}, {2, 4}, {3, 9}})
+    local png = report.plot {png = d .. "/p.png", csv = d .. "/p.csv", series = {{x = "x", y = "y"}}, title = "t"}
+    assert.are.equal(d .. "/p.png", png)
+    local f = assert(io.open(png, "rb"))
+    assert.are.equal("\137PNG", f:read(4))
+    f:close()
+    os.execute('rm -rf "' .. d .. '"')
+  end)
+end)
