@@ -13,7 +13,7 @@ local a = C.args(arg)
 local quick = a.quick
 local seeds = a.seeds or (quick and 1 or 5)
 local H = quick and 32 or 64
-local E = a.epochs or (quick and 8 or 30)
+local E = a.epochs or (quick and 10 or 30)
 local tag = quick and "_quick" or ""
 
 local methods = {
@@ -46,7 +46,7 @@ for _, m in ipairs(methods) do
     local ep, errs_ff, errs_an = {}, {}, {}
     local t0 = qnn.clock()
     if m.kind == "anneal" then
-      local T = qnn.optim.anneal{sizes = {64, hw, 10}, sampler = m.sampler, eta = 0.02, batch = 16,
+      local T = qnn.optim.anneal{sizes = {64, hw, 10}, sampler = m.sampler, eta = function(e) return 0.05 / math.sqrt(e) end, batch = 16,
         init = "uniform", scale = 1, seed = s}
       T:fit(tr, {epochs = m.epochs, test = te, anneal_eval = true, progress = false,
         on_epoch = function(e, rec)

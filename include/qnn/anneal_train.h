@@ -75,6 +75,13 @@ typedef struct qnn_anet_opts {
     int weighting;         /* QNN_ANET_WEIGHT_* */
     int settle;            /* zero-temperature passes for the environment (active sets only) */
     double l2;             /* weight decay on updated couplings (>= 0) */
+    /* Block-coordinate annealing (ncblocks > 0): each phase starts from the feed-forward state
+     * (nudged: from the free result with the outputs set to the target) and makes cpasses
+     * passes over the blocks cblocks[cboff[b] .. cboff[b+1]), annealing each block with the rest
+     * clamped and keeping its lowest-energy read; correlations come from the final state. So a
+     * sampler of <= 16 spins trains a deep net; all parameters (or the active set's) update. */
+    const int *cblocks, *cboff;
+    int ncblocks, cpasses;
 } qnn_anet_opts;
 
 /* Costs, accumulated (callers zero them). */
@@ -103,7 +110,7 @@ int qnn_anet_init(qnn_anet *net, int kind, double scale, qnn_rng *rng, qnn_error
 void qnn_anet_sampler_defaults(qnn_anet_sampler *s);
 void qnn_anet_opts_defaults(qnn_anet_opts *o);
 /* Checks a configuration against the net (active set sizes for exact/grover are checked per
- * batch). */
+ * anneal; coordinate blocks are checked here). */
 int qnn_anet_check_opts(const qnn_anet *net, const qnn_anet_opts *o, qnn_error *err);
 
 /* Feed-forward sign read-out: s_1 = -sgn(h_1 + J_0^T x), s_{l+1} = -sgn(h_{l+1} + J_l^T s_l)
@@ -133,14 +140,15 @@ int qnn_anet_train_batch(qnn_anet *net, const qnn_anet_opts *o, const double *X,
                          const qnn_progress *p, qnn_error *err);
 
 /* One epoch over n samples in mini-batches of `batch` (shuffled with rng if shuffle). Active
- * blocks: nblocks > 0 lists blocks[boff[b] .. boff[b+1]) of global spin indices; mini-batch k
- * uses block (*cursor + k) mod nblocks and *cursor advances by the number of batches. nblocks
- * = 0 trains the whole net. */
+ * blocks: nblocks > 0 lists blocks[boff[b] .. boff[b+1]) of global spin indices; every
+ * mini-batch visits `per_batch` (>= 1) blocks in turn, blocks (*cursor), (*cursor + 1), ...
+ * mod nblocks, each with its own phases and update, and *cursor advances by the number of
+ * blocks visited. nblocks = 0 trains the whole net. */
 int qnn_anet_train_epoch(qnn_anet *net, const qnn_anet_opts *o, const double *X, size_t ldx,
                          const int *labels, size_t n, size_t batch, int shuffle, double eta,
-                         const int *blocks, const int *boff, int nblocks, long long *cursor,
-                         qnn_rng *rng, qnn_anet_stats *st, const qnn_progress *p,
-                         qnn_error *err);
+                         const int *blocks, const int *boff, int nblocks, int per_batch,
+                         long long *cursor, qnn_rng *rng, qnn_anet_stats *st,
+                         const qnn_progress *p, qnn_error *err);
 
 /* Free-phase annealing read-out for n samples: per sample the spins are the feed-forward state,
  * then `passes` passes over the blocks (nblocks = 0: one anneal of the whole net), each block

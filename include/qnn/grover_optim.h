@@ -77,6 +77,8 @@ typedef struct qnn_gopt_cost {
     uint64_t gates;          /* max gate count of one circuit */
     double depth_sum, gates_sum; /* sums over searches (for means) */
     uint64_t searches;       /* number of oracle-policy calls */
+    uint64_t queries_to_best; /* durr_hoyer: queries spent until the returned candidate was
+                                 first measured (diagnostic; the search never stops on it) */
 } qnn_gopt_cost;
 void qnn_gopt_cost_add(qnn_gopt_cost *acc, const qnn_gopt_cost *c);
 

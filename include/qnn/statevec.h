@@ -64,7 +64,8 @@ int qnn_state_apply_1q(qnn_state *s, int q, const double *m, uint64_t ctrl_mask,
 int qnn_state_apply_2q(qnn_state *s, int q0, int q1, const double *m, qnn_error *err);
 /* 2^k x 2^k matrix on qubits q[0..k-1] (bit j of the matrix index = q[j]), 1 <= k <= 10. */
 int qnn_state_apply_kq(qnn_state *s, const int *q, int k, const double *m, qnn_error *err);
-/* Full-register phase oracle: amplitude x *= e^{i phases[x]}, phases has dim entries. */
+/* Full-register phase oracle: amplitude x *= e^{i phases[x]}, phases has dim entries
+ * (phase 0 leaves an amplitude untouched, +-pi negates it exactly). */
 int qnn_state_apply_diagonal(qnn_state *s, const double *phases, qnn_error *err);
 /* Same on a qubit subset: sub-index (bit j = q[j]) selects phases[sub] (2^k entries). */
 int qnn_state_apply_diagonal_sub(qnn_state *s, const int *q, int k, const double *phases,

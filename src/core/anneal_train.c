@@ -150,8 +150,27 @@ static int check_sampler(const qnn_anet_sampler *s, const char *which, qnn_error
     return QNN_OK;
 }
 
+static int check_blocks(const qnn_anet *net, const int *blocks, const int *boff, int nblocks,
+                        qnn_error *err) {
+    for (int b = 0; b < nblocks; b++) {
+        if (boff[b + 1] <= boff[b]) return qnn_error_set(err, QNN_EINVAL, "block %d is empty", b + 1);
+        for (int k = boff[b]; k < boff[b + 1]; k++)
+            if (blocks[k] < 0 || blocks[k] >= net->nspins)
+                return qnn_error_set(err, QNN_ERANGE, "block %d: spin %d outside [1, %d]", b + 1,
+                                     blocks[k] + 1, net->nspins);
+    }
+    return QNN_OK;
+}
+
 int qnn_anet_check_opts(const qnn_anet *net, const qnn_anet_opts *o, qnn_error *err) {
-    (void)net;
+    if (o->ncblocks < 0 || (o->ncblocks > 0 && (!o->cblocks || !o->cboff)))
+        return qnn_error_set(err, QNN_EINVAL, "coordinate blocks missing");
+    if (o->ncblocks > 0) {
+        if (o->cpasses < 1 || o->cpasses > 1000)
+            return qnn_error_set(err, QNN_EINVAL, "coordinate passes %d outside [1, 1000]", o->cpasses);
+        int rc = check_blocks(net, o->cblocks, o->cboff, o->ncblocks, err);
+        if (rc) return rc;
+    }
     int rc = check_sampler(&o->free_s, "free", err);
     if (!rc) rc = check_sampler(&o->nudged_s, "nudged", err);
     if (rc) return rc;
@@ -676,6 +695,49 @@ static int check_x(const qnn_anet *net, const double *x, size_t row, qnn_error *
     return QNN_OK;
 }
 
+/* block-coordinate phase: passes over the blocks, each annealed with the rest clamped to s */
+static int coord_phase(const qnn_anet *net, const qnn_anet_opts *o, const qnn_anet_sampler *cfg,
+                       ws *w, int8_t *s, int label, double nudge, int strong, qnn_rng *rng,
+                       qnn_anet_stats *st, qnn_error *err) {
+    int oo = out0(net), ns = net->nspins;
+    for (int ps = 0; ps < o->cpasses; ps++)
+        for (int b = 0; b < o->ncblocks; b++) {
+            int nF = 0;
+            for (int k = o->cboff[b]; k < o->cboff[b + 1]; k++)
+                if (!(strong && o->cblocks[k] >= oo)) w->F[nF++] = o->cblocks[k];
+            if (nF == 0) continue;
+            int R = 0;
+            int rc = run_phase(net, cfg, QNN_ANET_WEIGHT_LOWEST, w, s, w->F, nF, label, nudge, rng,
+                               st, &R, err);
+            if (rc) return rc;
+            full_state(w, s, w->F, nF, best_read(w, R), ns, w->st);
+            memcpy(s, w->st, (size_t)ns);
+        }
+    return QNN_OK;
+}
+
+static int train_sample_coord(const qnn_anet *net, const qnn_anet_opts *o, ws *w, const double *x,
+                              int label, const unsigned char *act, int full, qnn_rng *rng,
+                              qnn_anet_stats *st, qnn_error *err) {
+    int ns = net->nspins, oo = out0(net), no = nout(net);
+    int strong = !(o->nudge > 0);
+    memcpy(w->envf, w->ff, (size_t)ns);
+    int rc = coord_phase(net, o, &o->free_s, w, w->envf, -1, 0, 0, rng, st, err);
+    if (rc) return rc;
+    accum(net, x, w->envf, full ? NULL : act, -1.0, w->grad);
+    if (state_class(net, w->u1, w->envf) != label) st->free_errors += 1;
+    double Ef = energy_u(net, w->u1, w->envf);
+    memcpy(w->envn, w->envf, (size_t)ns);
+    if (strong)
+        for (int k = 0; k < no; k++) w->envn[oo + k] = k == label ? 1 : -1;
+    rc = coord_phase(net, o, &o->nudged_s, w, w->envn, label, o->nudge, strong, rng, st, err);
+    if (rc) return rc;
+    accum(net, x, w->envn, full ? NULL : act, 1.0, w->grad);
+    st->gap += energy_u(net, w->u1, w->envn) - Ef;
+    st->samples += 1;
+    return QNN_OK;
+}
+
 /* one training sample: both phases, gradient accumulated into w->grad */
 static int train_sample(const qnn_anet *net, const qnn_anet_opts *o, ws *w, const double *x,
                         int label, const unsigned char *act, int nact, qnn_rng *rng,
@@ -684,6 +746,7 @@ static int train_sample(const qnn_anet *net, const qnn_anet_opts *o, ws *w, cons
     int full = act == NULL || nact == ns;
     input_fields(net, x, w->u1);
     feedforward_u(net, w->u1, w->ff, w->ffsc);
+    if (o->ncblocks > 0) return train_sample_coord(net, o, w, x, label, act, full, rng, st, err);
     /* ---- free phase ---- */
     memcpy(w->envf, w->ff, (size_t)ns);
     if (!full) settle(net, w->u1, w->envf, o->settle, -1, 0, 0, st);
@@ -816,21 +879,17 @@ int qnn_anet_train_batch(qnn_anet *net, const qnn_anet_opts *o, const double *X,
 
 int qnn_anet_train_epoch(qnn_anet *net, const qnn_anet_opts *o, const double *X, size_t ldx,
                          const int *labels, size_t n, size_t batch, int shuffle, double eta,
-                         const int *blocks, const int *boff, int nblocks, long long *cursor,
-                         qnn_rng *rng, qnn_anet_stats *st, const qnn_progress *p,
-                         qnn_error *err) {
+                         const int *blocks, const int *boff, int nblocks, int per_batch,
+                         long long *cursor, qnn_rng *rng, qnn_anet_stats *st,
+                         const qnn_progress *p, qnn_error *err) {
+    if (per_batch < 1 || per_batch > (1 << 20))
+        return qnn_error_set(err, QNN_EINVAL, "blocks per batch %d outside [1, 2^20]", per_batch);
     if (n == 0) return qnn_error_set(err, QNN_EINVAL, "no training samples");
     if (batch == 0) return qnn_error_set(err, QNN_EINVAL, "batch must be >= 1");
     int rc = check_batch_args(net, o, labels, n, eta, err);
     if (rc) return rc;
-    for (int b = 0; b < nblocks; b++) {
-        if (boff[b + 1] <= boff[b])
-            return qnn_error_set(err, QNN_EINVAL, "block %d is empty", b + 1);
-        for (int k = boff[b]; k < boff[b + 1]; k++)
-            if (blocks[k] < 0 || blocks[k] >= net->nspins)
-                return qnn_error_set(err, QNN_ERANGE, "block %d: spin %d outside [1, %d]", b + 1,
-                                     blocks[k] + 1, net->nspins);
-    }
+    rc = check_blocks(net, blocks, boff, nblocks, err);
+    if (rc) return rc;
     ws w;
     rc = ws_alloc(&w, net, &o->free_s, &o->nudged_s, 1, err);
     if (rc) return rc;
@@ -847,14 +906,17 @@ int qnn_anet_train_epoch(qnn_anet *net, const qnn_anet_opts *o, const double *X,
     long long cur = cursor ? *cursor : 0;
     for (size_t s0 = 0; s0 < n && !rc; s0 += batch) {
         size_t nb = n - s0 < batch ? n - s0 : batch;
-        if (act) {
-            int b = (int)(cur % nblocks);
-            memset(act, 0, (size_t)net->nspins);
-            for (int k = boff[b]; k < boff[b + 1]; k++) act[blocks[k]] = 1;
-            cur++;
+        int visits = act ? per_batch : 1;
+        for (int v = 0; v < visits && !rc; v++) {
+            if (act) {
+                int b = (int)(cur % nblocks);
+                memset(act, 0, (size_t)net->nspins);
+                for (int k = boff[b]; k < boff[b + 1]; k++) act[blocks[k]] = 1;
+                cur++;
+            }
+            rc = batch_core(net, o, &w, X, ldx, labels, idx + s0, nb, eta, act, rng, st, p,
+                            (double)s0, (double)n, err);
         }
-        rc = batch_core(net, o, &w, X, ldx, labels, idx + s0, nb, eta, act, rng, st, p,
-                        (double)s0, (double)n, err);
     }
     if (cursor) *cursor = cur;
     free(idx);
@@ -871,13 +933,8 @@ int qnn_anet_predict_anneal(const qnn_anet *net, const qnn_anet_sampler *s, cons
     if (rc) return rc;
     if (passes < 1 || passes > 1000)
         return qnn_error_set(err, QNN_EINVAL, "passes %d outside [1, 1000]", passes);
-    for (int b = 0; b < nblocks; b++) {
-        if (boff[b + 1] <= boff[b]) return qnn_error_set(err, QNN_EINVAL, "block %d is empty", b + 1);
-        for (int k = boff[b]; k < boff[b + 1]; k++)
-            if (blocks[k] < 0 || blocks[k] >= net->nspins)
-                return qnn_error_set(err, QNN_ERANGE, "block %d: spin %d outside [1, %d]", b + 1,
-                                     blocks[k] + 1, net->nspins);
-    }
+    rc = check_blocks(net, blocks, boff, nblocks, err);
+    if (rc) return rc;
     ws w;
     rc = ws_alloc(&w, net, s, NULL, 0, err);
     if (rc) return rc;

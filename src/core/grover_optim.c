@@ -633,6 +633,7 @@ void qnn_gopt_cost_add(qnn_gopt_cost *acc, const qnn_gopt_cost *c) {
     acc->marked += c->marked;
     acc->hits += c->hits;
     acc->searches += c->searches;
+    acc->queries_to_best += c->queries_to_best;
     acc->depth_sum += c->depth_sum;
     acc->gates_sum += c->gates_sum;
     if (c->qubits > acc->qubits) acc->qubits = c->qubits;
@@ -733,6 +734,7 @@ int qnn_gopt_select_durr_hoyer(void *ud, const double *losses, size_t N,
         if (losses[c] < losses[amin]) amin = c;
     cost->queries += r.queries;
     cost->queries_ideal += r.queries;
+    cost->queries_to_best += r.queries_at_best;
     cost->shots += r.rounds;
     cost->hits += losses[r.index] == losses[amin];
     cost->searches++;

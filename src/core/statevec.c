@@ -68,8 +68,10 @@ static inline size_t ins0s(size_t i, const int *pos, int np) {
 /* Ascending bit positions of mask into pos; returns count. */
 static int mask_positions(uint64_t mask, int *pos) {
     int np = 0;
-    for (int b = 0; b < 64; b++)
-        if ((mask >> b) & 1) pos[np++] = b;
+    while (mask) {
+        pos[np++] = __builtin_ctzll(mask);
+        mask &= mask - 1;
+    }
     return np;
 }
 
@@ -219,257 +221,311 @@ int qnn_state_axpy(qnn_state *y, double re, double im, const qnn_state *x, qnn_e
 
 /* Two doubles = one complex amplitude (re, im); may_alias: the amplitude array is double[]. */
 typedef double v2d __attribute__((vector_size(16), may_alias));
+/* Two amplitudes per vector. */
+typedef double v4d __attribute__((vector_size(32), may_alias));
 
 /* (mr + i mi) * a for a = (re, im): mr*a + (-mi, mi) * swap(a) */
 #define CMUL(mr, mnmi, a) ((mr) * (a) + (mnmi) * (v2d){(a)[1], (a)[0]})
+#define SWAP2(x) ((v2d){(x)[1], (x)[0]})
+#define SWAP4(x) ((v4d){(x)[1], (x)[0], (x)[3], (x)[2]})
 
-/* Two amplitudes per vector. Built for AVX2 and baseline x86-64 (picked at load time) where
- * the compiler supports function multi-versioning. */
-typedef double v4d __attribute__((vector_size(32), may_alias));
 /* States made by qnn_state_init are 64-byte aligned; others (caller-built views) may not be. */
 #define ALIGNED32(p) ((((uintptr_t)(p)) & 31) == 0)
+
+/* Kernels with arithmetic are built for AVX2 and baseline x86-64 (picked at load time) where
+ * the compiler supports function multi-versioning. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
 #define QNN_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define QNN_MULTIVERSION
 #endif
 
-/* Uncontrolled dense 2x2 on target q >= 1: consecutive pairs are adjacent, two per step. */
-QNN_MULTIVERSION
-static void k_dense1_wide(qnn_state *s, int q, const double *m) {
-    v4d *a4 = (v4d *)s->amp;
-    const v4d m00r = {m[0], m[0], m[0], m[0]}, m00i = {-m[1], m[1], -m[1], m[1]};
-    const v4d m01r = {m[2], m[2], m[2], m[2]}, m01i = {-m[3], m[3], -m[3], m[3]};
-    const v4d m10r = {m[4], m[4], m[4], m[4]}, m10i = {-m[5], m[5], -m[5], m[5]};
-    const v4d m11r = {m[6], m[6], m[6], m[6]}, m11i = {-m[7], m[7], -m[7], m[7]};
-    const size_t st2 = (size_t)1 << (q - 1); /* stride in v4d units */
-    PFOR(PAR(s->dim), s->dim >> 2, i, {
-        size_t j0 = ins0(i, q - 1), j1 = j0 | st2;
-        v4d x = a4[j0], y = a4[j1];
-        v4d xs = {x[1], x[0], x[3], x[2]}, ys = {y[1], y[0], y[3], y[2]};
-        a4[j0] = m00r * x + m00i * xs + m01r * y + m01i * ys;
-        a4[j1] = m10r * x + m10i * xs + m11r * y + m11i * ys;
-    });
-}
-
-QNN_MULTIVERSION
-static void k_real1_wide(qnn_state *s, int q, double p, double qq, double r, double t) {
-    v4d *a4 = (v4d *)s->amp;
-    const v4d vp = {p, p, p, p}, vq = {qq, qq, qq, qq}, vr = {r, r, r, r}, vt = {t, t, t, t};
-    const size_t st2 = (size_t)1 << (q - 1);
-    PFOR(PAR(s->dim), s->dim >> 2, i, {
-        size_t j0 = ins0(i, q - 1), j1 = j0 | st2;
-        v4d x = a4[j0], y = a4[j1];
-        a4[j0] = vp * x + vq * y;
-        a4[j1] = vr * x + vt * y;
-    });
-}
-
-QNN_MULTIVERSION
-static void k_diag1_wide(qnn_state *s, int q, double d0r, double d0i, double d1r, double d1i) {
-    v4d *a4 = (v4d *)s->amp;
-    const v4d vd0r = {d0r, d0r, d0r, d0r}, vd0i = {-d0i, d0i, -d0i, d0i};
-    const v4d vd1r = {d1r, d1r, d1r, d1r}, vd1i = {-d1i, d1i, -d1i, d1i};
-    const size_t st2 = (size_t)1 << (q - 1);
-    PFOR(PAR(s->dim), s->dim >> 2, i, {
-        size_t j0 = ins0(i, q - 1), j1 = j0 | st2;
-        v4d x = a4[j0], y = a4[j1];
-        v4d xs = {x[1], x[0], x[3], x[2]}, ys = {y[1], y[0], y[3], y[2]};
-        a4[j0] = vd0r * x + vd0i * xs;
-        a4[j1] = vd1r * y + vd1i * ys;
-    });
-}
-
-static void k_dense1(qnn_state *s, int q, const double *m, uint64_t cmask) {
-    if (!cmask && q >= 1 && ALIGNED32(s->amp)) {
-        k_dense1_wide(s, q, m);
-        return;
-    }
-    v2d *a = (v2d *)s->amp;
-    const v2d m00r = {m[0], m[0]}, m00i = {-m[1], m[1]}, m01r = {m[2], m[2]}, m01i = {-m[3], m[3]};
-    const v2d m10r = {m[4], m[4]}, m10i = {-m[5], m[5]}, m11r = {m[6], m[6]}, m11i = {-m[7], m[7]};
-    const size_t st = (size_t)1 << q;
-    const int par = PAR(s->dim);
+/* Index plan shared by the kernels: the loop runs over cnt base indices; base i gets zeros
+ * inserted at pos[0..np-1] (ascending) and the bits of `set` OR-ed in. When bit 0 is not among
+ * the positions and the array is 32-byte aligned, the plan is "wide": indices count v4d units
+ * (two adjacent amplitudes), positions and masks are shifted down by one. */
+typedef struct plan {
+    int np, wide;
     int pos[64];
-    int np = cmask ? mask_positions(cmask | st, pos) : 1;
-    if (!cmask) {
-        PFOR(par, s->dim >> 1, i, {
-            size_t i0 = ins0(i, q), i1 = i0 | st;
-            v2d x = a[i0], y = a[i1];
-            v2d xs = {x[1], x[0]}, ys = {y[1], y[0]};
-            a[i0] = m00r * x + m00i * xs + m01r * y + m01i * ys;
-            a[i1] = m10r * x + m10i * xs + m11r * y + m11i * ys;
+    size_t cnt, set;
+} plan;
+
+static void make_plan(const qnn_state *s, uint64_t fixed, uint64_t set, plan *pl) {
+    pl->np = mask_positions(fixed, pl->pos);
+    pl->wide = pl->np > 0 && pl->pos[0] >= 1 && ALIGNED32(s->amp) && s->n >= 2;
+    if (pl->wide) {
+        for (int k = 0; k < pl->np; k++) pl->pos[k]--;
+        pl->cnt = s->dim >> (pl->np + 1);
+        pl->set = (size_t)(set >> 1);
+    } else {
+        pl->cnt = s->dim >> pl->np;
+        pl->set = (size_t)set;
+    }
+}
+
+#define PLAN_INDEX(pl, i) (ins0s((i), (pl).pos, (pl).np) | (pl).set)
+#define UNIT(pl, bit) ((pl).wide ? (size_t)(bit) >> 1 : (size_t)(bit))
+
+/* Dense 2x2 m on q for basis states with all cmask bits set. */
+QNN_MULTIVERSION
+static void k_dense1(qnn_state *s, int q, const double *m, uint64_t cmask) {
+    plan pl;
+    const size_t st = (size_t)1 << q;
+    make_plan(s, cmask | st, cmask, &pl);
+    const size_t u = UNIT(pl, st);
+    const int par = PAR(s->dim);
+    if (pl.wide) {
+        v4d *a = (v4d *)s->amp;
+        const v4d m00r = {m[0], m[0], m[0], m[0]}, m00i = {-m[1], m[1], -m[1], m[1]};
+        const v4d m01r = {m[2], m[2], m[2], m[2]}, m01i = {-m[3], m[3], -m[3], m[3]};
+        const v4d m10r = {m[4], m[4], m[4], m[4]}, m10i = {-m[5], m[5], -m[5], m[5]};
+        const v4d m11r = {m[6], m[6], m[6], m[6]}, m11i = {-m[7], m[7], -m[7], m[7]};
+        PFOR(par, pl.cnt, i, {
+            size_t j0 = PLAN_INDEX(pl, i), j1 = j0 | u;
+            v4d x = a[j0], y = a[j1], xs = SWAP4(x), ys = SWAP4(y);
+            a[j0] = m00r * x + m00i * xs + m01r * y + m01i * ys;
+            a[j1] = m10r * x + m10i * xs + m11r * y + m11i * ys;
         });
     } else {
-        PFOR(par, s->dim >> np, i, {
-            size_t i0 = ins0s(i, pos, np) | (size_t)cmask, i1 = i0 | st;
-            v2d x = a[i0], y = a[i1];
-            v2d xs = {x[1], x[0]}, ys = {y[1], y[0]};
-            a[i0] = m00r * x + m00i * xs + m01r * y + m01i * ys;
-            a[i1] = m10r * x + m10i * xs + m11r * y + m11i * ys;
+        v2d *a = (v2d *)s->amp;
+        const v2d m00r = {m[0], m[0]}, m00i = {-m[1], m[1]}, m01r = {m[2], m[2]},
+                  m01i = {-m[3], m[3]};
+        const v2d m10r = {m[4], m[4]}, m10i = {-m[5], m[5]}, m11r = {m[6], m[6]},
+                  m11i = {-m[7], m[7]};
+        PFOR(par, pl.cnt, i, {
+            size_t j0 = PLAN_INDEX(pl, i), j1 = j0 | u;
+            v2d x = a[j0], y = a[j1], xs = SWAP2(x), ys = SWAP2(y);
+            a[j0] = m00r * x + m00i * xs + m01r * y + m01i * ys;
+            a[j1] = m10r * x + m10i * xs + m11r * y + m11i * ys;
         });
     }
 }
 
 /* Real 2x2 [[p, q], [r, t]]. */
+QNN_MULTIVERSION
 static void k_real1(qnn_state *s, int q, double p, double qq, double r, double t, uint64_t cmask) {
-    if (!cmask && q >= 1 && ALIGNED32(s->amp)) {
-        k_real1_wide(s, q, p, qq, r, t);
-        return;
-    }
-    v2d *a = (v2d *)s->amp;
+    plan pl;
     const size_t st = (size_t)1 << q;
+    make_plan(s, cmask | st, cmask, &pl);
+    const size_t u = UNIT(pl, st);
     const int par = PAR(s->dim);
-    const v2d vp = {p, p}, vq = {qq, qq}, vr = {r, r}, vt = {t, t};
-    int pos[64];
-    int np = cmask ? mask_positions(cmask | st, pos) : 1;
-    if (!cmask) {
-        PFOR(par, s->dim >> 1, i, {
-            size_t i0 = ins0(i, q), i1 = i0 | st;
-            v2d x = a[i0], y = a[i1];
-            a[i0] = vp * x + vq * y;
-            a[i1] = vr * x + vt * y;
+    if (pl.wide) {
+        v4d *a = (v4d *)s->amp;
+        const v4d vp = {p, p, p, p}, vq = {qq, qq, qq, qq}, vr = {r, r, r, r}, vt = {t, t, t, t};
+        PFOR(par, pl.cnt, i, {
+            size_t j0 = PLAN_INDEX(pl, i), j1 = j0 | u;
+            v4d x = a[j0], y = a[j1];
+            a[j0] = vp * x + vq * y;
+            a[j1] = vr * x + vt * y;
         });
     } else {
-        PFOR(par, s->dim >> np, i, {
-            size_t i0 = ins0s(i, pos, np) | (size_t)cmask, i1 = i0 | st;
-            v2d x = a[i0], y = a[i1];
-            a[i0] = vp * x + vq * y;
-            a[i1] = vr * x + vt * y;
+        v2d *a = (v2d *)s->amp;
+        const v2d vp = {p, p}, vq = {qq, qq}, vr = {r, r}, vt = {t, t};
+        PFOR(par, pl.cnt, i, {
+            size_t j0 = PLAN_INDEX(pl, i), j1 = j0 | u;
+            v2d x = a[j0], y = a[j1];
+            a[j0] = vp * x + vq * y;
+            a[j1] = vr * x + vt * y;
         });
     }
 }
 
+/* X on q (controlled): swaps the two halves. */
 static void k_x(qnn_state *s, int q, uint64_t cmask) {
+    plan pl;
     const size_t st = (size_t)1 << q;
-    int pos[64];
-    int np = mask_positions(cmask | st, pos);
-    if (pos[0] >= 1 && ALIGNED32(s->amp)) {
-        /* bit 0 is free: move two adjacent amplitudes (32 bytes) at a time */
-        v4d *a4 = (v4d *)s->amp;
-        int pos1[64];
-        for (int k = 0; k < np; k++) pos1[k] = pos[k] - 1;
-        const size_t c1 = (size_t)(cmask >> 1), st1 = st >> 1;
-        PFOR(PAR(s->dim), s->dim >> (np + 1), i, {
-            size_t j0 = ins0s(i, pos1, np) | c1, j1 = j0 | st1;
-            v4d x = a4[j0];
-            a4[j0] = a4[j1];
-            a4[j1] = x;
+    make_plan(s, cmask | st, cmask, &pl);
+    const size_t u = UNIT(pl, st);
+    if (pl.wide) {
+        v4d *a = (v4d *)s->amp;
+        PFOR(PAR(s->dim), pl.cnt, i, {
+            size_t j0 = PLAN_INDEX(pl, i), j1 = j0 | u;
+            v4d x = a[j0];
+            a[j0] = a[j1];
+            a[j1] = x;
         });
-        return;
+    } else {
+        v2d *a = (v2d *)s->amp;
+        PFOR(PAR(s->dim), pl.cnt, i, {
+            size_t j0 = PLAN_INDEX(pl, i), j1 = j0 | u;
+            v2d x = a[j0];
+            a[j0] = a[j1];
+            a[j1] = x;
+        });
     }
-    v2d *a = (v2d *)s->amp;
-    PFOR(PAR(s->dim), s->dim >> np, i, {
-        size_t i0 = ins0s(i, pos, np) | (size_t)cmask, i1 = i0 | st;
-        v2d x = a[i0];
-        a[i0] = a[i1];
-        a[i1] = x;
-    });
 }
 
+/* Y on q (controlled): new0 = -i a1, new1 = i a0. */
 static void k_y(qnn_state *s, int q, uint64_t cmask) {
-    double *a = s->amp;
+    plan pl;
     const size_t st = (size_t)1 << q;
-    int pos[64];
-    int np = mask_positions(cmask | st, pos);
-    PFOR(PAR(s->dim), s->dim >> np, i, {
-        size_t i0 = ins0s(i, pos, np) | (size_t)cmask, i1 = i0 | st;
-        double ar = a[2 * i0], ai = a[2 * i0 + 1], br = a[2 * i1], bi = a[2 * i1 + 1];
-        /* new0 = -i b, new1 = i a */
-        a[2 * i0] = bi;
-        a[2 * i0 + 1] = -br;
-        a[2 * i1] = -ai;
-        a[2 * i1 + 1] = ar;
-    });
+    make_plan(s, cmask | st, cmask, &pl);
+    const size_t u = UNIT(pl, st);
+    if (pl.wide) {
+        v4d *a = (v4d *)s->amp;
+        const v4d sg = {1, -1, 1, -1};
+        PFOR(PAR(s->dim), pl.cnt, i, {
+            size_t j0 = PLAN_INDEX(pl, i), j1 = j0 | u;
+            v4d x = a[j0], y = a[j1];
+            a[j0] = sg * SWAP4(y);  /* (bi, -br) */
+            a[j1] = -sg * SWAP4(x); /* (-ai, ar) */
+        });
+    } else {
+        v2d *a = (v2d *)s->amp;
+        const v2d sg = {1, -1};
+        PFOR(PAR(s->dim), pl.cnt, i, {
+            size_t j0 = PLAN_INDEX(pl, i), j1 = j0 | u;
+            v2d x = a[j0], y = a[j1];
+            a[j0] = sg * SWAP2(y);
+            a[j1] = -sg * SWAP2(x);
+        });
+    }
 }
 
-/* diag(d0, d1) on q (controlled by cmask). */
+/* diag(d0, d1) on q (controlled by cmask); with d0 = 1 only the |1> half is touched. */
+QNN_MULTIVERSION
 static void k_diag1(qnn_state *s, int q, double d0r, double d0i, double d1r, double d1i,
                     uint64_t cmask) {
-    double *a = s->amp;
+    plan pl;
     const size_t st = (size_t)1 << q;
-    int pos[64];
-    int np = mask_positions(cmask | st, pos);
+    const int one0 = d0r == 1.0 && d0i == 0.0;
+    const int neg1 = d1r == -1.0 && d1i == 0.0;
+    /* with a unit d0, the loop runs over the |1> half only: q is a fixed, set bit */
+    make_plan(s, cmask | st, one0 ? (cmask | st) : cmask, &pl);
+    const size_t u = UNIT(pl, st);
     const int par = PAR(s->dim);
-    if (d0r == 1.0 && d0i == 0.0) {
-        if (d1i == 0.0 && d1r == -1.0) {
-            PFOR(par, s->dim >> np, i, {
-                size_t i1 = ins0s(i, pos, np) | (size_t)cmask | st;
-                a[2 * i1] = -a[2 * i1];
-                a[2 * i1 + 1] = -a[2 * i1 + 1];
+    if (pl.wide) {
+        v4d *a = (v4d *)s->amp;
+        const v4d r0 = {d0r, d0r, d0r, d0r}, i0 = {-d0i, d0i, -d0i, d0i};
+        const v4d r1 = {d1r, d1r, d1r, d1r}, i1 = {-d1i, d1i, -d1i, d1i};
+        if (one0 && neg1) {
+            PFOR(par, pl.cnt, i, { size_t j = PLAN_INDEX(pl, i); a[j] = -a[j]; });
+        } else if (one0) {
+            PFOR(par, pl.cnt, i, {
+                size_t j = PLAN_INDEX(pl, i);
+                v4d y = a[j];
+                a[j] = r1 * y + i1 * SWAP4(y);
             });
         } else {
-            PFOR(par, s->dim >> np, i, {
-                size_t i1 = ins0s(i, pos, np) | (size_t)cmask | st;
-                double br = a[2 * i1], bi = a[2 * i1 + 1];
-                a[2 * i1] = d1r * br - d1i * bi;
-                a[2 * i1 + 1] = d1r * bi + d1i * br;
+            PFOR(par, pl.cnt, i, {
+                size_t j0 = PLAN_INDEX(pl, i), j1 = j0 | u;
+                v4d x = a[j0], y = a[j1];
+                a[j0] = r0 * x + i0 * SWAP4(x);
+                a[j1] = r1 * y + i1 * SWAP4(y);
             });
         }
-        return;
+    } else {
+        v2d *a = (v2d *)s->amp;
+        const v2d r0 = {d0r, d0r}, i0 = {-d0i, d0i}, r1 = {d1r, d1r}, i1 = {-d1i, d1i};
+        if (one0 && neg1) {
+            PFOR(par, pl.cnt, i, { size_t j = PLAN_INDEX(pl, i); a[j] = -a[j]; });
+        } else if (one0) {
+            PFOR(par, pl.cnt, i, {
+                size_t j = PLAN_INDEX(pl, i);
+                v2d y = a[j];
+                a[j] = r1 * y + i1 * SWAP2(y);
+            });
+        } else {
+            PFOR(par, pl.cnt, i, {
+                size_t j0 = PLAN_INDEX(pl, i), j1 = j0 | u;
+                v2d x = a[j0], y = a[j1];
+                a[j0] = r0 * x + i0 * SWAP2(x);
+                a[j1] = r1 * y + i1 * SWAP2(y);
+            });
+        }
     }
-    v2d *va = (v2d *)a;
-    const v2d vd0r = {d0r, d0r}, vd0i = {-d0i, d0i}, vd1r = {d1r, d1r}, vd1i = {-d1i, d1i};
-    if (!cmask && q >= 1 && ALIGNED32(s->amp)) {
-        k_diag1_wide(s, q, d0r, d0i, d1r, d1i);
-        return;
+}
+
+/* Phase -1 where all bits of mask are 1. */
+static void k_mcz(qnn_state *s, uint64_t mask) {
+    plan pl;
+    make_plan(s, mask, mask, &pl);
+    if (pl.wide) {
+        v4d *a = (v4d *)s->amp;
+        PFOR(PAR(s->dim), pl.cnt, i, { size_t j = PLAN_INDEX(pl, i); a[j] = -a[j]; });
+    } else {
+        v2d *a = (v2d *)s->amp;
+        PFOR(PAR(s->dim), pl.cnt, i, { size_t j = PLAN_INDEX(pl, i); a[j] = -a[j]; });
     }
-    if (!cmask) {
-        PFOR(par, s->dim >> 1, i, {
-            size_t i0 = ins0(i, q), i1 = i0 | st;
-            v2d x = va[i0], y = va[i1];
-            va[i0] = CMUL(vd0r, vd0i, x);
-            va[i1] = CMUL(vd1r, vd1i, y);
-        });
-        return;
-    }
-    PFOR(par, s->dim >> np, i, {
-        size_t i0 = ins0s(i, pos, np) | (size_t)cmask, i1 = i0 | st;
-        v2d x = va[i0], y = va[i1];
-        va[i0] = CMUL(vd0r, vd0i, x);
-        va[i1] = CMUL(vd1r, vd1i, y);
-    });
 }
 
 static void k_swap(qnn_state *s, int qa, int qb) {
-    double *a = s->amp;
-    int pos[2] = {qa < qb ? qa : qb, qa < qb ? qb : qa};
+    plan pl;
     const size_t sa = (size_t)1 << qa, sb = (size_t)1 << qb;
-    PFOR(PAR(s->dim), s->dim >> 2, i, {
-        size_t b = ins0s(i, pos, 2), i1 = b | sa, i2 = b | sb;
-        double r = a[2 * i1], m = a[2 * i1 + 1];
-        a[2 * i1] = a[2 * i2];
-        a[2 * i1 + 1] = a[2 * i2 + 1];
-        a[2 * i2] = r;
-        a[2 * i2 + 1] = m;
-    });
+    make_plan(s, sa | sb, 0, &pl);
+    const size_t ua = UNIT(pl, sa), ub = UNIT(pl, sb);
+    if (pl.wide) {
+        v4d *a = (v4d *)s->amp;
+        PFOR(PAR(s->dim), pl.cnt, i, {
+            size_t b = PLAN_INDEX(pl, i);
+            v4d x = a[b | ua];
+            a[b | ua] = a[b | ub];
+            a[b | ub] = x;
+        });
+    } else {
+        v2d *a = (v2d *)s->amp;
+        PFOR(PAR(s->dim), pl.cnt, i, {
+            size_t b = PLAN_INDEX(pl, i);
+            v2d x = a[b | ua];
+            a[b | ua] = a[b | ub];
+            a[b | ub] = x;
+        });
+    }
 }
 
+/* Dense 4x4 on (q0, q1), matrix index bit 0 = q0. */
+QNN_MULTIVERSION
 static void k_dense2(qnn_state *s, int q0, int q1, const double *m) {
-    double *a = s->amp;
-    int pos[2] = {q0 < q1 ? q0 : q1, q0 < q1 ? q1 : q0};
+    plan pl;
     const size_t s0 = (size_t)1 << q0, s1 = (size_t)1 << q1;
-    double mm[32];
-    memcpy(mm, m, sizeof mm);
-    PFOR(PAR(s->dim), s->dim >> 2, i, {
-        size_t b = ins0s(i, pos, 2);
-        size_t idx[4] = {b, b | s0, b | s1, b | s0 | s1};
-        double vr[4], vi[4];
-        for (int k = 0; k < 4; k++) {
-            vr[k] = a[2 * idx[k]];
-            vi[k] = a[2 * idx[k] + 1];
+    make_plan(s, s0 | s1, 0, &pl);
+    const size_t u0 = UNIT(pl, s0), u1 = UNIT(pl, s1);
+    const int par = PAR(s->dim);
+    if (pl.wide) {
+        v4d *a = (v4d *)s->amp;
+        v4d mr[16], mi[16];
+        for (int e = 0; e < 16; e++) {
+            double re = m[2 * e], im = m[2 * e + 1];
+            mr[e] = (v4d){re, re, re, re};
+            mi[e] = (v4d){-im, im, -im, im};
         }
-        for (int r = 0; r < 4; r++) {
-            double accr = 0, acci = 0;
-            for (int c = 0; c < 4; c++) {
-                double xr = mm[2 * (r * 4 + c)], xi = mm[2 * (r * 4 + c) + 1];
-                accr += xr * vr[c] - xi * vi[c];
-                acci += xr * vi[c] + xi * vr[c];
+        PFOR(par, pl.cnt, i, {
+            size_t b = PLAN_INDEX(pl, i);
+            size_t idx[4] = {b, b | u0, b | u1, b | u0 | u1};
+            v4d x[4], xs[4];
+            for (int k = 0; k < 4; k++) {
+                x[k] = a[idx[k]];
+                xs[k] = SWAP4(x[k]);
             }
-            a[2 * idx[r]] = accr;
-            a[2 * idx[r] + 1] = acci;
+            for (int r = 0; r < 4; r++) {
+                v4d acc = mr[4 * r] * x[0] + mi[4 * r] * xs[0];
+                for (int c = 1; c < 4; c++) acc += mr[4 * r + c] * x[c] + mi[4 * r + c] * xs[c];
+                a[idx[r]] = acc;
+            }
+        });
+    } else {
+        v2d *a = (v2d *)s->amp;
+        v2d mr[16], mi[16];
+        for (int e = 0; e < 16; e++) {
+            double re = m[2 * e], im = m[2 * e + 1];
+            mr[e] = (v2d){re, re};
+            mi[e] = (v2d){-im, im};
         }
-    });
+        PFOR(par, pl.cnt, i, {
+            size_t b = PLAN_INDEX(pl, i);
+            size_t idx[4] = {b, b | u0, b | u1, b | u0 | u1};
+            v2d x[4], xs[4];
+            for (int k = 0; k < 4; k++) {
+                x[k] = a[idx[k]];
+                xs[k] = SWAP2(x[k]);
+            }
+            for (int r = 0; r < 4; r++) {
+                v2d acc = mr[4 * r] * x[0] + mi[4 * r] * xs[0];
+                for (int c = 1; c < 4; c++) acc += mr[4 * r + c] * x[c] + mi[4 * r + c] * xs[c];
+                a[idx[r]] = acc;
+            }
+        });
+    }
 }
 
 static int k_densek(qnn_state *s, const int *q, int k, const double *m, qnn_error *err) {
@@ -521,18 +577,20 @@ static inline size_t extract_bits(size_t x, const int *q, int k) {
     return sub;
 }
 
-/* sin and cos of x (GCC turns the pair into one sincos call). A Taylor/Cody-Waite version was
- * tried and was not faster than glibc's sincos on this machine. */
+/* sin and cos of x (GCC turns the pair into one sincos call). */
 static inline void fast_sincos(double x, double *sn, double *cs) {
     *sn = sin(x);
     *cs = cos(x);
 }
 
-void qnn_sincos(double x, double *sn, double *cs) { fast_sincos(x, sn, cs); }
-
 /* e^{i sign*phi} multiplies (re, im) in place; phi = 0 fast. */
-static inline void mul_phase(double *p, double phi, double sign) {
+static inline void mul_phase_scalar(double *p, double phi, double sign) {
     if (phi == 0.0) return;
+    if (phi == 3.14159265358979323846 || phi == -3.14159265358979323846) { /* e^{i pi} = -1 */
+        p[0] = -p[0];
+        p[1] = -p[1];
+        return;
+    }
     double c, s;
     fast_sincos(phi, &s, &c);
     s *= sign;
@@ -540,6 +598,83 @@ static inline void mul_phase(double *p, double phi, double sign) {
     p[0] = c * r - s * m;
     p[1] = c * m + s * r;
 }
+
+/* Four sincos at once (for the full-register diagonal): Cody-Waite reduction by pi/2 with a
+ * three-part constant (each part short enough that k * part is exact for |x| <= 1e5), Taylor
+ * polynomials on [-pi/4, pi/4] (truncation < 1e-19), exact quadrant selection with bit masks.
+ * Within ~1 ulp of libm (tested). Returns 0 (nothing computed) if a lane is out of range. */
+typedef long long v4i __attribute__((vector_size(32), may_alias));
+
+QNN_MULTIVERSION
+static int sincos4(const double *x, v4d *sn, v4d *cs) {
+    v4d v = {x[0], x[1], x[2], x[3]};
+    for (int l = 0; l < 4; l++)
+        if (!(fabs(v[l]) <= 1e5)) return 0;
+    const v4d invpio2 = {0x1.45f306dc9c883p-1, 0x1.45f306dc9c883p-1, 0x1.45f306dc9c883p-1,
+                         0x1.45f306dc9c883p-1};
+    v4d t = v * invpio2;
+    v4d k = {floor(t[0] + 0.5), floor(t[1] + 0.5), floor(t[2] + 0.5), floor(t[3] + 0.5)};
+    const double p1 = 0x1.921fb544p+0, p2 = 0x1.0b4611a6p-34, p3 = 0x1.3198a2ep-69,
+                 p3t = 0x1.b839a252049c1p-104;
+    v4d r = ((v - k * p1) - k * p2) - k * p3;
+    r -= k * p3t;
+    v4d z = r * r;
+    v4d ps = -1.0 / 6 + z * (1.0 / 120 + z * (-1.0 / 5040 + z * (1.0 / 362880 +
+             z * (-1.0 / 39916800 + z * (1.0 / 6227020800.0 + z * (-1.0 / 1307674368000.0 +
+             z * (1.0 / 355687428096000.0)))))));
+    v4d pc = -0.5 + z * (1.0 / 24 + z * (-1.0 / 720 + z * (1.0 / 40320 +
+             z * (-1.0 / 3628800 + z * (1.0 / 479001600 + z * (-1.0 / 87178291200.0 +
+             z * (1.0 / 20922789888000.0 + z * (-1.0 / 6402373705728000.0))))))));
+    v4d sr = r + r * z * ps, cr = 1.0 + z * pc;
+    v4i ki = {(long long)k[0], (long long)k[1], (long long)k[2], (long long)k[3]};
+    v4i odd = -(ki & 1);                            /* all ones where the quadrant is odd */
+    v4i sgn_s = (ki & 2) << 62;                     /* sign bit where sin flips */
+    v4i sgn_c = ((ki + 1) & 2) << 62;               /* cos flips in quadrants 1, 2 */
+    v4i si = ((v4i)sr & ~odd) | ((v4i)cr & odd);
+    v4i ci = ((v4i)cr & ~odd) | ((v4i)sr & odd);
+    *sn = (v4d)(si ^ sgn_s);
+    *cs = (v4d)(ci ^ sgn_c);
+    return 1;
+}
+
+/* a[x] *= e^{i sign phases[x]} for x in [x0, x0 + 4) (x0 multiple of 4, 32-byte aligned a). */
+QNN_MULTIVERSION
+static void phase_block4(double *a, const double *phases, size_t x0, double sign) {
+    const double *p = phases + x0;
+    if (p[0] == 0.0 && p[1] == 0.0 && p[2] == 0.0 && p[3] == 0.0) return; /* oracles */
+    const double pi = 3.14159265358979323846;
+    if ((p[0] == 0.0 || p[0] == pi) && (p[1] == 0.0 || p[1] == pi) && (p[2] == 0.0 || p[2] == pi) &&
+        (p[3] == 0.0 || p[3] == pi)) {
+        for (size_t x = x0; x < x0 + 4; x++) mul_phase_scalar(a + 2 * x, phases[x], sign);
+        return;
+    }
+    v4d sn, cs;
+    if (!sincos4(p, &sn, &cs)) {
+        for (size_t x = x0; x < x0 + 4; x++) mul_phase_scalar(a + 2 * x, phases[x], sign);
+        return;
+    }
+    sn *= sign;
+    v4d *a4 = (v4d *)a + x0 / 2;
+    for (int h = 0; h < 2; h++) {
+        v4d c = {cs[2 * h], cs[2 * h], cs[2 * h + 1], cs[2 * h + 1]};
+        v4d m = {-sn[2 * h], sn[2 * h], -sn[2 * h + 1], sn[2 * h + 1]};
+        v4d y = a4[h];
+        a4[h] = c * y + m * SWAP4(y);
+    }
+}
+
+/* amplitude x *= e^{i sign phases[x]} over the whole register */
+static void full_diagonal(qnn_state *s, const double *phases, double sign) {
+    double *a = s->amp;
+    if (s->dim >= 4 && ALIGNED32(a)) {
+        PFOR(PAR(s->dim), s->dim >> 2, j, { phase_block4(a, phases, 4 * j, sign); });
+    } else {
+        PFOR(PAR(s->dim), s->dim, x, { mul_phase_scalar(a + 2 * x, phases[x], sign); });
+    }
+}
+
+void qnn_sincos(double x, double *sn, double *cs) { fast_sincos(x, sn, cs); }
+
 
 static int k_diag_sub(qnn_state *s, const int *q, int k, const double *phases, double sign,
                       qnn_error *err) {
@@ -567,23 +702,13 @@ static int k_diag_sub(qnn_state *s, const int *q, int k, const double *phases, d
     int ident = 1;
     for (int j = 0; j < k; j++) ident &= q[j] == j;
     if (ident && k == s->n) {
-        PFOR(par, s->dim, x, { mul_phase(a + 2 * x, phases[x], sign); });
+        full_diagonal(s, phases, sign);
     } else {
-        PFOR(par, s->dim, x, { mul_phase(a + 2 * x, phases[extract_bits(x, q, k)], sign); });
+        PFOR(par, s->dim, x, { mul_phase_scalar(a + 2 * x, phases[extract_bits(x, q, k)], sign); });
     }
     return QNN_OK;
 }
 
-static void k_mcz(qnn_state *s, uint64_t mask) {
-    double *a = s->amp;
-    int pos[64];
-    int np = mask_positions(mask, pos);
-    PFOR(PAR(s->dim), s->dim >> np, i, {
-        size_t x = ins0s(i, pos, np) | (size_t)mask;
-        a[2 * x] = -a[2 * x];
-        a[2 * x + 1] = -a[2 * x + 1];
-    });
-}
 
 /* ------------------------------------------------------------------ public gate API */
 static int check_qubit(const qnn_state *s, int q, const char *what, qnn_error *err) {
@@ -648,8 +773,7 @@ int qnn_state_apply_kq(qnn_state *s, const int *q, int k, const double *m, qnn_e
 
 int qnn_state_apply_diagonal(qnn_state *s, const double *phases, qnn_error *err) {
     if (!phases) return qnn_error_set(err, QNN_EINVAL, "diagonal: phases are NULL");
-    double *a = s->amp;
-    PFOR(PAR(s->dim), s->dim, x, { mul_phase(a + 2 * x, phases[x], 1.0); });
+    full_diagonal(s, phases, 1.0);
     return QNN_OK;
 }
 
@@ -667,7 +791,7 @@ int qnn_state_apply_phase_fn(qnn_state *s, qnn_phase_fn fn, void *ud, qnn_error 
         double phi = fn(ud, x);
         if (!isfinite(phi))
             return qnn_error_set(err, QNN_EINVAL, "phase of basis state %zu is not finite", x);
-        mul_phase(s->amp + 2 * x, phi, 1.0);
+        mul_phase_scalar(s->amp + 2 * x, phi, 1.0);
     }
     return QNN_OK;
 }

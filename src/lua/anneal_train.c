@@ -425,7 +425,8 @@ static void push_stats(lua_State *L, const qnn_anet_stats *st, double time) {
 
 static const char *const TRAIN_OPTS[] = {"free", "nudged", "sampler", "nudge", "weighting",
                                          "settle", "l2", "batch", "shuffle", "eta", "blocks",
-                                         "cursor", "seed", "rng", "progress", "active", NULL};
+                                         "per_batch", "cursor", "seed", "rng", "progress", "active",
+                                         "coordinate", "coord_passes", NULL};
 
 static void read_train_opts(lua_State *L, int t, qnn_anet_opts *o, const char *W) {
     qnn_anet_opts_defaults(o);
@@ -458,6 +459,15 @@ static void read_train_opts(lua_State *L, int t, qnn_anet_opts *o, const char *W
     o->l2 = qnn_lua_optfield_num(L, t, "l2", 0.0, 0.0, 1e6);
 }
 
+/* coordinate= blocks and coord_passes= (block-coordinate annealing phases) */
+static void read_coord(lua_State *L, int t, const qnn_anet *n, qnn_anet_opts *o, const char *W) {
+    const int *cb, *co;
+    o->ncblocks = read_blocks(L, t, "coordinate", n, &cb, &co, W);
+    o->cblocks = cb;
+    o->cboff = co;
+    o->cpasses = (int)qnn_lua_optfield_int(L, t, "coord_passes", 1, 1, 1000);
+}
+
 static double read_eta(lua_State *L, int t, const char *W) {
     if (t == 0 || lua_getfield(L, t, "eta") == LUA_TNIL) {
         if (t) lua_pop(L, 1);
@@ -480,10 +490,12 @@ static int m_epoch(lua_State *L) {
     int t = qnn_lua_checkopts(L, 4, TRAIN_OPTS) ? 4 : 0;
     qnn_anet_opts o;
     read_train_opts(L, t, &o, W);
+    read_coord(L, t, n, &o, W);
     double eta = read_eta(L, t, W);
     size_t batch = (size_t)qnn_lua_optfield_int(L, t, "batch", 16, 1, 1 << 30);
     int shuffle = qnn_lua_optfield_bool(L, t, "shuffle", 1);
     long long cursor = (long long)qnn_lua_optfield_int(L, t, "cursor", 0, 0, LUA_MAXINTEGER);
+    int per_batch = (int)qnn_lua_optfield_int(L, t, "per_batch", 1, 1, 1 << 20);
     const int *blocks, *boff;
     int nb = read_blocks(L, t, "blocks", n, &blocks, &boff, W);
     qnn_rng local;
@@ -495,7 +507,7 @@ static int m_epoch(lua_State *L) {
     qnn_error e = {0};
     double t0 = now();
     int rc = qnn_anet_train_epoch(n, &o, X->data, X->ld, y, X->rows, batch, shuffle, eta, blocks,
-                                  boff, nb, &cursor, rng, &st, &pr.cb, &e);
+                                  boff, nb, per_batch, &cursor, rng, &st, &pr.cb, &e);
     double el = now() - t0;
     qnn_lua_progress_done(&pr);
     qnn_lua_check_status(L, rc, &e, W);
@@ -515,6 +527,7 @@ static int m_train_batch(lua_State *L) {
     int t = qnn_lua_checkopts(L, 4, TRAIN_OPTS) ? 4 : 0;
     qnn_anet_opts o;
     read_train_opts(L, t, &o, W);
+    read_coord(L, t, n, &o, W);
     double eta = read_eta(L, t, W);
     unsigned char *act = NULL;
     if (t && lua_getfield(L, t, "active") != LUA_TNIL) {
@@ -839,8 +852,13 @@ static const qnn_lua_reg methods[] = {
      "offset such that E_block(s_block) + offset = E(x, s)."},
     {"epoch", m_epoch, "IsingNet:epoch(X, y [, opts]) -> stats",
      "X: samples x inputs; y: labels 1..K. One epoch of equilibrium propagation with mini-batches "
-     "(batch, default 16; shuffle=true); blocks={{spin, ...}, ...} trains one active block per "
-     "mini-batch in turn starting at cursor (0-based, returned as stats.cursor). " TRAIN_DOC " "
+     "(batch, default 16; shuffle=true); blocks={{spin, ...}, ...}: every mini-batch visits "
+     "per_batch (default 1) active blocks in turn, each with its own phases and update, starting "
+     "at cursor (0-based, returned as stats.cursor). coordinate={{spin, ...}, ...}: block-coordinate "
+     "phases: each phase starts from the feed-forward state (nudged: the free result with the "
+     "outputs set to the target) and makes coord_passes (default 1) passes over these blocks, "
+     "annealing each with the rest clamped and keeping its lowest-energy read; correlations from "
+     "the final states. " TRAIN_DOC " "
      SAMPLER_DOC "\nReturns {samples, sampler_calls, spins, sweeps, flip_attempts, queries, "
      "exact_steps, settle_attempts, free_errors, gap, updates, time, cursor}."},
     {"train_batch", m_train_batch, "IsingNet:train_batch(X, y [, opts]) -> stats",

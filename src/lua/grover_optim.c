@@ -406,6 +406,7 @@ static int tr_pass(lua_State *L) {
     set_int(L, "marked", res.cost.marked);
     set_int(L, "hits", res.cost.hits);
     set_int(L, "searches", res.cost.searches);
+    set_int(L, "queries_to_best", res.cost.queries_to_best);
     set_int(L, "qubits", (uint64_t)(res.cost.qubits ? res.cost.qubits
                                                     : qnn_grover_form_qubits(form, n)));
     set_int(L, "depth", (uint64_t)res.cost.depth);
@@ -556,6 +557,7 @@ static const qnn_lua_reg methods[] = {
      "track_circuit=false: skip depth/gate counting.\nOne pass over every weight of the layer "
      "(output neuron j outer, input i inner, bias last). Returns {layer, alpha, sigma, "
      "loss_before, loss_after, visited, weights, candidates, queries (iterations x shots), "
+     "queries_to_best (durr_hoyer diagnostic), "
      "queries_ideal, shots, accepted, fallbacks, marked, hits, searches, qubits, depth, gates, "
      "depth_sum, gates_sum, resolution, register, interrupted}. Ctrl-C stops between weights "
      "(interrupted = true; the net keeps the accepted weights)."},

@@ -182,7 +182,7 @@ TEST(tiny_net_learns) {
     qnn_anet_stats st;
     memset(&st, 0, sizeof st);
     for (int e = 0; e < 30; e++)
-        CHECK(qnn_anet_train_epoch(n, &o, X, 2, y, 80, 8, 1, 0.05, NULL, NULL, 0, NULL, &r, &st,
+        CHECK(qnn_anet_train_epoch(n, &o, X, 2, y, 80, 8, 1, 0.05, NULL, NULL, 0, 1, NULL, &r, &st,
                                    NULL, NULL) == 0);
     int ok = 0;
     for (int k = 0; k < 80; k++) ok += qnn_anet_feedforward(n, X + 2 * k, NULL, NULL) == y[k];
@@ -221,12 +221,12 @@ TEST(block_touches_only_its_couplings_and_is_deterministic) {
     qnn_rng r1, r2;
     qnn_rng_seed(&r1, 9);
     qnn_rng_seed(&r2, 9);
-    CHECK(qnn_anet_train_epoch(b, &o, X, 3, y, 6, 2, 1, 0.1, blocks, boff, 1, &cur, &r1, &st,
+    CHECK(qnn_anet_train_epoch(b, &o, X, 3, y, 6, 2, 1, 0.1, blocks, boff, 1, 1, &cur, &r1, &st,
                                NULL, NULL) == 0);
     CHECK(cur == 3);
     CHECK(st.spins <= 6.0 * 4);
     cur = 0;
-    CHECK(qnn_anet_train_epoch(c, &o, X, 3, y, 6, 2, 1, 0.1, blocks, boff, 1, &cur, &r2, &st,
+    CHECK(qnn_anet_train_epoch(c, &o, X, 3, y, 6, 2, 1, 0.1, blocks, boff, 1, 1, &cur, &r2, &st,
                                NULL, NULL) == 0);
     CHECK(memcmp(b->params, c->params, b->nparams * sizeof(double)) == 0);
     int changed = 0, bad = 0;

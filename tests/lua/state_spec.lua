@@ -40,6 +40,8 @@ describe("qnn.State", function()
     local s = qnn.state(2):x(0)
     local p = s:probs()
     assert.are.equal("Tensor", qnn.type(p))
+    assert.are.equal(1, p[2])
+    assert.are.equal(0, p[1])
     local t = s:probs{table = true}
     assert.are.equal(1, t[2])
   end)

@@ -17,7 +17,7 @@ local KEYS = {
   sizes = true, net = true, init = true, scale = true, sampler = true, free = true, nudged = true,
   reads = true, sweeps = true, schedule = true, nudge = true, eta = true, batch = true,
   shuffle = true, weighting = true, settle = true, l2 = true, mode = true, layers = true,
-  block = true, blocks = true, readout = true, seed = true, passes = true,
+  block = true, blocks = true, readout = true, seed = true, passes = true, per_batch = true,
 }
 local SAMPLER_KEYS = {
   sampler = true, reads = true, sweeps = true, steps = true, schedule = true, betas = true,
@@ -138,7 +138,7 @@ function M.make_blocks(net, opts)
       blocks[i] = layer_spins(net, set)
     end
     return blocks, mode
-  elseif mode == "block" then
+  elseif mode == "block" or mode == "coordinate" then
     local k = int_opt(opts.block, "block", 1, 1 << 20, 16)
     local blocks = {}
     for l = 2, #sizes do
@@ -158,7 +158,7 @@ function M.make_blocks(net, opts)
     if type(opts.blocks) ~= "table" or #opts.blocks == 0 then fail("option 'blocks' must be a non-empty list of spin lists") end
     return opts.blocks, mode
   end
-  fail("option 'mode' must be \"full\", \"layers\", \"block\" or \"blocks\", got %s", tostring(mode))
+  fail("option 'mode' must be \"full\", \"layers\", \"block\", \"blocks\" or \"coordinate\", got %s", tostring(mode))
 end
 
 local Trainer = {}
@@ -228,17 +228,24 @@ function M.new(opts)
   if not (finite(self.l2) and self.l2 >= 0) then fail("option 'l2' must be a finite number >= 0") end
   self.passes = int_opt(opts.passes, "passes", 1, 1000, 1)
   self.blocks, self.mode = M.make_blocks(self.net, opts)
+  if self.mode == "coordinate" then
+    -- block-coordinate phases: every anneal covers one block, every update all parameters
+    self.coordinate, self.blocks = self.blocks, nil
+  end
+  if opts.per_batch == "all" then self.per_batch = self.blocks and #self.blocks or 1
+  else self.per_batch = int_opt(opts.per_batch, "per_batch", 1, 1 << 20, 1) end
   -- exact/grover need <= 16 spins per anneal
   local function check_small(s, what)
     if s.sampler ~= "exact" and s.sampler ~= "grover" then return end
     local biggest = self.net:nspins()
-    if self.blocks then
+    local bl = self.blocks or self.coordinate
+    if bl then
       biggest = 0
-      for _, b in ipairs(self.blocks) do if #b > biggest then biggest = #b end end
+      for _, b in ipairs(bl) do if #b > biggest then biggest = #b end end
     end
     if biggest > 16 then
       fail("the %s sampler (%s phase) anneals at most 16 spins at a time, but %s has %d; use " ..
-        "mode=\"block\" with block <= 16", s.sampler, what, self.blocks and "a block" or "the net", biggest)
+        "mode=\"coordinate\" or \"block\" with block <= 16", s.sampler, what, bl and "a block" or "the net", biggest)
     end
   end
   check_small(self.free, "free")
@@ -262,7 +269,9 @@ local function epoch_options(self, epoch)
   return {
     free = self.free, nudged = self.nudged, nudge = self.nudge, weighting = self.weighting,
     settle = self.settle, l2 = self.l2, batch = self.batch, shuffle = self.shuffle, eta = eta,
-    blocks = self.blocks, cursor = self.cursor, rng = self.rng, progress = false,
+    blocks = self.blocks, per_batch = self.per_batch, cursor = self.cursor, rng = self.rng,
+    coordinate = self.coordinate, coord_passes = self.coordinate and self.passes or nil,
+    progress = false,
   }, eta
 end
 
@@ -351,8 +360,8 @@ function Trainer:predict(X, opts)
   for k, v in pairs(s) do po[k] = v end
   po.seed = opts.seed or self.seed
   local small = s.sampler == "exact" or s.sampler == "grover"
-  if self.blocks or (small and self.net:nspins() > 16) then
-    po.blocks = self.blocks or M.make_blocks(self.net, {mode = "block", block = 16})
+  if self.blocks or self.coordinate or (small and self.net:nspins() > 16) then
+    po.blocks = self.coordinate or self.blocks or M.make_blocks(self.net, {mode = "block", block = 16})
     po.passes = self.passes
   end
   local lab, sc = self.net:predict_anneal(X, po)
@@ -371,7 +380,8 @@ qnn.document(M.new, "qnn.methods.anneal.new",
   "qnn.optim.anneal{sizes={in, hidden..., out} | net=IsingNet, init=\"uniform\"|\"gaussian\", scale=1, " ..
   "sampler=\"sa\"|\"sqa\"|\"exact\"|\"grover\"|{...}, free=, nudged=, reads=4, sweeps=100, schedule=, " ..
   "nudge=\"strong\"|beta, eta=0.05|fn(epoch), batch=16, weighting=\"counts\"|\"lowest\", settle=2, l2=0, " ..
-  "mode=\"full\"|\"layers\"|\"block\"|\"blocks\", layers=, block=16, blocks=, passes=1, readout={sampler...}, seed=1} " ..
+  "mode=\"full\"|\"coordinate\"|\"layers\"|\"block\"|\"blocks\", layers=, block=16, blocks=, per_batch=1|\"all\", passes=1, " ..
+  "readout={sampler...}, seed=1} " ..
   "-> AnnealTrainer",
   "Equilibrium propagation on an Ising network with a strong nudge (our reading of arXiv 2506.05244): " ..
   "free phase = anneal with the input clamped as fields, nudged phase = outputs also clamped to the " ..
@@ -379,7 +389,11 @@ qnn.document(M.new, "qnn.methods.anneal.new",
   "convention E = sum h s + sum J s s. Sampler tables: {sampler=, reads=, sweeps=, steps= (exact), " ..
   "schedule= (qnn.anneal schedule or function: beta(t) for sa, path s(t) for sqa/exact), beta_range=, " ..
   "slices=, gamma=, beta=, T=, lambda=, budget=}. mode \"layers\": layers={{2},{3}} cycles through " ..
-  "layer sets (one per mini-batch); \"block\": spin layers cut into blocks of <= block spins; " ..
+  "layer sets; \"coordinate\": spin layers cut into blocks of <= block spins, each phase anneals " ..
+  "them one at a time (passes= passes; rest clamped), all parameters update; \"block\": the same " ..
+  "blocks as active sets (rest clamped to the relaxed feed-forward state, only the block's " ..
+  "couplings update); every mini-batch visits " ..
+  "per_batch blocks in turn (\"all\": every block, each with its own phases and update); " ..
   "exact/grover need <= 16 spins per anneal. Returns a trainer with :fit, :predict, :evaluate; " ..
   "trainer.net is the IsingNet, trainer.cost the accumulated cost model.")
 qnn.document(Trainer.fit, "AnnealTrainer:fit",
