@@ -124,7 +124,7 @@ end
 
 --- gnuplot PNG from a CSV (first column x, series = {{col=k, title=}}); silently skipped when
 --- gnuplot is missing.
-function C.plot(png, csv, title, xlabel, ylabel, series, logy)
+function C.plot(png, csv, title, xlabel, ylabel, series, logy, logx)
   if os.execute("command -v gnuplot >/dev/null 2>&1") ~= true then return false end
   local plots = {}
   for _, s in ipairs(series) do
@@ -140,6 +140,7 @@ function C.plot(png, csv, title, xlabel, ylabel, series, logy)
     "set ylabel '" .. ylabel .. "'",
     "set grid",
     logy and "set logscale y" or "",
+    logx and "set logscale x 2" or "",
     "plot " .. table.concat(plots, ", "),
   }, "\n")
   local tmp = os.tmpname()

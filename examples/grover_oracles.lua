@@ -71,5 +71,5 @@ C.write_csv(scsvf, {"N", "classical", "dh_queries", "bound", "to_best", "sqrtN",
 C.plot(a.out .. "/grover_oracles_scaling.png", scsvf, "Oracle queries per weight vs candidates N (Wine)",
   "N", "queries", {{col = 2, title = "classical exhaustive (N)"}, {col = 3, title = "Durr-Hoyer (measured)"},
                    {col = 4, title = "22.5 sqrt(N) budget"},
-                   {col = 5, title = "queries until the best was measured"}}, true)
+                   {col = 5, title = "queries until the best was measured"}}, true, true)
 print(string.format("wrote %s/grover_oracles.csv, grover_oracles_scaling.{csv,png}; total %.1f s", a.out, qnn.clock() - t0))

@@ -1,6 +1,6 @@
 -- Natural quantization on Fashion-MNIST: the first 5000 training images, validation on the
 -- 10,000 test images; classical vs rotation vs weak vs both (paper's hyper-parameters).
---   qnnlab examples/nq_fashion.lua --quick     (1 seed, 2 epochs)
+--   qnnlab examples/nq_fashion.lua --quick     (1 seed, 2 epochs, first 2000 test images, no train eval)
 --   qnnlab examples/nq_fashion.lua             (3 seeds, 10 epochs)
 local qnn = require "qnn"
 local nq = qnn.nq
@@ -16,7 +16,12 @@ for i = 1, nseeds do seeds[i] = i end
 local name = quick and "nq_fashion_quick" or ("nq_fashion_e" .. epochs)
 print(("nq_fashion: %d configs x %d seeds, %d epochs"):format(#configs, nseeds, epochs))
 local _, summary = nq.experiment { name = name, configs = configs, seeds = seeds, epochs = epochs,
-  shots = o.shots or 15, data = function() return nq.fashion(5000) end, split_seed = false, out_dir = out }
+  shots = o.shots or 15, split_seed = false, out_dir = out, train_eval = not quick,
+  data = function()
+    local tr, te = nq.fashion(5000)
+    if quick then te = te:head(2000) end
+    return tr, te
+  end }
 print(nq.table(summary))
 local dat = os.tmpname()
 local f = assert(io.open(dat, "w"))

@@ -6,10 +6,25 @@
 --   qnnlab examples/nq_mnist.lua --quick          (1 seed, 2 epochs, shared register; < 60 s)
 --   qnnlab examples/nq_mnist.lua                  (3 seeds, 10 epochs, shared + fresh registers)
 --   qnnlab examples/nq_mnist.lua --epochs=100     (the paper's long run)
--- options: --seeds=N --epochs=N --shots=N --registers=shared,fresh --out=results
+-- --combine=f1.csv,f2.csv prints one table over the runs in those files.
+-- options: --seeds=N --first_seed=N --epochs=N --shots=N --registers=shared,fresh --out=results
 local qnn = require "qnn"
 local nq = qnn.nq
 local o = nq.args(arg)
+if o.combine then
+  -- --combine=a.csv,b.csv,...: one table over the runs of several invocations (e.g. one seed each)
+  local rows = {}
+  for path in tostring(o.combine):gmatch("[^,]+") do
+    for _, r in ipairs(nq.read_csv(path)) do rows[#rows + 1] = r end
+  end
+  local seeds, epochs = {}, rows[1] and rows[1].epochs
+  for _, r in ipairs(rows) do seeds[r.seed] = true end
+  local ns = 0
+  for _ in pairs(seeds) do ns = ns + 1 end
+  print(("combined %d runs (%d seeds, %s epochs):"):format(#rows, ns, tostring(epochs)))
+  print(nq.table(nq.summarize(rows), nq.paper))
+  return
+end
 local pi = math.pi
 local quick = o.quick
 local epochs = o.epochs or (quick and 2 or 10)
@@ -32,7 +47,8 @@ for _, r in ipairs(regs) do
   end
 end
 local seeds = {}
-for i = 1, nseeds do seeds[i] = i end
+local s0 = o.first_seed or 1
+for i = 1, nseeds do seeds[i] = s0 + i - 1 end
 
 print(("nq_mnist: %d configs x %d seeds, %d epochs, %d-shot vote, OPENBLAS threads %s"):format(
   #configs, nseeds, epochs, shots, os.getenv("OPENBLAS_NUM_THREADS") or "default"))

@@ -3,7 +3,8 @@
 -- learning g_c (paper: about pi/8) and the optimum (paper: 5pi/19). MNIST 5000/5000.
 --   qnnlab examples/nq_sweep_g.lua --quick     (5 points, 1 seed, 2 epochs)
 --   qnnlab examples/nq_sweep_g.lua             (g = k pi/16, k = 1..8, plus 5pi/19; 3 seeds, 10 epochs)
--- options: --seeds=N --epochs=N --shots=N --a=A (rotation stretch, default 0) --register=shared|fresh
+-- --combine=f1.csv,f2.csv analyses the runs in those files together.
+-- options: --g=list (multiples of pi, e.g. --g=0.015625,0.03125) --seeds=N --epochs=N --shots=N --a=A (rotation stretch, default 0) --register=shared|fresh
 local qnn = require "qnn"
 local nq = qnn.nq
 local o = nq.args(arg)
@@ -15,6 +16,11 @@ local out = o.out or "results"
 local a = o.a or 0
 local gs = quick and { pi / 16, pi / 8, 3 * pi / 16, 5 * pi / 19, pi / 2 }
   or { pi / 16, 2 * pi / 16, 5 * pi / 32, 3 * pi / 16, 4 * pi / 16, 5 * pi / 19, 5 * pi / 16, 6 * pi / 16, 7 * pi / 16, pi / 2 }
+if o.g then -- --g=0.03125,0.015625: a custom grid in units of pi
+  gs = {}
+  for v in tostring(o.g):gmatch("[^,]+") do gs[#gs + 1] = tonumber(v) * pi end
+  gs[#gs + 1] = pi / 2 -- the classical reference for the collapse threshold
+end
 table.sort(gs)
 local configs = {}
 for _, g in ipairs(gs) do
@@ -22,32 +28,55 @@ for _, g in ipairs(gs) do
 end
 local seeds = {}
 for i = 1, nseeds do seeds[i] = i end
-local name = (quick and "nq_sweep_g_quick" or ("nq_sweep_g_e" .. epochs)) .. (a > 0 and ("_a" .. a) or "")
+local name = (quick and "nq_sweep_g_quick" or ("nq_sweep_g_e" .. epochs)) .. (o.g and "_custom" or "") .. (a > 0 and ("_a" .. a) or "")
   .. ((o.register and o.register ~= "shared") and ("_" .. o.register) or "")
-print(("nq_sweep_g: %d values of g, a = %g, %d seeds, %d epochs"):format(#configs, a, nseeds, epochs))
-local _, summary = nq.experiment { name = name, configs = configs, seeds = seeds, epochs = epochs,
-  shots = o.shots or 15, data = function(seed) return nq.mnist(seed) end, out_dir = out, train_eval = false }
+local summary, nseed_used
+if o.combine then
+  -- --combine=a.csv,b.csv: analyse the runs of several invocations together (e.g. the main grid
+  -- and a --g= grid of small angles)
+  local rows = {}
+  for path in tostring(o.combine):gmatch("[^,]+") do
+    for _, r in ipairs(nq.read_csv(path)) do rows[#rows + 1] = r end
+  end
+  summary = nq.summarize(rows)
+  epochs = rows[1].epochs
+  name = "nq_sweep_g_e" .. epochs .. "_combined"
+else
+  print(("nq_sweep_g: %d values of g, a = %g, %d seeds, %d epochs"):format(#configs, a, nseeds, epochs))
+  local _
+  _, summary = nq.experiment { name = name, configs = configs, seeds = seeds, epochs = epochs,
+    shots = o.shots or 15, data = function(seed) return nq.mnist(seed) end, out_dir = out, train_eval = false }
+end
+table.sort(summary, function(x, y) return x.g < y.g end)
+nseed_used = summary[1].n
 print(nq.table(summary))
--- collapse: the g where the single-shot error (the authors' read-out, see the docs) crosses
--- half-way between the classical (g = pi/2) value and chance (90%), by linear interpolation from
--- the large-g side; optimum: the smallest vote error
-local chance = 90
+-- collapse of learning, on the single-shot error (the authors' read-out, see the docs): the g
+-- where it crosses a threshold, by linear interpolation coming from g = pi/2: (1) half-way
+-- between the classical (g = pi/2) error and chance (90%), (2) twice the classical error.
+-- Optimum: the smallest 15-shot vote error (and the smallest single-shot error).
 local cls = summary[#summary].val_err1
-local thr = (cls + chance) / 2
-local gc
-for i = #summary, 2, -1 do
-  local hi, lo = summary[i], summary[i - 1]
-  if hi.val_err1 <= thr and lo.val_err1 > thr then
-    local t = (thr - hi.val_err1) / (lo.val_err1 - hi.val_err1)
-    gc = hi.g + t * (lo.g - hi.g)
-    break
+local function crossing(thr)
+  for i = #summary, 2, -1 do
+    local hi, lo = summary[i], summary[i - 1]
+    if hi.val_err1 <= thr and lo.val_err1 > thr then
+      local t = (thr - hi.val_err1) / (lo.val_err1 - hi.val_err1)
+      return hi.g + t * (lo.g - hi.g)
+    end
   end
 end
-local best = summary[1]
-for _, s in ipairs(summary) do if s.val_err_vote < best.val_err_vote then best = s end end
-print(("collapse threshold %.1f%% single-shot error (half-way classical -> chance): g_c = %s (paper ~ pi/8 = 0.393)"):format(
-  thr, gc and ("%.3f = %.3f pi"):format(gc, gc / pi) or "not crossed on this grid"))
-print(("optimum: g = %.3f = %.3f pi, %.2f%% (paper 5pi/19 = 0.263 pi, 5.29%%)"):format(best.g, best.g / pi, best.val_err_vote))
+local thr1, thr2 = (cls + 90) / 2, 2 * cls
+local gc1, gc2 = crossing(thr1), crossing(thr2)
+local function fmt(g) return g and ("%.3f = %.3f pi"):format(g, g / pi) or "not crossed on this grid" end
+local best, best1 = summary[1], summary[1]
+for _, s in ipairs(summary) do
+  if s.val_err_vote < best.val_err_vote then best = s end
+  if s.val_err1 < best1.val_err1 then best1 = s end
+end
+print(("collapse (single-shot error > %.1f%%, half-way classical -> chance): g_c = %s"):format(thr1, fmt(gc1)))
+print(("collapse (single-shot error > %.1f%%, twice classical): g_c = %s   (paper: g_c ~ pi/8 = 0.393)"):format(thr2, fmt(gc2)))
+print(("optimum: vote g = %.3f pi (%.2f%%), single shot g = %.3f pi (%.2f%%)   (paper: 5pi/19 = 0.263 pi, 5.29%%)"):format(
+  best.g / pi, best.val_err_vote, best1.g / pi, best1.val_err1))
+nq.mkdir(out)
 local dat = os.tmpname()
 local f = assert(io.open(dat, "w"))
 for _, s in ipairs(summary) do
@@ -64,12 +93,11 @@ set grid
 set arrow from 0.125, graph 0 to 0.125, graph 1 nohead dt 3
 set arrow from 0.2632, graph 0 to 0.2632, graph 1 nohead dt 2
 plot '%s' u 1:2:3 w yerrorlines t 'single shot', '' u 1:4:5 w yerrorlines t 'vote'
-]]):format(out, name, a, epochs, nseeds, dat))
+]]):format(out, name, a, epochs, nseed_used, dat))
 os.remove(dat)
 print(ok and ("plot: %s/%s.png (dotted: pi/8, dashed: 5pi/19)"):format(out, name) or msg)
-if gc then
-  local f2 = assert(io.open(out .. "/" .. name .. "_gc.json", "w"))
-  f2:write(('{"g_c": %.6g, "g_c_over_pi": %.6g, "threshold_percent": %.4g, "g_opt": %.6g, "g_opt_over_pi": %.6g}\n'):format(
-    gc, gc / pi, thr, best.g, best.g / pi))
-  f2:close()
-end
+nq.write_json(out .. "/" .. name .. "_gc.json", {
+  g_c_halfway = gc1, g_c_halfway_over_pi = gc1 and gc1 / pi, threshold_halfway = thr1,
+  g_c_twice = gc2, g_c_twice_over_pi = gc2 and gc2 / pi, threshold_twice = thr2,
+  g_opt_vote = best.g, g_opt_vote_over_pi = best.g / pi, g_opt_single = best1.g,
+  g_opt_single_over_pi = best1.g / pi })

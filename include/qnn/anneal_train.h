@@ -82,6 +82,10 @@ typedef struct qnn_anet_opts {
      * sampler of <= 16 spins trains a deep net; all parameters (or the active set's) update. */
     const int *cblocks, *cboff;
     int ncblocks, cpasses;
+    int cpick;             /* 0: keep each block's lowest-energy read; 1: a read drawn uniformly
+                              (count-weighted) - a stochastic, Gibbs-like block update */
+    int crandom;           /* 1: every pass re-partitions the blocks' spins at random into blocks
+                              of the largest block size (blocks then straddle layers) */
 } qnn_anet_opts;
 
 /* Costs, accumulated (callers zero them). */

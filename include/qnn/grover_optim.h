@@ -76,6 +76,8 @@ typedef struct qnn_gopt_cost {
     int depth;               /* max circuit depth */
     uint64_t gates;          /* max gate count of one circuit */
     double depth_sum, gates_sum; /* sums over searches (for means) */
+    double p_marked_sum;     /* threshold: sum over searches of the exact probability that ONE
+                                shot lands on a marked state (before the majority vote) */
     uint64_t searches;       /* number of oracle-policy calls */
     uint64_t queries_to_best; /* durr_hoyer: queries spent until the returned candidate was
                                  first measured (diagnostic; the search never stops on it) */

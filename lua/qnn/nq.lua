@@ -319,23 +319,7 @@ function M.experiment(o)
       end
     end
   end
-  local summary = {}
-  for ci, c in ipairs(o.configs) do
-    local list = by[ci]
-    local function col(k)
-      local xs = {}
-      for _, r in ipairs(list) do if r[k] then xs[#xs + 1] = 100 * r[k] end end
-      return M.mean_sd(xs)
-    end
-    local sm = { label = list[1].label, a = list[1].a, g = list[1].g, register = list[1].register, n = #list }
-    for _, k in ipairs { "val_err1", "val_err_vote", "val_err_mean", "train_err1", "train_err_vote", "gap1" } do
-      sm[k], sm[k .. "_sd"] = col(k)
-    end
-    local t = 0
-    for _, r in ipairs(list) do t = t + r.time end
-    sm.time = t / #list
-    summary[ci] = sm
-  end
+  local summary = M.summarize(rows)
   if o.out_dir then
     M.mkdir(o.out_dir)
     local base = o.out_dir .. "/" .. (o.name or "nq")
@@ -355,6 +339,61 @@ doc(M.experiment, "qnn.nq.experiment",
   "Runs qnn.nq.run for every config and seed (the data split follows the seed unless split_seed=false), prints " ..
   "one line per run and writes <out_dir>/<name>.csv, <name>_summary.csv and <name>.json.\nReturns the runs and " ..
   "per-config summaries (errors in %, mean and sd over seeds).")
+
+--- M.summarize(rows) -> per-label summaries (errors in %, mean and sd), in first-appearance order
+function M.summarize(rows)
+  local order, by = {}, {}
+  for _, r in ipairs(rows) do
+    if not by[r.label] then by[r.label] = {}; order[#order + 1] = r.label end
+    table.insert(by[r.label], r)
+  end
+  local summary = {}
+  for _, label in ipairs(order) do
+    local list = by[label]
+    local function col(k)
+      local xs = {}
+      for _, r in ipairs(list) do if tonumber(r[k]) then xs[#xs + 1] = 100 * tonumber(r[k]) end end
+      return M.mean_sd(xs)
+    end
+    local sm = { label = label, a = tonumber(list[1].a), g = tonumber(list[1].g), register = list[1].register, n = #list }
+    for _, k in ipairs { "val_err1", "val_err_vote", "val_err_mean", "train_err1", "train_err_vote", "gap1" } do
+      sm[k], sm[k .. "_sd"] = col(k)
+    end
+    local t = 0
+    for _, r in ipairs(list) do t = t + (tonumber(r.time) or 0) end
+    sm.time = t / #list
+    summary[#summary + 1] = sm
+  end
+  return summary
+end
+doc(M.summarize, "qnn.nq.summarize", "qnn.nq.summarize(rows) -> summary",
+  "rows: run results (qnn.nq.run tables or qnn.nq.read_csv rows) with a label field.\nGroups by label " ..
+  "(first-appearance order) and returns mean and sd (in %) of the errors, as qnn.nq.experiment.")
+
+--- M.read_csv(path) -> rows (strings; numbers converted)
+function M.read_csv(path)
+  local f = io.open(path, "r")
+  if not f then fail("read_csv", "cannot open %s", tostring(path)) end
+  local header, rows = nil, {}
+  for line in f:lines() do
+    local cells = {}
+    for c in (line .. ","):gmatch("([^,]*),") do cells[#cells + 1] = c end
+    if not header then header = cells
+    else
+      local r = {}
+      for i, k in ipairs(header) do
+        local v = cells[i]
+        if v == "" then v = nil end
+        r[k] = tonumber(v) or v
+      end
+      rows[#rows + 1] = r
+    end
+  end
+  f:close()
+  return rows
+end
+doc(M.read_csv, "qnn.nq.read_csv", "qnn.nq.read_csv(path) -> rows",
+  "Reads a CSV written by qnn.nq.write_csv (header line; no quoted commas).\nReturns a list of tables keyed by the header.")
 
 --- M.table(summary [, paper]) -> markdown table string
 function M.table(summary, paper)

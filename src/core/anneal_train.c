@@ -410,8 +410,8 @@ int qnn_anet_submodel(const qnn_anet *net, const double *x, const int8_t *env, c
 typedef struct ws {
     double *u1, *ffsc, *hsub, *ew, *E, *wt, *betas, *G, *B, *P, *Ev, *grad, *outmean;
     int8_t *ff, *envf, *envn, *st, *S, *best;
-    int *loc, *F, *ei, *ej;
-    size_t cap;
+    int *loc, *F, *ei, *ej, *perm;
+    size_t cap, permcap;
     int maxreads, maxsweeps;
 } ws;
 
@@ -419,7 +419,7 @@ static void ws_free(ws *w) {
     free(w->u1); free(w->ffsc); free(w->hsub); free(w->ew); free(w->E); free(w->wt);
     free(w->betas); free(w->G); free(w->B); free(w->P); free(w->Ev); free(w->grad);
     free(w->outmean); free(w->ff); free(w->envf); free(w->envn); free(w->st); free(w->S);
-    free(w->best); free(w->loc); free(w->F); free(w->ei); free(w->ej);
+    free(w->best); free(w->loc); free(w->F); free(w->ei); free(w->ej); free(w->perm);
     memset(w, 0, sizeof *w);
 }
 
@@ -472,6 +472,7 @@ static int ws_alloc(ws *w, const qnn_anet *net, const qnn_anet_sampler *a,
     w->S = malloc(sbytes);
     w->loc = malloc((size_t)ns * sizeof(int));
     w->F = malloc((size_t)ns * sizeof(int));
+    w->perm = NULL;
     if (!w->u1 || !w->ffsc || !w->outmean || !w->hsub || !w->ew || !w->ei || !w->ej || !w->E ||
         !w->wt || !w->betas || !w->G || !w->B || (quantum && (!w->P || !w->Ev)) ||
         (need_grad && !w->grad) || !w->ff || !w->envf || !w->envn || !w->st || !w->best ||
@@ -700,19 +701,46 @@ static int coord_phase(const qnn_anet *net, const qnn_anet_opts *o, const qnn_an
                        ws *w, int8_t *s, int label, double nudge, int strong, qnn_rng *rng,
                        qnn_anet_stats *st, qnn_error *err) {
     int oo = out0(net), ns = net->nspins;
-    for (int ps = 0; ps < o->cpasses; ps++)
-        for (int b = 0; b < o->ncblocks; b++) {
+    int total = o->cboff[o->ncblocks], bs = 0;
+    for (int b = 0; b < o->ncblocks; b++)
+        if (o->cboff[b + 1] - o->cboff[b] > bs) bs = o->cboff[b + 1] - o->cboff[b];
+    if (o->crandom && w->permcap < (size_t)total) {
+        int *p = realloc(w->perm, (size_t)total * sizeof *p);
+        if (!p) return qnn_error_set(err, QNN_ENOMEM, "out of memory");
+        w->perm = p;
+        w->permcap = (size_t)total;
+    }
+    int *perm = w->perm;
+    for (int ps = 0; ps < o->cpasses; ps++) {
+        if (o->crandom) {
+            memcpy(perm, o->cblocks, (size_t)total * sizeof *perm);
+            for (int i = total - 1; i > 0; i--) {
+                int j = (int)qnn_rng_below(rng, (uint64_t)i + 1), t = perm[i];
+                perm[i] = perm[j];
+                perm[j] = t;
+            }
+        }
+        int nb = o->crandom ? (total + bs - 1) / bs : o->ncblocks;
+        for (int bb = 0; bb < nb; bb++) {
+            /* the nudged phase visits the blocks in reverse order (top-down: the nudge on the
+             * outputs reaches every layer in one pass) */
+            int b = label >= 0 ? nb - 1 - bb : bb;
             int nF = 0;
-            for (int k = o->cboff[b]; k < o->cboff[b + 1]; k++)
-                if (!(strong && o->cblocks[k] >= oo)) w->F[nF++] = o->cblocks[k];
+            int lo = o->crandom ? b * bs : o->cboff[b];
+            int hi = o->crandom ? (lo + bs < total ? lo + bs : total) : o->cboff[b + 1];
+            const int *src = o->crandom ? perm : o->cblocks;
+            for (int k = lo; k < hi; k++)
+                if (!(strong && src[k] >= oo)) w->F[nF++] = src[k];
             if (nF == 0) continue;
             int R = 0;
             int rc = run_phase(net, cfg, QNN_ANET_WEIGHT_LOWEST, w, s, w->F, nF, label, nudge, rng,
                                st, &R, err);
             if (rc) return rc;
-            full_state(w, s, w->F, nF, best_read(w, R), ns, w->st);
+            int pick = o->cpick ? (int)qnn_rng_below(rng, (uint64_t)R) : best_read(w, R);
+            full_state(w, s, w->F, nF, pick, ns, w->st);
             memcpy(s, w->st, (size_t)ns);
         }
+    }
     return QNN_OK;
 }
 

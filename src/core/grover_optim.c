@@ -117,9 +117,9 @@ static inline double exp_reduced(double y) { /* y already clamped to [-708, 709]
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    int64_t k;
+    uint64_t k; /* unsigned: the wrap-around of the bit trick is well defined */
     memcpy(&k, &t, sizeof k);
-    k = (k + 1023) * ((int64_t)1 << 52);
+    k = (k + 1023u) << 52;
     double sc;
     memcpy(&sc, &k, sizeof sc);
     return p * sc;
@@ -635,6 +635,7 @@ void qnn_gopt_cost_add(qnn_gopt_cost *acc, const qnn_gopt_cost *c) {
     acc->searches += c->searches;
     acc->queries_to_best += c->queries_to_best;
     acc->depth_sum += c->depth_sum;
+    acc->p_marked_sum += c->p_marked_sum;
     acc->gates_sum += c->gates_sum;
     if (c->qubits > acc->qubits) acc->qubits = c->qubits;
     if (c->depth > acc->depth) acc->depth = c->depth;
@@ -708,6 +709,7 @@ int qnn_gopt_select_threshold(void *ud, const double *losses, size_t N,
         cost->shots += th->shots;
         cost->marked += M;
         cost->hits += mask[pick];
+        cost->p_marked_sum += r.p_success;
         cost->searches++;
         note_circuit(cost, n, mask, k, th->form, th->track_circuit);
     }

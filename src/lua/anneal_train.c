@@ -101,13 +101,36 @@ static int l_ising_net(lua_State *L) {
     }
     static const char *const INITS[] = {"uniform", "gaussian", NULL};
     int init = qnn_lua_optfield_choice(L, 1, "init", INITS, 0);
-    double scale = qnn_lua_optfield_num(L, 1, "scale", 1.0, 1e-300, 1e300);
+    double scale = 1.0, lscale[QNN_ANET_MAX_LAYERS];
+    for (int l = 0; l < nl; l++) lscale[l] = 1.0;
+    if (lua_getfield(L, 1, "scale") == LUA_TTABLE) {
+        /* one scale per coupling matrix J_1 .. J_{L-1} */
+        if ((int)lua_rawlen(L, -1) != nl - 1)
+            lerr(L, "%s: scale must be a number or a list of %d numbers (one per coupling matrix)", W, nl - 1);
+        for (int l = 0; l < nl - 1; l++) {
+            lua_rawgeti(L, -1, l + 1);
+            int ok = 0;
+            lscale[l] = lua_tonumberx(L, -1, &ok);
+            if (!ok || !(lscale[l] > 0) || !isfinite(lscale[l]))
+                lerr(L, "%s: scale[%d] must be a finite number > 0", W, l + 1);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    } else {
+        lua_pop(L, 1);
+        scale = qnn_lua_optfield_num(L, 1, "scale", 1.0, 1e-300, 1e300);
+    }
     qnn_rng local;
     qnn_rng *rng = qnn_lua_getrng(L, 1, &local);
     lnet *u = push_net(L);
     qnn_error e = {0};
     qnn_lua_check_status(L, qnn_anet_new(&u->n, sizes, nl, &e), &e, W);
     qnn_lua_check_status(L, qnn_anet_init(u->n, init, scale, rng, &e), &e, W);
+    for (int l = 0; l + 1 < nl; l++) {
+        double *J = u->n->params + u->n->wofs[l];
+        size_t cnt = (size_t)sizes[l] * (size_t)sizes[l + 1];
+        for (size_t k = 0; k < cnt; k++) J[k] *= lscale[l];
+    }
     return 1;
 }
 
@@ -426,7 +449,8 @@ static void push_stats(lua_State *L, const qnn_anet_stats *st, double time) {
 static const char *const TRAIN_OPTS[] = {"free", "nudged", "sampler", "nudge", "weighting",
                                          "settle", "l2", "batch", "shuffle", "eta", "blocks",
                                          "per_batch", "cursor", "seed", "rng", "progress", "active",
-                                         "coordinate", "coord_passes", NULL};
+                                         "coordinate", "coord_passes", "coord_pick",
+                                         "coord_random", NULL};
 
 static void read_train_opts(lua_State *L, int t, qnn_anet_opts *o, const char *W) {
     qnn_anet_opts_defaults(o);
@@ -466,6 +490,9 @@ static void read_coord(lua_State *L, int t, const qnn_anet *n, qnn_anet_opts *o,
     o->cblocks = cb;
     o->cboff = co;
     o->cpasses = (int)qnn_lua_optfield_int(L, t, "coord_passes", 1, 1, 1000);
+    static const char *const PICKS[] = {"best", "sample", NULL};
+    o->cpick = qnn_lua_optfield_choice(L, t, "coord_pick", PICKS, 0);
+    o->crandom = qnn_lua_optfield_bool(L, t, "coord_random", 0);
 }
 
 static double read_eta(lua_State *L, int t, const char *W) {
@@ -857,8 +884,9 @@ static const qnn_lua_reg methods[] = {
      "at cursor (0-based, returned as stats.cursor). coordinate={{spin, ...}, ...}: block-coordinate "
      "phases: each phase starts from the feed-forward state (nudged: the free result with the "
      "outputs set to the target) and makes coord_passes (default 1) passes over these blocks, "
-     "annealing each with the rest clamped and keeping its lowest-energy read; correlations from "
-     "the final states. " TRAIN_DOC " "
+     "annealing each with the rest clamped and keeping its lowest-energy read (coord_pick=\"best\") "
+     "or a uniformly drawn read (\"sample\"); coord_random=true re-partitions the blocks' spins "
+     "at random every pass (blocks then straddle layers); correlations from the final states. " TRAIN_DOC " "
      SAMPLER_DOC "\nReturns {samples, sampler_calls, spins, sweeps, flip_attempts, queries, "
      "exact_steps, settle_attempts, free_errors, gap, updates, time, cursor}."},
     {"train_batch", m_train_batch, "IsingNet:train_batch(X, y [, opts]) -> stats",
@@ -880,7 +908,9 @@ static const qnn_lua_reg funcs[] = {
     {"ising_net", l_ising_net,
      "qnn.optim.ising_net{in, hidden..., out [, init=\"uniform\", scale=1, seed=, rng=]} -> IsingNet",
      "Layer widths (2..64 layers, each 1..2^20; also as sizes={...}); init: \"uniform\" "
-     "(U(-scale, scale)/sqrt(fan_in)) or \"gaussian\" (N(0, scale^2/fan_in)); fields start at 0.\n"
+     "(U(-scale, scale)/sqrt(fan_in)) or \"gaussian\" (N(0, scale^2/fan_in)); scale > 0 or a list "
+     "of #sizes-1 scales, one per coupling matrix (e.g. decreasing with depth so that bottom-up "
+     "fields dominate top-down feedback); fields start at 0.\n"
      "Returns an Ising network: spins are neurons, couplings J between adjacent layers are the "
      "weights, fields h the biases; the input enters as fields J_1^T x on the first spin layer."},
     {"anneal", l_anneal,

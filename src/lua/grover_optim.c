@@ -413,6 +413,7 @@ static int tr_pass(lua_State *L) {
     set_int(L, "gates", res.cost.gates);
     set_num(L, "depth_sum", res.cost.depth_sum);
     set_num(L, "gates_sum", res.cost.gates_sum);
+    set_num(L, "p_marked_sum", res.cost.p_marked_sum);
     set_int(L, "resolution", (uint64_t)res_n);
     set_int(L, "register", (uint64_t)n);
     lua_pushboolean(L, interrupted);
@@ -559,7 +560,8 @@ static const qnn_lua_reg methods[] = {
      "loss_before, loss_after, visited, weights, candidates, queries (iterations x shots), "
      "queries_to_best (durr_hoyer diagnostic), "
      "queries_ideal, shots, accepted, fallbacks, marked, hits, searches, qubits, depth, gates, "
-     "depth_sum, gates_sum, resolution, register, interrupted}. Ctrl-C stops between weights "
+     "depth_sum, gates_sum, p_marked_sum (threshold: sum of the exact one-shot probability of a "
+     "marked outcome), resolution, register, interrupted}. Ctrl-C stops between weights "
      "(interrupted = true; the net keeps the accepted weights)."},
     {"loss", tr_loss, "GroverTrainer:loss() -> number",
      "Returns the current training loss (mean cross-entropy + l2*sum(w^2))."},

@@ -290,6 +290,23 @@ TEST(bad_input) {
     CHECK(qnn_anet_train_batch(n, &o, X, 3, &y, &idx, 1, 0.1, NULL, &r, &st, NULL, &e) == QNN_EINVAL);
     o.nudge = -1;
     CHECK(qnn_anet_check_opts(n, &o, &e) == QNN_EINVAL);
+    /* block-coordinate phases: a 20-spin block is too big for exact; bad spin index */
+    X[1] = 0;
+    qnn_anet_opts_defaults(&o);
+    int cb[20], co[2] = {0, 20};
+    for (int k = 0; k < 20; k++) cb[k] = k;
+    o.cblocks = cb;
+    o.cboff = co;
+    o.ncblocks = 1;
+    o.cpasses = 1;
+    o.free_s.kind = QNN_ANET_EXACT;
+    CHECK(qnn_anet_train_batch(n, &o, X, 3, &y, &idx, 1, 0.1, NULL, &r, &st, NULL, &e) == QNN_EINVAL);
+    CHECK(strstr(e.msg, "at most 16") != NULL);
+    cb[3] = 99;
+    CHECK(qnn_anet_check_opts(n, &o, &e) == QNN_ERANGE);
+    o.cpasses = 0;
+    cb[3] = 3;
+    CHECK(qnn_anet_check_opts(n, &o, &e) == QNN_EINVAL);
     qnn_anet_free(n);
 }
 

@@ -226,7 +226,41 @@ TEST(durr_hoyer_policy_and_bad_input) {
     free_fixture(&f);
 }
 
+/* The vector kernels of the hot path against libm. */
+TEST(vector_kernels) {
+    size_t n = 20001;
+    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *t = malloc(n * sizeof *t);
+    double maxe = 0, maxt = 0;
+    for (size_t i = 0; i < n; i++) x[i] = -700.0 + 1400.0 * (double)i / (double)(n - 1);
+    memcpy(y, x, n * sizeof *y);
+    qnn_gopt_vexp(y, n);
+    for (size_t i = 0; i < n; i++) {
+        double r = exp(x[i]), e = fabs(y[i] - r) / r;
+        if (e > maxe) maxe = e;
+    }
+    for (size_t i = 0; i < n; i++) x[i] = -25.0 + 50.0 * (double)i / (double)(n - 1);
+    x[0] = 0.0;
+    x[1] = -1e-300;
+    x[2] = 1e-9;
+    memcpy(y, x, n * sizeof *y);
+    qnn_gopt_vtanh(y, t, n);
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs(y[i] - tanh(x[i]));
+        if (e > maxt) maxt = e;
+    }
+    CHECK(maxe < 1e-15);
+    CHECK(maxt < 1e-15);
+    CHECK(y[0] == 0.0);
+    double big[3] = {-1000.0, 1000.0, 0.0};
+    qnn_gopt_vexp(big, 3);
+    CHECK(big[0] >= 0.0 && big[0] < 1e-300 && isfinite(big[1]) && big[2] == 1.0);
+    free(x);
+    free(y);
+    free(t);
+}
+
 int main(void) {
+    RUN(vector_kernels);
     RUN(incremental_equals_full_forward);
     RUN(monotone_training_and_reproducible);
     RUN(threshold_pick_probability);

@@ -172,6 +172,30 @@ describe("qnn.optim.anneal", function()
     assert.are.equal(24, #lab)
   end)
 
+  it("block-coordinate phases with one all-spin block equal full annealing (lowest read)", function()
+    local d = toy(20, 3)
+    local all = {}
+    for g = 1, 9 do all[g] = g end
+    local a = qnn.optim.ising_net{2, 4, 3, 2, seed = 5}
+    local b = a:copy()
+    local o = {eta = 0.1, weighting = "lowest", seed = 2, sampler = {sampler = "sa", sweeps = 30}}
+    local sa = a:epoch(d.X, d.y, o)
+    o.coordinate = {all}
+    local sb = b:epoch(d.X, d.y, o)
+    local pa, pb = a:params(), b:params()
+    for k = 1, #pa do assert.is_near(pa[k], pb[k], 1e-12) end -- tied reads are summed in another order
+    assert.is_near(sa.gap, sb.gap, 1e-12)
+    -- coordinate trainer: per-layer scales, random straddling blocks, sampled reads, exact blocks
+    local tr = qnn.optim.anneal{sizes = {2, 6, 4, 2}, scale = {2, 1, 0.5}, mode = "coordinate", block = 4,
+      random_blocks = true, pick = "sample", sampler = {sampler = "exact", steps = 30, T = 4, reads = 3},
+      seed = 4}
+    assert.are.equal(4, #tr.coordinate) -- 6 -> 3+3, 4 -> 4, 2 -> 2
+    local h = tr:fit(d, {epochs = 1, progress = false})
+    assert.is_true(h.exact_steps[1] > 0)
+    assert.has_error(function() qnn.optim.ising_net{2, 3, 2, scale = {1}} end)
+    assert.has_error(function() qnn.optim.anneal{sizes = {2, 3, 2}, mode = "coordinate", pick = "worst"} end)
+  end)
+
   it("rejects bad input with clear errors", function()
     local d = toy(10, 1)
     assert.has_error(function() qnn.optim.ising_net{3} end)

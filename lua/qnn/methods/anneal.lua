@@ -17,7 +17,8 @@ local KEYS = {
   sizes = true, net = true, init = true, scale = true, sampler = true, free = true, nudged = true,
   reads = true, sweeps = true, schedule = true, nudge = true, eta = true, batch = true,
   shuffle = true, weighting = true, settle = true, l2 = true, mode = true, layers = true,
-  block = true, blocks = true, readout = true, seed = true, passes = true, per_batch = true,
+  block = true, blocks = true, readout = true, seed = true, passes = true, per_batch = true, pick = true,
+  random_blocks = true,
 }
 local SAMPLER_KEYS = {
   sampler = true, reads = true, sweeps = true, steps = true, schedule = true, betas = true,
@@ -227,6 +228,11 @@ function M.new(opts)
   self.l2 = opts.l2 or 0
   if not (finite(self.l2) and self.l2 >= 0) then fail("option 'l2' must be a finite number >= 0") end
   self.passes = int_opt(opts.passes, "passes", 1, 1000, 1)
+  self.pick = opts.pick or "best"
+  if self.pick ~= "best" and self.pick ~= "sample" then
+    fail("option 'pick' must be \"best\" or \"sample\", got %s", tostring(self.pick))
+  end
+  self.random_blocks = opts.random_blocks == true
   self.blocks, self.mode = M.make_blocks(self.net, opts)
   if self.mode == "coordinate" then
     -- block-coordinate phases: every anneal covers one block, every update all parameters
@@ -271,6 +277,7 @@ local function epoch_options(self, epoch)
     settle = self.settle, l2 = self.l2, batch = self.batch, shuffle = self.shuffle, eta = eta,
     blocks = self.blocks, per_batch = self.per_batch, cursor = self.cursor, rng = self.rng,
     coordinate = self.coordinate, coord_passes = self.coordinate and self.passes or nil,
+    coord_pick = self.coordinate and self.pick or nil, coord_random = self.random_blocks,
     progress = false,
   }, eta
 end
@@ -390,7 +397,8 @@ qnn.document(M.new, "qnn.methods.anneal.new",
   "schedule= (qnn.anneal schedule or function: beta(t) for sa, path s(t) for sqa/exact), beta_range=, " ..
   "slices=, gamma=, beta=, T=, lambda=, budget=}. mode \"layers\": layers={{2},{3}} cycles through " ..
   "layer sets; \"coordinate\": spin layers cut into blocks of <= block spins, each phase anneals " ..
-  "them one at a time (passes= passes; rest clamped), all parameters update; \"block\": the same " ..
+  "them one at a time (passes= passes; rest clamped; pick=\"best\"|\"sample\" read; " ..
+  "random_blocks=true re-partitions the spins at random each pass), all parameters update; \"block\": the same " ..
   "blocks as active sets (rest clamped to the relaxed feed-forward state, only the block's " ..
   "couplings update); every mini-batch visits " ..
   "per_batch blocks in turn (\"all\": every block, each with its own phases and update); " ..

@@ -138,7 +138,7 @@ function M.train(opts)
   end
 
   local COST = {"weights", "candidates", "queries", "queries_ideal", "shots", "accepted",
-                "fallbacks", "marked", "hits", "searches", "depth_sum", "gates_sum", "queries_to_best"}
+                "fallbacks", "marked", "hits", "searches", "depth_sum", "gates_sum", "queries_to_best", "p_marked_sum"}
   local total = {qubits = 0, depth = 0, gates = 0}
   for _, k in ipairs(COST) do total[k] = 0 end
   local history = {}
