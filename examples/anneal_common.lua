@@ -3,17 +3,12 @@
 local qnn = require "qnn"
 local C = {}
 
---- Flags: --quick, --seeds=N, --epochs=N, --out=dir
+local report = qnn.report
+
+--- Flags: --quick, --seeds=N, --epochs=N, --out=dir (qnn.report.args); creates the output dir.
 function C.args(argv)
-  local a = {quick = false, out = "results"}
-  for _, s in ipairs(argv or {}) do
-    if s == "--quick" then a.quick = true
-    elseif s:match("^%-%-seeds=%d+$") then a.seeds = tonumber(s:match("=(%d+)"))
-    elseif s:match("^%-%-epochs=%d+$") then a.epochs = tonumber(s:match("=(%d+)"))
-    elseif s:match("^%-%-out=") then a.out = s:match("=(.*)$")
-    else error("unknown argument " .. s .. " (use --quick, --seeds=N, --epochs=N, --out=dir)") end
-  end
-  os.execute('mkdir -p "' .. a.out .. '"')
+  local a = report.args(argv)
+  report.mkdir(a.out)
   return a
 end
 
@@ -28,94 +23,21 @@ function C.digits(seed)
   return ds:split{test = 0.25, seed = seed}
 end
 
-function C.mean_std(xs)
-  local n, s = #xs, 0
-  if n == 0 then return 0 / 0, 0 / 0 end
-  for _, x in ipairs(xs) do s = s + x end
-  local m = s / n
-  local v = 0
-  for _, x in ipairs(xs) do v = v + (x - m) ^ 2 end
-  return m, n > 1 and math.sqrt(v / (n - 1)) or 0
-end
+C.mean_std = report.mean_std
+C.loglog = report.loglog
+function C.pm(xs, fmt) return report.pm(xs, fmt or "%.3f") end
+function C.json(v) return report.json_encode(v) end
 
-function C.pm(xs, fmt)
-  local m, s = C.mean_std(xs)
-  fmt = fmt or "%.3f"
-  return string.format(fmt .. " ± " .. fmt, m, s)
-end
-
---- Least squares slope and intercept of log(y) on log(x) over pairs with x, y > 0.
---- Returns slope, intercept, r^2, points used.
-function C.loglog(xs, ys)
-  local X, Y = {}, {}
-  for i = 1, #xs do
-    if xs[i] > 0 and ys[i] and ys[i] > 0 then X[#X + 1], Y[#Y + 1] = math.log(xs[i]), math.log(ys[i]) end
-  end
-  local n = #X
-  if n < 2 then return 0 / 0, 0 / 0, 0 / 0, n end
-  local mx, my = 0, 0
-  for i = 1, n do mx, my = mx + X[i], my + Y[i] end
-  mx, my = mx / n, my / n
-  local sxx, sxy, syy = 0, 0, 0
-  for i = 1, n do
-    sxx = sxx + (X[i] - mx) ^ 2
-    sxy = sxy + (X[i] - mx) * (Y[i] - my)
-    syy = syy + (Y[i] - my) ^ 2
-  end
-  local b = sxy / sxx
-  local r2 = syy > 0 and (sxy * sxy) / (sxx * syy) or 1
-  return b, my - b * mx, r2, n
-end
-
-local function json(v, ind, cur)
-  cur = cur or ""
-  local t = type(v)
-  if t == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then return "null" end
-    if math.type(v) == "integer" then return tostring(v) end
-    return string.format("%.10g", v)
-  elseif t == "string" then
-    return '"' .. v:gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
-  elseif t == "boolean" then return tostring(v)
-  elseif t == "nil" then return "null"
-  elseif t == "table" then
-    local nxt = cur .. "  "
-    if #v > 0 or next(v) == nil then
-      local p = {}
-      for i = 1, #v do p[i] = json(v[i], ind, nxt) end
-      return "[" .. table.concat(p, ", ") .. "]"
-    end
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-    table.sort(keys)
-    local p = {}
-    for _, k in ipairs(keys) do p[#p + 1] = nxt .. json(k) .. ": " .. json(v[k], ind, nxt) end
-    return "{\n" .. table.concat(p, ",\n") .. "\n" .. cur .. "}"
-  end
-  return json(tostring(v))
-end
-C.json = json
-
+--- Atomic write (temp file + rename), then a note on stdout.
 function C.write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
+  report.write(path, text)
   print("wrote " .. path)
 end
 
 --- rows: list of tables; cols: column names
 function C.csv(path, cols, rows)
-  local out = {table.concat(cols, ",")}
-  for _, r in ipairs(rows) do
-    local p = {}
-    for i, c in ipairs(cols) do
-      local v = r[c]
-      if type(v) == "number" and math.type(v) ~= "integer" then v = string.format("%.8g", v) end
-      p[i] = v == nil and "" or tostring(v)
-    end
-    out[#out + 1] = table.concat(p, ",")
-  end
-  C.write(path, table.concat(out, "\n") .. "\n")
+  report.csv(path, cols, rows)
+  print("wrote " .. path)
 end
 
 function C.errors(pred, y)

@@ -69,21 +69,29 @@ doc(M.pm, "pm", "qnn.report.pm(xs [, fmt=\"%.4f\"]) -> string", "\"mean ± std\"
 
 --- Least-squares fit of log y = a + b log x over the points with x > 0 and y > 0.
 function M.loglog(xs, ys)
-  local n, sx, sy, sxx, sxy = 0, 0, 0, 0, 0
+  local X, Y = {}, {}
   for i = 1, math.min(#xs, #ys) do
-    if xs[i] > 0 and ys[i] > 0 then
-      local lx, ly = math.log(xs[i]), math.log(ys[i])
-      n = n + 1; sx = sx + lx; sy = sy + ly; sxx = sxx + lx * lx; sxy = sxy + lx * ly
-    end
+    if xs[i] > 0 and ys[i] > 0 then X[#X + 1], Y[#Y + 1] = math.log(xs[i]), math.log(ys[i]) end
   end
-  if n < 2 then return 0 / 0, 0 / 0, n end
-  local den = n * sxx - sx * sx
-  if den == 0 then return 0 / 0, 0 / 0, n end
-  local b = (n * sxy - sx * sy) / den
-  return b, (sy - b * sx) / n, n
+  local n = #X
+  if n < 2 then return 0 / 0, 0 / 0, 0 / 0, n end
+  local mx, my = 0, 0
+  for i = 1, n do mx, my = mx + X[i], my + Y[i] end
+  mx, my = mx / n, my / n
+  local sxx, sxy, syy = 0, 0, 0
+  for i = 1, n do
+    sxx = sxx + (X[i] - mx) ^ 2
+    sxy = sxy + (X[i] - mx) * (Y[i] - my)
+    syy = syy + (Y[i] - my) ^ 2
+  end
+  if sxx == 0 then return 0 / 0, 0 / 0, 0 / 0, n end
+  local b = sxy / sxx
+  local r2 = syy > 0 and (sxy * sxy) / (sxx * syy) or 1
+  return b, my - b * mx, r2, n
 end
-doc(M.loglog, "loglog", "qnn.report.loglog(xs, ys) -> slope, intercept, npoints",
-  "Power-law fit y = e^intercept * x^slope by least squares in log-log space (points with x, y > 0).")
+doc(M.loglog, "loglog", "qnn.report.loglog(xs, ys) -> slope, intercept, r2, npoints",
+  "Power-law fit y = e^intercept * x^slope by least squares in log-log space (points with x, y > 0);\n" ..
+  "r2 is the coefficient of determination of the log-log fit.")
 
 function M.mkdir(dir)
   local ok = os.execute('mkdir -p "' .. dir:gsub('"', '\\"') .. '"')
