@@ -550,9 +550,11 @@ static int l_gc(lua_State *L) {
 }
 
 /* ---------------- noise models ---------------- */
-/* nil | table with numeric fields p1, p2, amp_damp, phase_damp, bit_flip, phase_flip. */
-static int check_noise(lua_State *L, int idx, const char *where, qnn_noise *nm) {
+/* nil | table with numeric fields p1, p2, amp_damp, phase_damp, bit_flip, phase_flip (as
+ * made by qnn.noise.*). Shared with the other bindings through qnn_lua.h. */
+int qnn_lua_checknoise(lua_State *L, int idx, const char *where, qnn_noise *nm) {
     memset(nm, 0, sizeof *nm);
+    idx = lua_absindex(L, idx);
     if (lua_isnoneornil(L, idx) || (lua_isboolean(L, idx) && !lua_toboolean(L, idx))) return 0;
     if (!lua_istable(L, idx))
         luaL_error(L, "%s: option 'noise' must be a noise model (qnn.noise.*), got %s", where,
@@ -567,11 +569,15 @@ static int check_noise(lua_State *L, int idx, const char *where, qnn_noise *nm) 
             int ok;
             double v = lua_tonumberx(L, -1, &ok);
             if (!ok || !(v >= 0.0 && v <= 1.0))
-                luaL_error(L, "%s: noise field '%s' must be a probability in [0, 1]", where, keys[i]);
+                luaL_error(L, "%s: noise field '%s' must be a probability in [0, 1], got %s",
+                           where, keys[i], luaL_tolstring(L, -1, NULL));
             *dst[i] = v;
         }
         lua_pop(L, 1);
     }
+    qnn_error err;
+    qnn_error_clear(&err);
+    qnn_lua_check_status(L, qnn_noise_check(nm, &err), &err, where);
     return 1;
 }
 
@@ -585,7 +591,7 @@ static int l_run(lua_State *L) {
     int noisy = 0;
     if (has) {
         lua_getfield(L, 3, "noise");
-        noisy = check_noise(L, lua_gettop(L), "run", &nm);
+        noisy = qnn_lua_checknoise(L, lua_gettop(L), "run", &nm);
         lua_pop(L, 1);
     }
     qnn_error err;

@@ -136,39 +136,12 @@ static unsigned char *opt_mask(lua_State *L, int t, const char *fname, int *n_ou
     return mask;
 }
 
-/* noise = nil | table/object with numeric fields p1, p2, amp_damp, phase_damp, bit_flip,
- * phase_flip (as made by qnn.noise.*). Returns 1 if a noise model is present. */
+/* noise = nil | a noise model (qnn.noise.*). Returns 1 if a noise model is present. */
 static int opt_noise(lua_State *L, int t, const char *fname, qnn_noise *nm) {
-    memset(nm, 0, sizeof *nm);
-    int ni = lua_gettop(L) + 1;
-    if (lua_getfield(L, t, "noise") == LUA_TNIL || lua_toboolean(L, ni) == 0) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    if (!lua_istable(L, ni) && !lua_isuserdata(L, ni))
-        luaL_error(L, "%s: option 'noise' must be a noise model (qnn.noise.*), got %s", fname,
-                   luaL_typename(L, ni));
-    static const char *const keys[] = {"p1", "p2", "amp_damp", "phase_damp", "bit_flip",
-                                       "phase_flip"};
-    double *dst[] = {&nm->p1, &nm->p2, &nm->amp_damp, &nm->phase_damp, &nm->bit_flip,
-                     &nm->phase_flip};
-    for (int i = 0; i < 6; i++) {
-        lua_getfield(L, ni, keys[i]);
-        if (!lua_isnil(L, -1)) {
-            int isnum;
-            double v = lua_tonumberx(L, -1, &isnum);
-            if (!isnum || !(v >= 0.0 && v <= 1.0))
-                luaL_error(L, "%s: noise field '%s' must be a probability in [0, 1], got %s",
-                           fname, keys[i], luaL_tolstring(L, -1, NULL));
-            *dst[i] = v;
-        }
-        lua_pop(L, 1);
-    }
+    lua_getfield(L, t, "noise");
+    int present = qnn_lua_checknoise(L, -1, fname, nm);
     lua_pop(L, 1);
-    qnn_error err;
-    qnn_error_clear(&err);
-    qnn_lua_check_status(L, qnn_noise_check(nm, &err), &err, fname);
-    return 1;
+    return present;
 }
 
 static const char *const circuit_choices[] = {"textbook", "paper", NULL};

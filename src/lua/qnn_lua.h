@@ -134,6 +134,11 @@ struct qnn_circuit;
 struct qnn_state *qnn_lua_checkstate(lua_State *L, int arg);
 struct qnn_density *qnn_lua_checkdensity(lua_State *L, int arg);
 struct qnn_circuit *qnn_lua_checkcircuit(lua_State *L, int arg);
+/* Noise model (src/lua/circuit.c): nil/false -> 0 (no noise, *nm zeroed); a table with fields
+ * p1, p2, amp_damp, phase_damp, bit_flip, phase_flip in [0, 1] -> 1; anything else raises an
+ * error prefixed with `where`. */
+struct qnn_noise;
+int qnn_lua_checknoise(lua_State *L, int idx, const char *where, struct qnn_noise *nm);
 /* State/Density helpers (src/lua/state.c, density.c): test* return NULL if the value at arg is
  * not an open State/Density; push* create a new |0..0> object on n qubits and push it (raise a
  * Lua error, nothing allocated, if n is out of range or too large). */
