@@ -4,9 +4,10 @@
 local qnn = require "qnn"
 local C = {}
 
---- Command line flags: --quick, --seeds=N, --out=dir, --epochs=N
+--- Command line flags: --quick, --seeds=N, --out=dir (default results/, results/quick/ with
+--- --quick), --epochs=N
 function C.args(argv)
-  local a = {quick = false, out = "results"}
+  local a = {quick = false}
   for _, s in ipairs(argv or {}) do
     if s == "--quick" then a.quick = true
     elseif s:match("^%-%-seeds=%d+$") then a.seeds = tonumber(s:match("=(%d+)"))
@@ -15,6 +16,8 @@ function C.args(argv)
     elseif s == "--help" or s == "-h" then a.help = true
     else error("unknown argument " .. s .. " (use --quick, --seeds=N, --epochs=N, --out=dir)") end
   end
+  -- quick runs (make demo) must not overwrite the full results
+  a.out = a.out or (a.quick and "results/quick" or "results")
   return a
 end
 
@@ -288,9 +291,10 @@ function C.compare(o)
   print(string.format("like-with-like (plain CE, training-statistics scaling): vs Adam test loss %+.1f%%, accuracy %+.1f%%; vs tuned Adam test loss %+.1f%%, accuracy %+.1f%%",
     -100 * ratios.loss_reduction_vs_adam, 100 * ratios.acc_gain_vs_adam,
     -100 * ratios.loss_reduction_vs_tuned, 100 * ratios.acc_gain_vs_tuned))
-  print(string.format("Grover cost per run: %d weights visited, %d candidate losses, %.3g oracle queries as run (%.3g ideal single-shot), %d qubits, max depth %d, max gates %d",
-    R.grover[1].weights, R.grover[1].candidates, G.queries, G.queries_ideal, R.grover[1].qubits,
-    R.grover[1].depth, R.grover[1].gates))
+  local circ = R.grover[1].depth > 0 and string.format("max depth %d, max gates %d",
+    R.grover[1].depth, R.grover[1].gates) or "depth/gates not tracked"
+  print(string.format("Grover cost per run: %d weights visited, %d candidate losses, %.3g oracle queries as run (%.3g ideal single-shot), %d qubits, %s",
+    R.grover[1].weights, R.grover[1].candidates, G.queries, G.queries_ideal, R.grover[1].qubits, circ))
   -- files
   local per = {}
   for _, m in ipairs {"grover", "adam", "tuned"} do

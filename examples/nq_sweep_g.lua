@@ -4,7 +4,7 @@
 --   qnnlab examples/nq_sweep_g.lua --quick     (5 points, 1 seed, 2 epochs)
 --   qnnlab examples/nq_sweep_g.lua             (g = k pi/16, k = 1..8, plus 5pi/19; 3 seeds, 10 epochs)
 -- --combine=f1.csv,f2.csv analyses the runs in those files together.
--- options: --g=list (multiples of pi, e.g. --g=0.015625,0.03125) --seeds=N --epochs=N --shots=N --a=A (rotation stretch, default 0) --register=shared|fresh
+-- options: --g=list (multiples of pi, e.g. --g=0.015625,0.03125; pi/2 is added unless --no_ref) --seeds=N --epochs=N --shots=N --a=A (rotation stretch, default 0) --register=shared|fresh
 local qnn = require "qnn"
 local nq = qnn.nq
 local o = nq.args(arg)
@@ -19,7 +19,7 @@ local gs = quick and { pi / 16, pi / 8, 3 * pi / 16, 5 * pi / 19, pi / 2 }
 if o.g then -- --g=0.03125,0.015625: a custom grid in units of pi
   gs = {}
   for v in tostring(o.g):gmatch("[^,]+") do gs[#gs + 1] = tonumber(v) * pi end
-  gs[#gs + 1] = pi / 2 -- the classical reference for the collapse threshold
+  if not o.no_ref then gs[#gs + 1] = pi / 2 end -- the classical reference for the collapse threshold
 end
 table.sort(gs)
 local configs = {}

@@ -914,12 +914,25 @@ static const qnn_lua_reg funcs[] = {
      "Returns an Ising network: spins are neurons, couplings J between adjacent layers are the "
      "weights, fields h the biases; the input enters as fields J_1^T x on the first spin layer."},
     {"anneal", l_anneal,
-     "qnn.optim.anneal{sizes=, sampler=, free=, nudged=, nudge=\"strong\", eta=, batch=, mode=, ...} "
-     "-> AnnealTrainer",
-     "Annealing-based trainer of Ising networks (equilibrium propagation with a strong nudge; see "
-     "docs/results/anneal.md and qnn.help(qnn.methods.anneal)). Returns a trainer with "
-     ":fit(train, {epochs=, test=, on_epoch=}) -> history and :predict(X, {readout=\"feedforward\"|"
-     "\"anneal\"})."},
+     "qnn.optim.anneal{sizes={in, hidden..., out} | net=IsingNet, init=\"uniform\"|\"gaussian\", "
+     "scale=1|{per layer}, sampler=\"sa\"|\"sqa\"|\"exact\"|\"grover\"|{...}, free=, nudged=, "
+     "reads=4, sweeps=100, schedule=, nudge=\"strong\"|beta, eta=0.05|fn(epoch), batch=16, "
+     "weighting=\"counts\"|\"lowest\", settle=2, l2=0, mode=\"full\"|\"coordinate\"|\"layers\"|"
+     "\"block\"|\"blocks\", block=16, layers=, blocks=, per_batch=1|\"all\", passes=1, "
+     "pick=\"best\"|\"sample\", random_blocks=false, readout={sampler...}, seed=1} -> AnnealTrainer",
+     "Annealing-based trainer of Ising networks, our reading of arXiv 2506.05244: equilibrium "
+     "propagation with a strong nudge (free phase: anneal with the input clamped as fields; "
+     "nudged phase: outputs also clamped to the one-hot +-1 target, or a field -beta*t on them), "
+     "dJ = -eta(<ss>_nudged - <ss>_free) in the convention E = sum h s + sum J s s. Sampler "
+     "tables {sampler=, reads=, sweeps=, steps= (exact), schedule= (qnn.anneal schedule or "
+     "function: beta(t) for sa, path s(t) for sqa/exact), beta_range=, slices=, gamma=, beta=, T=, "
+     "lambda=, budget=}; exact and grover anneal <= 16 spins at a time. Modes: full (all spins per "
+     "anneal); coordinate (blocks of <= block spins annealed one at a time, rest clamped, all "
+     "parameters update); layers / block / blocks (active sets: only their couplings update). "
+     "Returns a trainer: :fit(train, {epochs=, test=, on_epoch=, anneal_eval=}) -> history, "
+     ":predict(X, {readout=\"feedforward\"|\"anneal\"}) -> labels, scores, :evaluate(data) -> "
+     "error; fields net (the IsingNet) and cost (spins, couplings, sampler calls, sweeps, flip "
+     "attempts, queries, exact steps, time). See docs/results/anneal.md."},
     {NULL, NULL, NULL, NULL}};
 
 QNN_LUA_OPENER(anneal_train) {

@@ -263,7 +263,7 @@ static int get_noise(lua_State *L, int t, qnn_noise *nm, const char *f) {
 static const char *const pass_opts[] = {
     "layer", "alpha", "resolution", "oracle", "tol", "tol_hidden", "tol_output", "shots",
     "circuit", "noise", "seed", "rng", "candidates", "accept", "budget", "gates",
-    "track_circuit", NULL};
+    "track_circuit", "progress", NULL};
 static const char *const oracle_names[] = {"threshold", "durr_hoyer", NULL};
 static const char *const circuit_names[] = {"textbook", "paper", NULL};
 
@@ -384,8 +384,14 @@ static int tr_pass(lua_State *L) {
     } else {
         lua_pop(L, 1);
     }
+    qnn_lua_progress pr;
+    char label[48];
+    snprintf(label, sizeof label, "grover layer %d", (int)layer);
+    qnn_lua_progress_init(L, &pr, 2, label);
+    o.progress = &pr.cb;
     qnn_gopt_pass_result res;
     int rc = qnn_gopt_layer_pass(tr->ev, &o, &res, &err);
+    qnn_lua_progress_done(&pr);
     int interrupted = rc == QNN_EINTR;
     if (interrupted) qnn_interrupt_clear();
     else qnn_lua_check_status(L, rc, &err, f);
@@ -555,7 +561,7 @@ static const qnn_lua_reg methods[] = {
      "noise: qnn.noise model (the circuit runs on a Density); candidates: function(w, sigma, "
      "alpha, N, info) -> N numbers; accept: function(old_loss, new_loss, info) -> boolean "
      "(default: strict decrease); gates=true: run the gate-level circuit even when noise-free; "
-     "track_circuit=false: skip depth/gate counting.\nOne pass over every weight of the layer "
+     "track_circuit=false: skip depth/gate counting; progress=false: no progress bar.\nOne pass over every weight of the layer "
      "(output neuron j outer, input i inner, bias last). Returns {layer, alpha, sigma, "
      "loss_before, loss_after, visited, weights, candidates, queries (iterations x shots), "
      "queries_to_best (durr_hoyer diagnostic), "

@@ -384,11 +384,11 @@ end
 M.Trainer = Trainer
 
 qnn.document(M.new, "qnn.methods.anneal.new",
-  "qnn.optim.anneal{sizes={in, hidden..., out} | net=IsingNet, init=\"uniform\"|\"gaussian\", scale=1, " ..
+  "qnn.optim.anneal{sizes={in, hidden..., out} | net=IsingNet, init=\"uniform\"|\"gaussian\", scale=1|{per layer}, " ..
   "sampler=\"sa\"|\"sqa\"|\"exact\"|\"grover\"|{...}, free=, nudged=, reads=4, sweeps=100, schedule=, " ..
   "nudge=\"strong\"|beta, eta=0.05|fn(epoch), batch=16, weighting=\"counts\"|\"lowest\", settle=2, l2=0, " ..
   "mode=\"full\"|\"coordinate\"|\"layers\"|\"block\"|\"blocks\", layers=, block=16, blocks=, per_batch=1|\"all\", passes=1, " ..
-  "readout={sampler...}, seed=1} " ..
+  "pick=\"best\"|\"sample\", random_blocks=false, readout={sampler...}, seed=1} " ..
   "-> AnnealTrainer",
   "Equilibrium propagation on an Ising network with a strong nudge (our reading of arXiv 2506.05244): " ..
   "free phase = anneal with the input clamped as fields, nudged phase = outputs also clamped to the " ..

@@ -167,6 +167,7 @@ function M.train(opts)
         tol_hidden = tol_h, tol_output = tol_o, shots = shots, circuit = circuit,
         noise = opts.noise, rng = rng, candidates = opts.candidates, accept = opts.accept,
         budget = opts.budget, gates = opts.gates, track_circuit = opts.track_circuit,
+        progress = opts.progress,
       }
       passes[L] = (passes[L] or 0) + 1
       for _, k in ipairs(COST) do ec[k] = ec[k] + info[k] end
