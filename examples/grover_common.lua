@@ -48,21 +48,9 @@ function C.net(widths, seed)
   return qnn.nn.sequential(spec)
 end
 
-function C.mean_std(xs)
-  local n, s = #xs, 0
-  if n == 0 then return 0 / 0, 0 / 0 end
-  for _, x in ipairs(xs) do s = s + x end
-  local m = s / n
-  local v = 0
-  for _, x in ipairs(xs) do v = v + (x - m) ^ 2 end
-  return m, n > 1 and math.sqrt(v / (n - 1)) or 0
-end
-
-function C.pm(xs, fmt)
-  local m, s = C.mean_std(xs)
-  fmt = fmt or "%.4f"
-  return string.format(fmt .. " ± " .. fmt, m, s)
-end
+local report = qnn.report
+C.mean_std = report.mean_std
+C.pm = report.pm
 
 --- Adam via qnn.train.fit; returns per-epoch history {train_loss, test_loss, test_acc}.
 function C.adam(net, tr, te, lr, epochs, batch, seed)
@@ -70,109 +58,23 @@ function C.adam(net, tr, te, lr, epochs, batch, seed)
                                  batch = batch or 16, seed = seed, test = te, progress = false})
 end
 
-function C.mkdir(dir) os.execute('mkdir -p "' .. dir .. '"') end
-
-local function json_value(v, ind)
-  local t = type(v)
-  if t == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then return "null" end
-    if math.type(v) == "integer" then return tostring(v) end
-    return string.format("%.10g", v)
-  elseif t == "string" then
-    return '"' .. v:gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
-  elseif t == "boolean" then return tostring(v)
-  elseif t == "table" then
-    ind = ind or ""
-    local inner = ind .. "  "
-    if #v > 0 or next(v) == nil then
-      local parts = {}
-      for _, x in ipairs(v) do parts[#parts + 1] = inner .. json_value(x, inner) end
-      return "[\n" .. table.concat(parts, ",\n") .. "\n" .. ind .. "]"
-    end
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-    table.sort(keys)
-    local parts = {}
-    for _, k in ipairs(keys) do
-      local x = v[k]
-      if x == nil then x = v[tonumber(k)] end
-      parts[#parts + 1] = inner .. json_value(k) .. ": " .. json_value(x, inner)
-    end
-    return "{\n" .. table.concat(parts, ",\n") .. "\n" .. ind .. "}"
-  end
-  return "null"
-end
-
-function C.write_json(path, v)
-  local f = assert(io.open(path, "w"))
-  f:write(json_value(v), "\n")
-  f:close()
-end
-
+C.mkdir = report.mkdir
+--- Atomic JSON / CSV writers (qnn.report).
+function C.write_json(path, v) report.json(path, v) end
 --- rows: list of tables; cols: list of column names.
-function C.write_csv(path, cols, rows)
-  local f = assert(io.open(path, "w"))
-  f:write(table.concat(cols, ","), "\n")
-  for _, r in ipairs(rows) do
-    local t = {}
-    for k, c in ipairs(cols) do
-      local v = r[c]
-      t[k] = v == nil and "" or (type(v) == "number" and math.type(v) ~= "integer" and
-        string.format("%.8g", v) or tostring(v))
-    end
-    f:write(table.concat(t, ","), "\n")
-  end
-  f:close()
-end
+function C.write_csv(path, cols, rows) report.csv(path, cols, rows) end
 
---- gnuplot PNG from a CSV (first column x, series = {{col=k, title=}}); silently skipped when
---- gnuplot is missing.
+--- gnuplot PNG from a CSV (first column x, series = {{col=k, title=}}); skipped when gnuplot is
+--- missing.
 function C.plot(png, csv, title, xlabel, ylabel, series, logy, logx)
-  if os.execute("command -v gnuplot >/dev/null 2>&1") ~= true then return false end
-  local plots = {}
-  for _, s in ipairs(series) do
-    plots[#plots + 1] = string.format("'%s' using 1:%d with linespoints title '%s'", csv, s.col, s.title)
-  end
-  local script = table.concat({
-    "set terminal pngcairo size 900,560 noenhanced",
-    "set output '" .. png .. "'",
-    "set datafile separator ','",
-    "set key autotitle columnhead",
-    "set title '" .. title .. "'",
-    "set xlabel '" .. xlabel .. "'",
-    "set ylabel '" .. ylabel .. "'",
-    "set grid",
-    logy and "set logscale y" or "",
-    logx and "set logscale x 2" or "",
-    "plot " .. table.concat(plots, ", "),
-  }, "\n")
-  local tmp = os.tmpname()
-  local f = assert(io.open(tmp, "w"))
-  f:write(script, "\n")
-  f:close()
-  local ok = os.execute("gnuplot '" .. tmp .. "' 2>/dev/null")
-  os.remove(tmp)
-  return ok == true
+  local ss = {}
+  for i, s in ipairs(series) do ss[i] = {x = 1, y = s.col, title = s.title} end
+  return report.plot {png = png, csv = csv, title = title, xlabel = xlabel, ylabel = ylabel,
+                      series = ss, logy = logy, logx = logx and 2 or nil} ~= nil
 end
 
 --- Prints a plain text table.
-function C.table(header, rows)
-  local w = {}
-  for k, h in ipairs(header) do w[k] = #h end
-  for _, r in ipairs(rows) do
-    for k, c in ipairs(r) do w[k] = math.max(w[k], #tostring(c)) end
-  end
-  local function line(r)
-    local t = {}
-    for k, c in ipairs(r) do t[k] = string.format("%-" .. w[k] .. "s", tostring(c)) end
-    print("| " .. table.concat(t, " | ") .. " |")
-  end
-  line(header)
-  local sep = {}
-  for k = 1, #header do sep[k] = string.rep("-", w[k]) end
-  print("|-" .. table.concat(sep, "-|-") .. "-|")
-  for _, r in ipairs(rows) do line(r) end
-end
+function C.table(header, rows) print(report.table(header, rows)) end
 
 --- The main comparison of issue 5: Grover (paper settings) vs Adam (paper baseline) vs a tuned
 --- Adam, over several seeds. o = {name=, widths=, seeds=, epochs=10, tuned_epochs=, lr_grid=,

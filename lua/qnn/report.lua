@@ -281,17 +281,17 @@ function M.plot(opts)
   if opts.title then g[#g + 1] = "set title " .. q(opts.title) end
   if opts.xlabel then g[#g + 1] = "set xlabel " .. q(opts.xlabel) end
   if opts.ylabel then g[#g + 1] = "set ylabel " .. q(opts.ylabel) end
-  if opts.logx then g[#g + 1] = "set logscale x" end
+  if opts.logx then g[#g + 1] = "set logscale x" .. (type(opts.logx) == "number" and (" " .. opts.logx) or "") end
   if opts.logy then g[#g + 1] = "set logscale y" end
   local plots = {}
   for _, s in ipairs(opts.series) do
-    local using = string.format("using (column(%s)):(column(%s))", q(s.x), q(s.y))
-    if s.err then using = using:sub(1, -1) .. string.format(":(column(%s))", q(s.err)) end
+    -- a column is a name (string) or a 1-based column number
+    local function col(c) return type(c) == "number" and string.format("%d", c) or q(c) end
+    local using = string.format("using (column(%s)):(column(%s))", col(s.x or 1), col(s.y))
+    if s.err then using = using .. string.format(":(column(%s))", col(s.err)) end
     local src = s.csv or opts.csv
-    local filter = ""
-    if s.where then filter = "" end
-    plots[#plots + 1] = string.format("%s %s with %s title %s%s", q(src), using,
-      s.style or (s.err and "yerrorlines" or "linespoints"), q(s.title or s.y), filter)
+    plots[#plots + 1] = string.format("%s %s with %s title %s", q(src), using,
+      s.style or (s.err and "yerrorlines" or "linespoints"), q(s.title or s.y))
   end
   g[#g + 1] = "plot " .. table.concat(plots, ", ")
   local script = os.tmpname()
@@ -308,7 +308,7 @@ function M.plot(opts)
   os.rename(opts.png .. ".tmp", opts.png)
   return opts.png
 end
-doc(M.plot, "plot", "qnn.report.plot{png=, csv=, series={{x=, y=, err=, title=, style=, csv=}}, title=, xlabel=, ylabel=, logx=, logy=} -> png|nil",
+doc(M.plot, "plot", "qnn.report.plot{png=, csv=, series={{x=, y=, err=, title=, style=, csv=}} (columns by name or number), title=, xlabel=, ylabel=, logx=, logy=} -> png|nil",
   "Draws columns of a CSV file (written with qnn.report.csv) into a PNG with gnuplot (pngcairo).\n" ..
   "Returns nil with a message on stderr when gnuplot is missing or fails; the PNG is renamed into place atomically.")
 
