@@ -26,7 +26,7 @@ LUA_LIBS   := $(shell pkg-config --libs lua5.4 2>/dev/null)
 
 OPT      ?= -O2
 ARCH     := $(if $(NATIVE),-march=native,)
-WARN     := -Wall -Wextra -Werror
+WARN     := -Wall -Wextra -Werror -Wno-psabi
 CFLAGS   ?=
 BASEFLAGS := -std=c11 $(OPT) -g $(ARCH) $(WARN) -fPIC -fopenmp -D_POSIX_C_SOURCE=200809L \
              -Iinclude -Isrc/lua -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP \

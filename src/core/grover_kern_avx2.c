@@ -1,0 +1,19 @@
+/* Fused candidate kernel, AVX2 + FMA build (called only when the CPU has both). */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "grover_kern.h"
+
+#ifdef GOPT_KERN_X86
+#pragma GCC diagnostic ignored "-Wpsabi"
+#pragma GCC target("avx2,fma")
+#pragma GCC optimize("fp-contract=fast")
+#include <immintrin.h>
+#define KNAME qnn_gopt_kern_avx2
+#define KW 4
+#define KMB 8
+#include "grover_kern_body.h"
+#else
+void qnn_gopt_kern_avx2(const gopt_kjob *jb) { (void)jb; }
+#endif

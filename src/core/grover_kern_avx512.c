@@ -1,0 +1,19 @@
+/* Fused candidate kernel, AVX-512 build (called only when the CPU has AVX512F and AVX512DQ). */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "grover_kern.h"
+
+#ifdef GOPT_KERN_X86
+#pragma GCC diagnostic ignored "-Wpsabi"
+#pragma GCC target("avx512f,avx512dq,avx2,fma")
+#pragma GCC optimize("fp-contract=fast")
+#include <immintrin.h>
+#define KNAME qnn_gopt_kern_avx512
+#define KW 8
+#define KMB 16
+#include "grover_kern_body.h"
+#else
+void qnn_gopt_kern_avx512(const gopt_kjob *jb) { (void)jb; }
+#endif
