@@ -34,9 +34,17 @@ local summary, nseed_used
 if o.combine then
   -- --combine=a.csv,b.csv: analyse the runs of several invocations together (e.g. the main grid
   -- and a --g= grid of small angles)
-  local rows = {}
+  -- keeps rows with this a (default 0; e.g. the "classical" and "weak" rows of nq_mnist CSVs),
+  -- labels them by g, and drops repeats of the same (g, seed)
+  local rows, seen = {}, {}
   for path in tostring(o.combine):gmatch("[^,]+") do
-    for _, r in ipairs(nq.read_csv(path)) do rows[#rows + 1] = r end
+    for _, r in ipairs(nq.read_csv(path)) do
+      if math.abs((tonumber(r.a) or 0) - a) < 1e-12 then
+        r.label = ("g=%.4gpi"):format(r.g / pi)
+        local key = r.label .. "/" .. tostring(r.seed)
+        if not seen[key] then seen[key] = true; rows[#rows + 1] = r end
+      end
+    end
   end
   summary = nq.summarize(rows)
   epochs = rows[1].epochs
