@@ -230,6 +230,11 @@ static int find_lua_dir(char *out, size_t n) {
 }
 
 int luaopen_qnn(lua_State *L) {
+    /* The kernels start OpenMP worker threads. When stock lua5.4 closes its state at exit it
+     * dlclose()s qnn.so, which would unmap libgomp under those idle threads (a crash at exit).
+     * Pin libgomp for the life of the process. */
+    void *gomp = dlopen("libgomp.so.1", RTLD_NOW | RTLD_NODELETE);
+    (void)gomp; /* intentionally never closed */
     lua_newtable(L);
     int t = lua_gettop(L);
     /* make require "qnn" inside the Lua half return this table */

@@ -2,7 +2,6 @@
  * qnn.QuantumTrain), qnn.nn.lstm (LSTM layer spec) and qnn.math.jn (Bessel J_n from libm).
  * The Lua half (ranking helpers, discretize, runners) is lua/qnn/diffqas.lua. */
 #define _GNU_SOURCE /* jn(), RTLD_NODELETE */
-#include <dlfcn.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -899,10 +898,6 @@ static const qnn_lua_reg math_funcs[] = {
     {NULL, NULL, NULL, NULL}};
 
 QNN_LUA_OPENER(qt) {
-    /* The generator starts OpenMP worker threads. When stock lua5.4 unloads qnn.so at exit,
-     * libgomp would be unmapped under those idle threads (segfault at exit): pin it. */
-    void *gomp = dlopen("libgomp.so.1", RTLD_NOW | RTLD_NODELETE);
-    (void)gomp; /* intentionally never closed */
     qnn_lua_newclass(L, QT_T, methods, meta);
     qnn_lua_subtable(L, 1, "nn");
     qnn_lua_setfuncs(L, -1, nn_funcs, "qnn.nn.");
