@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# make bench: runs every scripts/bench_*.sh and scripts/bench_*.lua (through bin/qnnlab).
-# BENCH=name runs only bench_<name>.*. Benchmarks print ratios against baselines measured in
-# the same run; see docs/performance.md for recorded tables.
+# make bench: runs every benchmark under scripts/: bench_<name>.sh, or bench_<name>.lua through
+# bin/qnnlab when there is no .sh of the same name (the .sh wraps it with its settings).
+# BENCH=name runs only that one. Lua benchmarks run single-threaded BLAS unless they set
+# otherwise. Each prints ratios against baselines measured in the same run; recorded tables
+# are in docs/performance.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 O=${O:-.}
 export QNN_LUA_DIR="$PWD/lua"
 rc=0
-for f in scripts/bench_*.sh scripts/bench_*.lua; do
-  [ -e "$f" ] || continue
-  name=$(basename "$f"); name=${name#bench_}; name=${name%.*}
+names=$(ls scripts/bench_*.sh scripts/bench_*.lua 2>/dev/null | sed -E 's|scripts/bench_(.*)\.(sh\|lua)$|\1|' | sort -u)
+for name in $names; do
   if [ -n "${BENCH:-}" ] && [ "$BENCH" != "$name" ]; then continue; fi
-  echo "=== $f"
-  case "$f" in
-    *.sh) O="$O" bash "$f" || rc=1 ;;
-    *.lua) "$O/bin/qnnlab" "$f" || rc=1 ;;
-  esac
+  if [ -f "scripts/bench_$name.sh" ]; then
+    echo "=== scripts/bench_$name.sh"
+    O="$O" bash "scripts/bench_$name.sh" || rc=1
+  else
+    echo "=== scripts/bench_$name.lua"
+    OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} "$O/bin/qnnlab" "scripts/bench_$name.lua" || rc=1
+  fi
 done
 exit $rc

@@ -1,5 +1,5 @@
 -- Benchmark: Digits MLP (issue 4's baseline). Run: bin/qnnlab scripts/bench_mlp.lua
--- (or bash scripts/bench-mlp.sh, which also pins OpenBLAS/OpenMP to one thread).
+-- (or bash scripts/bench_mlp.sh, which also pins OpenBLAS/OpenMP to one thread).
 --   Digits (1797 x 64), features / 16, stratified 80/20 split (seed 42), net 64-64-32-16-10
 --   ReLU + softmax, Adam lr 1e-3, batch 200, 200 epochs, 5 seeds, single thread.
 -- Baselines in the same run when /usr/bin/python3 has them (the script apt-get installs
@@ -199,7 +199,7 @@ if os.getenv("QNN_BENCH_APPEND") == "1" then
   if fr then old = fr:read("a"); fr:close() end
   local fw = assert(io.open(path, "a"))
   if not old:find("## Networks (MLP)", 1, true) then fw:write("\n## Networks (MLP)\n") end
-  fw:write("\n`bash scripts/bench-mlp.sh` (" .. os.date("!%Y-%m-%d") ..
+  fw:write("\n`bash scripts/bench_mlp.sh` (" .. os.date("!%Y-%m-%d") ..
     ", shared machine: other jobs were running, timings are noisy):\n\n" .. report .. "\n")
   fw:close()
   print("appended to " .. path)

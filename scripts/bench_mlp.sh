@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Wrapper for scripts/bench_mlp.lua (Digits MLP vs scikit-learn and PyTorch), single-threaded.
-# Named with a hyphen so `make bench` (which globs bench_*.sh and bench_*.lua) runs the Lua
-# script only once. Usage: bash scripts/bench-mlp.sh [--append]  (--append records the table
+# `make bench` runs this wrapper instead of the Lua script (a .sh wins over a .lua of the same
+# name). Usage: bash scripts/bench_mlp.sh [--append]  (--append records the table
 # in docs/performance.md under "Networks (MLP)"). Env: O (build dir), QNN_BENCH_SEEDS,
 # QNN_BENCH_EPOCHS, QNN_BENCH_NO_INSTALL=1.
 set -euo pipefail
