@@ -230,88 +230,22 @@ doc(M.ranking_string, "qnn.diffqas.ranking_string", "qnn.diffqas.ranking_string(
   "One line per candidate: rank, name, ensemble coefficient and raw structural weight.")
 
 -- ---------------- results files ----------------
-local function json_encode(v, indent, cur)
-  cur = cur or ""
-  local t = type(v)
-  if t == "nil" then return "null" end
-  if t == "boolean" then return tostring(v) end
-  if t == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then return "null" end
-    if math.type(v) == "integer" then return tostring(v) end
-    return string.format("%.10g", v)
-  end
-  if t == "string" then
-    return '"' .. v:gsub('[%c"\\]', function(c)
-      local map = { ['"'] = '\\"', ['\\'] = '\\\\', ['\n'] = '\\n', ['\t'] = '\\t', ['\r'] = '\\r' }
-      return map[c] or string.format("\\u%04x", c:byte())
-    end) .. '"'
-  end
-  if t == "table" then
-    local nxt = cur .. (indent or "")
-    local sep = indent and (",\n" .. nxt) or ","
-    local open = indent and ("\n" .. nxt) or ""
-    local close = indent and ("\n" .. cur) or ""
-    if #v > 0 or next(v) == nil then
-      local parts = {}
-      for i = 1, #v do parts[i] = json_encode(v[i], indent, nxt) end
-      if #parts == 0 then return "[]" end
-      return "[" .. open .. table.concat(parts, sep) .. close .. "]"
-    end
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-    table.sort(keys)
-    local parts = {}
-    for _, k in ipairs(keys) do
-      local val = v[k]
-      if val == nil then val = v[tonumber(k)] end
-      parts[#parts + 1] = json_encode(k) .. ":" .. (indent and " " or "") .. json_encode(val, indent, nxt)
-    end
-    return "{" .. open .. table.concat(parts, sep) .. close .. "}"
-  end
-  return json_encode(tostring(v))
-end
-
-function M.json(v) return json_encode(v, "  ") end
+function M.json(v) return qnn.report.json_encode(v) end
 doc(M.json, "qnn.diffqas.json", "qnn.diffqas.json(value) -> string",
   "value: nil, boolean, number, string or (nested) table.\nReturns indented JSON (keys sorted; " ..
   "NaN/inf become null).")
 
-function M.write(path, text)
-  local dir = path:match("^(.*)/[^/]*$")
-  if dir then os.execute('mkdir -p "' .. dir .. '"') end
-  local f, e = io.open(path, "w")
-  if not f then fail("write", tostring(e), 2) end
-  f:write(text)
-  f:close()
-  return path
-end
+function M.write(path, text) return qnn.report.write(path, text) end
 doc(M.write, "qnn.diffqas.write", "qnn.diffqas.write(path, text) -> path",
-  "Writes text to path (creating the directory). Returns path.")
+  "Writes text to path atomically (creating the directory; qnn.report.write). Returns path.")
 
-function M.csv(rows, cols)
-  local out = { table.concat(cols, ",") }
-  for _, r in ipairs(rows) do
-    local f = {}
-    for i, c in ipairs(cols) do
-      local v = r[c]
-      if type(v) == "number" and math.type(v) ~= "integer" then v = string.format("%.8g", v) end
-      f[i] = v == nil and "" or tostring(v)
-    end
-    out[#out + 1] = table.concat(f, ",")
-  end
-  return table.concat(out, "\n") .. "\n"
-end
+function M.csv(rows, cols) return qnn.report.csv_text(cols, rows) end
 doc(M.csv, "qnn.diffqas.csv", "qnn.diffqas.csv(rows, cols) -> string",
   "rows: list of tables; cols: list of column names.\nReturns CSV text with a header line.")
 
 --- now() -> wall seconds (sub-second resolution when `date +%s.%N` works)
-function M.now()
-  local f = io.popen("date +%s.%N 2>/dev/null")
-  local t = f and tonumber(f:read("l") or "")
-  if f then f:close() end
-  return t or os.time()
-end
-doc(M.now, "qnn.diffqas.now", "qnn.diffqas.now() -> number", "Wall-clock seconds (fractional).")
+function M.now() return qnn.clock() end
+doc(M.now, "qnn.diffqas.now", "qnn.diffqas.now() -> number", "Monotonic wall-clock seconds (qnn.clock), for timing differences.")
 
 --- args(list, defaults) -> table of --key=value / --flag options
 function M.args(list, defaults)

@@ -120,16 +120,7 @@ doc(M.fashion, "qnn.nq.fashion", "qnn.nq.fashion([ntrain=5000]) -> train, test",
   "Fashion-MNIST: the first ntrain training images and the 10,000 test images, pixels scaled to [0, 1].")
 
 --- statistics
-function M.mean_sd(xs)
-  local n = #xs
-  if n == 0 then return 0 / 0, 0 / 0 end
-  local s = 0
-  for i = 1, n do s = s + xs[i] end
-  local m = s / n
-  local v = 0
-  for i = 1, n do v = v + (xs[i] - m) ^ 2 end
-  return m, n > 1 and math.sqrt(v / (n - 1)) or 0
-end
+function M.mean_sd(xs) return qnn.report.mean_std(xs) end
 doc(M.mean_sd, "qnn.nq.mean_sd", "qnn.nq.mean_sd(xs) -> mean, sd",
   "xs: table of numbers.\nReturns the mean and the sample standard deviation (0 for one value).")
 
@@ -191,62 +182,13 @@ doc(M.run, "qnn.nq.run",
   "train_err_vote, loss={per epoch}, train_acc={...}, time=, cpu=, ...} and the trained Net.")
 
 --- output helpers
-local function json_value(v, ind)
-  local t = type(v)
-  if t == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then return "null" end
-    if math.type(v) == "integer" then return tostring(v) end
-    return ("%.10g"):format(v)
-  elseif t == "string" then
-    return '"' .. v:gsub('[%c"\\]', function(c)
-      return ({ ['"'] = '\\"', ['\\'] = '\\\\', ['\n'] = '\\n', ['\t'] = '\\t' })[c] or ("\\u%04x"):format(c:byte())
-    end) .. '"'
-  elseif t == "boolean" then
-    return tostring(v)
-  elseif t == "table" then
-    local n = #v
-    local parts = {}
-    if n > 0 or next(v) == nil then
-      for i = 1, n do parts[i] = json_value(v[i], ind .. "  ") end
-      return "[" .. table.concat(parts, ", ") .. "]"
-    end
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-    table.sort(keys)
-    for _, k in ipairs(keys) do
-      local val = v[k]
-      if val == nil then val = v[tonumber(k)] end
-      parts[#parts + 1] = ind .. "  " .. json_value(k, "") .. ": " .. json_value(val, ind .. "  ")
-    end
-    return "{\n" .. table.concat(parts, ",\n") .. "\n" .. ind .. "}"
-  end
-  return "null"
-end
-
-function M.write_json(path, v)
-  local f = assert(io.open(path, "w"))
-  f:write(json_value(v, ""), "\n")
-  f:close()
-end
+function M.write_json(path, v) qnn.report.json(path, v) end
 doc(M.write_json, "qnn.nq.write_json", "qnn.nq.write_json(path, value)",
-  "Writes a Lua value (tables, numbers, strings, booleans) as JSON.")
+  "Writes a Lua value (tables, numbers, strings, booleans) as JSON, atomically (qnn.report.json).")
 
-function M.write_csv(path, rows, cols)
-  local f = assert(io.open(path, "w"))
-  f:write(table.concat(cols, ","), "\n")
-  for _, r in ipairs(rows) do
-    local out = {}
-    for i, c in ipairs(cols) do
-      local v = r[c]
-      if type(v) == "number" and math.type(v) ~= "integer" then v = ("%.6g"):format(v) end
-      out[i] = v == nil and "" or tostring(v)
-    end
-    f:write(table.concat(out, ","), "\n")
-  end
-  f:close()
-end
+function M.write_csv(path, rows, cols) qnn.report.csv(path, cols, rows) end
 doc(M.write_csv, "qnn.nq.write_csv", "qnn.nq.write_csv(path, rows, cols)",
-  "rows: list of tables; cols: list of keys (header order).\nWrites a CSV file.")
+  "rows: list of tables; cols: list of keys (header order).\nWrites a CSV file atomically (qnn.report.csv).")
 
 --- M.gnuplot(script) -> true | false, message  (skips when gnuplot is missing)
 function M.gnuplot(script)
@@ -280,10 +222,7 @@ end
 doc(M.args, "qnn.nq.args", "qnn.nq.args(arg) -> table",
   "Parses --quick, --flag and --key=value arguments (numbers converted).")
 
-function M.mkdir(dir)
-  os.execute('mkdir -p "' .. dir .. '"')
-  return dir
-end
+function M.mkdir(dir) return qnn.report.mkdir(dir) end
 doc(M.mkdir, "qnn.nq.mkdir", "qnn.nq.mkdir(dir) -> dir", "Creates a directory (mkdir -p).")
 
 --- M.experiment{name=, configs={{label=, preset=|a=, g=, register=}, ...}, seeds={...}, epochs=,

@@ -194,8 +194,8 @@ local function csv_cell(x)
   return s
 end
 
---- rows: list of tables keyed by column name (or lists in column order).
-function M.csv(path, cols, rows)
+--- CSV text: header line + one line per row.
+function M.csv_text(cols, rows)
   local out = {}
   local head = {}
   for i, c in ipairs(cols) do head[i] = csv_cell(c) end
@@ -209,7 +209,14 @@ function M.csv(path, cols, rows)
     end
     out[#out + 1] = table.concat(line, ",")
   end
-  return M.write(path, table.concat(out, "\n") .. "\n")
+  return table.concat(out, "\n") .. "\n"
+end
+doc(M.csv_text, "csv_text", "qnn.report.csv_text(cols, rows) -> string",
+  "CSV text (header + rows) of the same form qnn.report.csv writes.")
+
+--- rows: list of tables keyed by column name (or lists in column order).
+function M.csv(path, cols, rows)
+  return M.write(path, M.csv_text(cols, rows))
 end
 doc(M.csv, "csv", "qnn.report.csv(path, cols, rows) -> path",
   "cols: list of column names; rows: list of tables keyed by column name (or positional).\n" ..

@@ -1,4 +1,5 @@
 /* Method 1: coordinate-wise Grover-search weight optimisation. See include/qnn/grover_optim.h. */
+#include "fastmath.h"
 #include "qnn/grover_optim.h"
 
 #include <cblas.h>
@@ -109,33 +110,7 @@ static inline double ce_row(const double *l, size_t K, int y) {
 #define GOPT_HAVE_AVX2 1
 #endif
 
-static inline double exp_reduced(double y) { /* y already clamped to [-708, 709] */
-    const double shift = 0x1.8p52;
-    double t = y * 1.4426950408889634074 + shift;
-    double n = t - shift;
-    double r = y - n * 6.93147180369123816490e-01;
-    r = r - n * 1.90821492927058770002e-10;
-    double p = 1.0 / 6227020800.0;
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    uint64_t k; /* unsigned: the wrap-around of the bit trick is well defined */
-    memcpy(&k, &t, sizeof k);
-    k = (k + 1023u) << 52;
-    double sc;
-    memcpy(&sc, &k, sizeof sc);
-    return p * sc;
-}
+#define exp_reduced qnn_exp_clamped /* src/core/fastmath.h */
 
 #define GOPT_VEXP_BODY                                                                          \
     for (size_t i = 0; i < n; i++) {                                                            \

@@ -1,5 +1,6 @@
 /* Stochastic qubit activation layer (natural quantization). Physics and conventions: see
  * include/qnn/qubit_act.h. */
+#include "fastmath.h"
 #include "qnn/qubit_act.h"
 
 #include <math.h>
@@ -92,33 +93,8 @@ void qnn_qact_neuron_eval(double z, const qnn_qact_params *p, double prior_angle
  * absolute errors ~1e-16 on the ranges used (checked against libm in tests/c). */
 #define QACT_BLOCK 256
 
-/* exp(x) for x in [-60, 0]: Cody-Waite reduction, degree-12 Taylor, 2^k from the bits. */
-static inline double fast_exp_neg(double x) {
-    const double log2e = 1.4426950408889634074, ln2hi = 6.93147180369123816490e-01,
-                 ln2lo = 1.90821492927058770002e-10, shifter = 0x1.8p52;
-    double kd = x * log2e + shifter;
-    uint64_t kbits;
-    memcpy(&kbits, &kd, sizeof kbits);
-    kd -= shifter;
-    double r = x - kd * ln2hi - kd * ln2lo;
-    double p = 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    uint64_t sb = (kbits + 1023u) << 52; /* 2^k, k = low bits of kbits (k in [-87, 0]) */
-    double sc;
-    memcpy(&sc, &sb, sizeof sc);
-    return p * sc;
-}
+/* exp(x) for x in [-60, 0] (src/core/fastmath.h). */
+static inline double fast_exp_neg(double x) { return qnn_exp_clamped(x); }
 
 /* tanh(x) with absolute error ~1e-16 (relative accuracy near 0 is not needed here) */
 static inline double fast_tanh(double x) {
