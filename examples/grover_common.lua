@@ -179,12 +179,12 @@ function C.compare(o)
   local rows = {
     {"Grover (paper settings, paper circuit)", C.pm(col("grover", "test_ce")), C.pm(col("grover", "test_acc")),
      C.pm(col("grover", "test_loss_l2")), C.pm(col("grover", "test_acc_self")),
-     string.format("%.3g", G.queries), string.format("%.2f", G.wall)},
+     string.format("%.3g", G.queries), string.format("%.3g", G.wall)},
     {"Adam lr 1e-3, batch 16, " .. epochs .. " ep", C.pm(col("adam", "test_ce")), C.pm(col("adam", "test_acc")),
-     C.pm(col("adam", "test_loss_l2")), C.pm(col("adam", "test_acc_self")), "-", string.format("%.2f", A.wall)},
+     C.pm(col("adam", "test_loss_l2")), C.pm(col("adam", "test_acc_self")), "-", string.format("%.3g", A.wall)},
     {string.format("Adam tuned lr %g, %d ep", best_lr, o.tuned_epochs), C.pm(col("tuned", "test_ce")),
      C.pm(col("tuned", "test_acc")), C.pm(col("tuned", "test_loss_l2")), C.pm(col("tuned", "test_acc_self")),
-     "-", string.format("%.2f", T.wall)},
+     "-", string.format("%.3g", T.wall)},
   }
   C.table({"method (" .. seeds .. " seeds)", "test CE", "test acc", "test CE+L2", "acc (self-scaled test)",
            "oracle queries", "wall s"}, rows)
