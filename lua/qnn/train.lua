@@ -49,14 +49,8 @@ end
 function M.fit(net, data, opts)
   opts = opts or {}
   if type(opts) ~= "table" then fail("options must be a table") end
-  for k in pairs(opts) do
-    if not fit_keys[k] then
-      local names = {}
-      for n in pairs(fit_keys) do names[#names + 1] = n end
-      table.sort(names)
-      fail("unknown option '%s'; allowed: %s", tostring(k), table.concat(names, ", "))
-    end
-  end
+  local bad = qnn.opts.unknown(opts, fit_keys)
+  if bad then fail("%s", bad) end
   if qnn.type(net) ~= "Net" then fail("argument #1 'net' must be a Net, got %s", qnn.type(net)) end
   local X, y = unpack_data(data, "data")
   local tX, ty

@@ -173,14 +173,8 @@ end
 --- qnn.optim.anneal{...} -> AnnealTrainer
 function M.new(opts)
   if type(opts) ~= "table" then fail("expected an option table") end
-  for k in pairs(opts) do
-    if not KEYS[k] then
-      local names = {}
-      for n in pairs(KEYS) do names[#names + 1] = n end
-      table.sort(names)
-      fail("unknown option '%s'; allowed: %s", tostring(k), table.concat(names, ", "))
-    end
-  end
+  local bad = qnn.opts.unknown(opts, KEYS)
+  if bad then fail("%s", bad) end
   local self = setmetatable({}, Trainer)
   if opts.seed ~= nil and math.type(opts.seed) ~= "integer" then fail("option 'seed' must be an integer") end
   self.seed = opts.seed or 1

@@ -83,14 +83,8 @@ end
 --- qnn.optim.grover{...} -> result
 function M.train(opts)
   if type(opts) ~= "table" then fail("expects an option table, got %s", type(opts)) end
-  for k in pairs(opts) do
-    if not KEYS[k] then
-      local names = {}
-      for n in pairs(KEYS) do names[#names + 1] = n end
-      table.sort(names)
-      fail("unknown option '%s'; allowed: %s", tostring(k), table.concat(names, ", "))
-    end
-  end
+  local bad = qnn.opts.unknown(opts, KEYS)
+  if bad then fail("%s", bad) end
   local net = opts.net
   if qnn.type(net) ~= "Net" then fail("option 'net' must be a Net, got %s", qnn.type(net)) end
   local train = get_data(opts.data or opts.train, "data")
