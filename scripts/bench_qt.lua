@@ -59,5 +59,8 @@ print(("  circuits vjp      %.3f s (%4.1f%%)"):format(cb, 100 * cb / tot))
 print(("  network + mapping + optimizer %.3f s (%4.1f%%)"):format(tot - cf - cb, 100 * (tot - cf - cb) / tot))
 print(("baseline: classical target step %.4f s -> QT step / classical = %.0fx"):format(t_net, tot / t_net))
 print(("baseline: generate() alone %.4f s -> step / generate = %.2f"):format(t_gen, tot / t_gen))
+local lay = qt:layout()
+print(("memory: cached output states %.1f MB = %d candidates x 2^%d x 16 B (O(m 2^n), no 2^n x 2^n)"):format(
+  lay.cache_bytes / 2^20, lay.candidates, lay.qubits))
 print(("OpenMP threads: %s; trained parameters %d for %d target weights"):format(
   os.getenv("OMP_NUM_THREADS") or "default", qt:nparams(), net:nparams()))

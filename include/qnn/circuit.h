@@ -152,6 +152,11 @@ int qnn_circuit_gradient(const qnn_circuit *c, const qnn_pauli_term *terms, int 
  * dprobs has 2^n entries; probs (may be NULL) receives the 2^n probabilities. */
 int qnn_circuit_vjp(const qnn_circuit *c, const double *dprobs, const struct qnn_state *state_in,
                     double *probs, double *grad, qnn_error *err);
+/* The same from the circuit's output state `final` (the state run through c with its current
+ * parameter values, e.g. cached from a forward pass): skips the forward run. `final` is not
+ * changed; two work state vectors are allocated. */
+int qnn_circuit_vjp_from(const qnn_circuit *c, const double *dprobs, const struct qnn_state *final,
+                         double *grad, qnn_error *err);
 /* Parameter-shift rule (two-term for gates whose generator has eigenvalues +-1/2 or {0,1}:
  * rx ry rz phase u3 rxx ryy rzz rzy cphase; four-term rule for crx cry crz). */
 int qnn_circuit_gradient_shift(const qnn_circuit *c, const qnn_pauli_term *terms, int nterms,

@@ -104,6 +104,9 @@ int qnn_qt_generate(qnn_qt *qt, double *weights, double *t_circuits, qnn_error *
 /* Backward from dL/dW (p values) of the last generate: overwrites the trainable gradient
  * buffer. *t_circuits (may be NULL) gets the wall seconds in the circuit vjps. */
 int qnn_qt_backward(qnn_qt *qt, const double *dweights, double *t_circuits, qnn_error *err);
+/* Bytes held for the candidates' cached output states (m x 2^n x 16 after the first generate,
+ * 0 when that exceeds 1 GiB or QNN_MAX_BYTES: backward then re-runs each candidate). */
+size_t qnn_qt_cache_bytes(const qnn_qt *qt);
 /* Read-outs of the last generate (p values each): ensemble probabilities P and processed xt. */
 const double *qnn_qt_last_probs(const qnn_qt *qt);
 const double *qnn_qt_last_processed(const qnn_qt *qt);

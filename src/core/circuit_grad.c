@@ -490,35 +490,66 @@ int qnn_circuit_gradient(const qnn_circuit *c, const qnn_pauli_term *terms, int 
     return st;
 }
 
-int qnn_circuit_vjp(const qnn_circuit *c, const double *dprobs, const qnn_state *state_in,
-                    double *probs, double *grad, qnn_error *err) {
-    int st = qnn_state_check_size(c->n, 2, err);
-    if (st) return st;
+/* lam <- dprobs .* psi (psi = the output state), then the backward sweep. Releases both. */
+static int vjp_backward(const qnn_circuit *c, const double *dprobs, qnn_state *psi, double *probs,
+                        double *grad, qnn_error *err) {
     size_t dim = (size_t)1 << c->n;
-    for (size_t x = 0; x < dim; x++)
-        if (!isfinite(dprobs[x]))
-            return qnn_error_set(err, QNN_EINVAL, "vjp: dprobs[%zu] must be finite", x + 1);
-    qnn_state psi, lam;
-    st = forward(c, state_in, &psi, err);
-    if (st) return st;
-    st = qnn_state_init(&lam, c->n, err);
+    qnn_state lam;
+    int st = qnn_state_init(&lam, c->n, err);
     if (st) {
-        qnn_state_release(&psi);
+        qnn_state_release(psi);
         return st;
     }
-    const double *P = psi.amp;
+    const double *P = psi->amp;
     double *L = lam.amp;
 #pragma omp parallel for schedule(static) if (dim >= QNN_STATE_OMP_MIN_DIM)
     for (size_t x = 0; x < dim; x++) {
         L[2 * x] = dprobs[x] * P[2 * x];
         L[2 * x + 1] = dprobs[x] * P[2 * x + 1];
     }
-    if (probs) qnn_state_probs(&psi, probs);
+    if (probs) qnn_state_probs(psi, probs);
     for (int i = 0; i < c->np; i++) grad[i] = 0.0;
-    st = backward(c, &psi, &lam, grad, err);
-    qnn_state_release(&psi);
+    st = backward(c, psi, &lam, grad, err);
+    qnn_state_release(psi);
     qnn_state_release(&lam);
     return st;
+}
+
+static int check_dprobs(const qnn_circuit *c, const double *dprobs, qnn_error *err) {
+    size_t dim = (size_t)1 << c->n;
+    for (size_t x = 0; x < dim; x++)
+        if (!isfinite(dprobs[x]))
+            return qnn_error_set(err, QNN_EINVAL, "vjp: dprobs[%zu] must be finite", x + 1);
+    return QNN_OK;
+}
+
+int qnn_circuit_vjp(const qnn_circuit *c, const double *dprobs, const qnn_state *state_in,
+                    double *probs, double *grad, qnn_error *err) {
+    int st = qnn_state_check_size(c->n, 2, err);
+    if (!st) st = check_dprobs(c, dprobs, err);
+    if (st) return st;
+    qnn_state psi;
+    st = forward(c, state_in, &psi, err);
+    if (st) return st;
+    return vjp_backward(c, dprobs, &psi, probs, grad, err);
+}
+
+int qnn_circuit_vjp_from(const qnn_circuit *c, const double *dprobs, const qnn_state *final,
+                         double *grad, qnn_error *err) {
+    int st = qnn_state_check_size(c->n, 2, err);
+    if (!st) st = check_dprobs(c, dprobs, err);
+    if (st) return st;
+    if (!final || !final->amp || final->n != c->n)
+        return qnn_error_set(err, QNN_EINVAL, "vjp: output state has %d qubits, circuit has %d",
+                             final && final->amp ? final->n : 0, c->n);
+    qnn_state psi;
+    st = qnn_state_init(&psi, c->n, err);
+    if (!st) st = qnn_state_copy_into(&psi, final, err);
+    if (st) {
+        qnn_state_release(&psi);
+        return st;
+    }
+    return vjp_backward(c, dprobs, &psi, NULL, grad, err);
 }
 
 /* ---------------- parameter shift ---------------- */

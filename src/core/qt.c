@@ -45,7 +45,16 @@ struct qnn_qt {
     double *s;       /* m mixture */
     double *gs;      /* m */
     int have_fwd;
+    /* output states of the last generate, one per candidate (NULL when over the budget):
+     * backward then skips each candidate's forward run */
+    qnn_state *fin;
+    int fin_tried;   /* allocation attempted (successful or not) */
+    int fin_valid;   /* fin holds the states of the last generate */
+    double *theta_fwd; /* ntheta angles the states were computed with */
 };
+
+/* Budget for the cached output states (m x 2^n x 16 bytes); also bounded by QNN_MAX_BYTES. */
+#define QT_STATE_CACHE_BYTES ((double)(1u << 30))
 
 #define TNAME_LEN 16
 
@@ -150,6 +159,10 @@ void qnn_qt_free(qnn_qt *qt) {
     qnn_aligned_free(qt->dtmp2);
     free(qt->s);
     free(qt->gs);
+    if (qt->fin)
+        for (int j = 0; j < qt->m; j++) qnn_state_release(&qt->fin[j]);
+    free(qt->fin);
+    free(qt->theta_fwd);
     free(qt);
 }
 
@@ -172,6 +185,9 @@ size_t qnn_qt_nmapping(const qnn_qt *qt) { return qt->nmap; }
 size_t qnn_qt_nparams(const qnn_qt *qt) { return qt->np; }
 double *qnn_qt_params(qnn_qt *qt) { return qt->params; }
 double *qnn_qt_grads(qnn_qt *qt) { return qt->grads; }
+size_t qnn_qt_cache_bytes(const qnn_qt *qt) {
+    return qt->fin ? (size_t)qt->m * qt->dim * 16 : 0;
+}
 const double *qnn_qt_last_probs(const qnn_qt *qt) { return qt->have_fwd ? qt->P : NULL; }
 const double *qnn_qt_last_processed(const qnn_qt *qt) { return qt->have_fwd ? qt->xt : NULL; }
 
@@ -361,7 +377,33 @@ static int nthreads_for(const qnn_qt *qt) {
     return qt->m > 1 ? (t < qt->m ? t : qt->m) : 1;
 }
 
+/* Allocates the per-candidate output-state cache once, if it fits the budget; failure only
+ * means no cache (backward then recomputes the forward runs). */
+static void alloc_state_cache(qnn_qt *qt) {
+    if (qt->fin_tried) return;
+    qt->fin_tried = 1;
+    int m = qt->m, nt = nthreads_for(qt);
+    double bytes = (double)m * 16.0 * (double)qt->dim;
+    qnn_error e;
+    if (bytes > QT_STATE_CACHE_BYTES || qnn_state_check_size(qt->n, (size_t)(m + 3 * nt), &e))
+        return;
+    qt->fin = (qnn_state *)calloc((size_t)m, sizeof(qnn_state));
+    qt->theta_fwd = (double *)malloc((qt->ntheta ? qt->ntheta : 1) * sizeof(double));
+    int ok = qt->fin && qt->theta_fwd;
+    for (int j = 0; j < m && ok; j++) ok = qnn_state_init(&qt->fin[j], qt->n, &e) == QNN_OK;
+    if (!ok) {
+        if (qt->fin)
+            for (int j = 0; j < m; j++) qnn_state_release(&qt->fin[j]);
+        free(qt->fin);
+        free(qt->theta_fwd);
+        qt->fin = NULL;
+        qt->theta_fwd = NULL;
+    }
+}
+
 static int run_candidates(qnn_qt *qt, qnn_error *err) {
+    alloc_state_cache(qt);
+    qt->fin_valid = 0;
     int m = qt->m, nt = nthreads_for(qt);
     size_t p = qt->p;
     int *status = (int *)calloc((size_t)m, sizeof(int));
@@ -373,12 +415,12 @@ static int run_candidates(qnn_qt *qt, qnn_error *err) {
         goto done;
     }
     st = qnn_state_check_size(qt->n, (size_t)nt + 2, err);
-    for (int t = 0; t < nt && !st; t++) st = qnn_state_init(&states[t], qt->n, err);
+    for (int t = 0; t < nt && !st && !qt->fin; t++) st = qnn_state_init(&states[t], qt->n, err);
     if (st) goto done;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
     for (int j = 0; j < m; j++) {
         qt_cand *cd = &qt->c[j];
-        qnn_state *s = &states[omp_get_thread_num()];
+        qnn_state *s = qt->fin ? &qt->fin[j] : &states[omp_get_thread_num()];
         if (qnn_interrupt_pending()) {
             status[j] = QNN_EINTR;
             continue;
@@ -397,6 +439,10 @@ static int run_candidates(qnn_qt *qt, qnn_error *err) {
     }
     for (int j = 0; j < m && !st; j++)
         if (status[j]) st = cand_label_error(&qt->c[j], status[j], &errs[j], err);
+    if (!st && qt->fin) {
+        memcpy(qt->theta_fwd, qt->params, qt->ntheta * sizeof(double));
+        qt->fin_valid = 1;
+    }
 done:
     if (states)
         for (int t = 0; t < nt; t++) qnn_state_release(&states[t]);
@@ -634,10 +680,13 @@ int qnn_qt_backward(qnn_qt *qt, const double *dweights, double *t_circuits, qnn_
         st = qnn_error_set(err, QNN_ENOMEM, "out of memory");
         goto done;
     }
-    st = qnn_state_check_size(qt->n, (size_t)nt * 3, err);
+    st = qnn_state_check_size(qt->n, (size_t)nt * 3 + (qt->fin ? (size_t)m : 0), err);
     for (int t = 0; t < nt && !st; t++)
         if (!(dpb[t] = alloc_d(dim))) st = qnn_error_set(err, QNN_ENOMEM, "out of memory");
     if (st) goto done;
+    /* the cached output states are used only if the angles have not changed since generate */
+    int use_fin = qt->fin && qt->fin_valid &&
+                  memcmp(qt->theta_fwd, qt->params, qt->ntheta * sizeof(double)) == 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
     for (int j = 0; j < m; j++) {
         qt_cand *cd = &qt->c[j];
@@ -651,7 +700,8 @@ int qnn_qt_backward(qnn_qt *qt, const double *dweights, double *t_circuits, qnn_
         for (size_t i = 0; i < p; i++) d[i] = sj * dP[i];
         for (size_t i = p; i < dim; i++) d[i] = 0.0;
         int r = set_cand_params(qt, cd, &errs[j]);
-        if (!r) r = qnn_circuit_vjp(cd->c, d, NULL, NULL, cd->g, &errs[j]);
+        if (!r && use_fin) r = qnn_circuit_vjp_from(cd->c, d, &qt->fin[j], cd->g, &errs[j]);
+        else if (!r) r = qnn_circuit_vjp(cd->c, d, NULL, NULL, cd->g, &errs[j]);
         status[j] = r;
     }
     for (int j = 0; j < m && !st; j++)

@@ -523,7 +523,7 @@ static int m_nparams(lua_State *L) {
 static int m_layout(lua_State *L) {
     lqt *u = lqt_check(L, 1);
     qnn_qt *q = u->qt;
-    lua_createtable(L, 0, 9);
+    lua_createtable(L, 0, 10);
     lua_pushinteger(L, (lua_Integer)qnn_qt_ntheta(q));
     lua_setfield(L, -2, "theta");
     lua_pushinteger(L, (lua_Integer)qnn_qt_nstruct(q));
@@ -540,6 +540,8 @@ static int m_layout(lua_State *L) {
     lua_setfield(L, -2, "depth");
     lua_pushinteger(L, qnn_qt_ncandidates(q));
     lua_setfield(L, -2, "candidates");
+    lua_pushinteger(L, (lua_Integer)qnn_qt_cache_bytes(q));
+    lua_setfield(L, -2, "cache_bytes");
     return 1;
 }
 
@@ -834,7 +836,10 @@ static const qnn_lua_reg methods[] = {
      "Returns the number of trained parameters (theta + structural weights + mapping) and the "
      "number of target weights p they generate."},
     {"layout", m_layout, "QuantumTrain:layout() -> table",
-     "Returns {theta=, structural=, mapping=, trained=, target=, qubits=, depth=, candidates=}."},
+     "Returns {theta=, structural=, mapping=, trained=, target=, qubits=, depth=, candidates=, "
+     "cache_bytes=} (cache_bytes: the candidates' output states kept from the last generate so "
+     "backward skips their forward runs; 0 before the first generate or when m x 2^n x 16 bytes "
+     "exceeds 1 GiB or QNN_MAX_BYTES)."},
     {"mixture", m_mixture, "QuantumTrain:mixture() -> table",
      "The current ensemble coefficients s_j (softmax of the structural weights, or the raw "
      "weights with normalize=\"none\"), one per candidate in pool order."},

@@ -185,6 +185,20 @@ TEST(vjp_matches_finite_differences) {
     qnn_circuit_run(c, &s, NULL, NULL, NULL);
     qnn_state_probs(&s, p2);
     for (size_t x = 0; x < d; x++) CHECK_NEAR(probs[x], p2[x], 1e-14);
+    /* from the output state: same gradient, the state is left unchanged */
+    double *g2 = calloc((size_t)np, sizeof(double));
+    double a0 = s.amp[3];
+    CHECK(qnn_circuit_vjp_from(c, dp, &s, g2, NULL) == QNN_OK);
+    CHECK(s.amp[3] == a0);
+    for (int i = 0; i < np; i++) CHECK_NEAR(g2[i], g[i], 1e-13);
+    qnn_state s3;
+    qnn_state_init(&s3, n + 1, NULL);
+    qnn_error e;
+    CHECK(qnn_circuit_vjp_from(c, dp, &s3, g2, &e) == QNN_EINVAL);
+    CHECK(strstr(e.msg, "qubits") != NULL);
+    CHECK(qnn_circuit_vjp_from(c, dp, NULL, g2, &e) == QNN_EINVAL);
+    qnn_state_release(&s3);
+    free(g2);
     const double h = 1e-5;
     for (int i = 0; i < np; i++) {
         double x0 = qnn_circuit_get_param(c, i), f[2];

@@ -1,6 +1,7 @@
 /* Quantum-Train generator (src/core/qt.c): full chain gradient vs finite differences, layout,
  * bad input. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 
 #include "harness.h"
@@ -37,7 +38,11 @@ static double lossf(const double *W, size_t p, double *g) {
     return L;
 }
 
-static void fd_check(int normalize, int nhidden, int act, size_t p) {
+/* nocache: a QNN_MAX_BYTES too small for the per-candidate output-state cache (one thread),
+ * so backward recomputes each candidate's forward run. Returns the gradient (malloc'ed). */
+static double *fd_check(int normalize, int nhidden, int act, size_t p, int nocache, size_t *np_out) {
+    int keep_threads = omp_get_max_threads();
+    if (nocache) omp_set_num_threads(1);
     qnn_qt_config cfg;
     qnn_qt_config_defaults(&cfg);
     cfg.ntarget = p;
@@ -51,6 +56,11 @@ static void fd_check(int normalize, int nhidden, int act, size_t p) {
     qnn_error e;
     CHECK(qnn_qt_new(&qt, &cfg, &e) == QNN_OK);
     int n = qnn_qt_nqubits(qt);
+    if (nocache) { /* room for 4 states; the cache needs 4 + 3 */
+        char lim[32];
+        snprintf(lim, sizeof lim, "%zu", (size_t)4 * 16 * ((size_t)1 << n));
+        setenv("QNN_MAX_BYTES", lim, 1);
+    }
     int kinds[4][3] = {{1, 0, QNN_G_RY}, {0, 1, QNN_G_RX}, {1, 1, QNN_G_RZ}, {0, 0, QNN_G_RY}};
     for (int k = 0; k < 4; k++) {
         qnn_circuit *c = make_cand(n, 2, kinds[k][0], kinds[k][1], kinds[k][2]);
@@ -69,6 +79,8 @@ static void fd_check(int normalize, int nhidden, int act, size_t p) {
         w[qnn_qt_ntheta(qt) + j] += 0.1 * (double)j - 0.05 + (normalize == QNN_QT_NONE ? 0.2 : 0);
     double *W = calloc(p, sizeof(double)), *gW = calloc(p, sizeof(double));
     CHECK(qnn_qt_generate(qt, W, NULL, &e) == QNN_OK);
+    if (nocache) unsetenv("QNN_MAX_BYTES");
+    CHECK(qnn_qt_cache_bytes(qt) == (nocache ? 0 : 4 * ((size_t)1 << n) * 16));
     double sum = 0.0;
     for (size_t i = 0; i < p; i++) sum += W[i];
     CHECK_NEAR(sum, 0.0, 1e-10); /* mean-subtracted */
@@ -95,15 +107,33 @@ static void fd_check(int normalize, int nhidden, int act, size_t p) {
     }
     CHECK(maxerr < 1e-5);
     CHECK(maxg > 1e-3); /* the check is not vacuous */
-    free(g);
+    /* a second backward after the finite-difference generates (same angles again) */
+    qnn_qt_generate(qt, W, NULL, &e);
+    lossf(W, p, gW);
+    CHECK(qnn_qt_backward(qt, gW, NULL, &e) == QNN_OK);
+    for (size_t k = 0; k < np; k++) CHECK_NEAR(qnn_qt_grads(qt)[k], g[k], 1e-12);
     free(W);
     free(gW);
     qnn_qt_free(qt);
+    omp_set_num_threads(keep_threads);
+    *np_out = np;
+    return g;
 }
 
-TEST(fd_softmax_linear) { fd_check(QNN_QT_SOFTMAX, 0, QNN_QT_ACT_RELU, 20); }
-TEST(fd_none_linear) { fd_check(QNN_QT_NONE, 0, QNN_QT_ACT_RELU, 27); }
-TEST(fd_softmax_hidden_tanh) { fd_check(QNN_QT_SOFTMAX, 2, QNN_QT_ACT_TANH, 13); }
+static void fd_both(int normalize, int nhidden, int act, size_t p) {
+    size_t n1, n2;
+    double *g1 = fd_check(normalize, nhidden, act, p, 0, &n1);
+    double *g2 = fd_check(normalize, nhidden, act, p, 1, &n2);
+    /* cached output states and recomputed forward runs give the same gradient */
+    CHECK(n1 == n2);
+    for (size_t k = 0; k < n1; k++) CHECK_NEAR(g1[k], g2[k], 1e-12);
+    free(g1);
+    free(g2);
+}
+
+TEST(fd_softmax_linear) { fd_both(QNN_QT_SOFTMAX, 0, QNN_QT_ACT_RELU, 20); }
+TEST(fd_none_linear) { fd_both(QNN_QT_NONE, 0, QNN_QT_ACT_RELU, 27); }
+TEST(fd_softmax_hidden_tanh) { fd_both(QNN_QT_SOFTMAX, 2, QNN_QT_ACT_TANH, 13); }
 
 TEST(layout_counts) {
     qnn_qt_config cfg;
