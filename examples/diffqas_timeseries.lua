@@ -5,7 +5,7 @@
 --
 --   bin/qnnlab examples/diffqas_timeseries.lua --quick     (<= 60 s: 6 epochs, softmax only, no singles)
 --   bin/qnnlab examples/diffqas_timeseries.lua             (full)
--- Options: --series=bessel,shm  --epochs=N  --singles=all|none  --normalize=softmax,none
+-- Options: --series=bessel,shm[,narma5,narma10]  --epochs=N  --singles=all|none  --normalize=softmax,none
 --          --plots=true|false  --out=results/diffqas_timeseries
 --
 -- Series (our choices; the paper does not list them in the material we have):
@@ -58,7 +58,32 @@ local function shm()
   return y
 end
 
-local SERIES = { bessel = { gen = bessel, label = "Bessel J2" }, shm = { gen = shm, label = "damped SHM" } }
+-- NARMA-n (stretch goal): y(t+1) = 0.3 y(t) + 0.05 y(t) sum_{i=0}^{n-1} y(t-i) + 1.5 u(t-n+1) u(t) + 0.1
+-- with the deterministic input u(t) = 0.1 (sin(2 pi 2.11 t/100) sin(2 pi 3.73 t/100)
+-- sin(2 pi 4.11 t/100) + 1) used in the QLSTM/QRNN literature; y = 0 before the start; the
+-- first 20 samples (warm-up) are dropped, 400 kept. The model sees only the 4 previous y values.
+local function narma(n)
+  return function()
+    local u, y = {}, {}
+    local T = 420
+    for t = 0, T do
+      u[t] = 0.1 * (math.sin(2 * math.pi * 2.11 * t / 100) * math.sin(2 * math.pi * 3.73 * t / 100)
+        * math.sin(2 * math.pi * 4.11 * t / 100) + 1)
+    end
+    for t = 0, T do y[t] = 0 end
+    for t = n - 1, T - 1 do
+      local s = 0
+      for i = 0, n - 1 do s = s + y[t - i] end
+      y[t + 1] = 0.3 * y[t] + 0.05 * y[t] * s + 1.5 * u[t - n + 1] * u[t] + 0.1
+    end
+    local out = {}
+    for t = 20, 419 do out[#out + 1] = y[t] end
+    return out
+  end
+end
+
+local SERIES = { bessel = { gen = bessel, label = "Bessel J2" }, shm = { gen = shm, label = "damped SHM" },
+  narma5 = { gen = narma(5), label = "NARMA-5" }, narma10 = { gen = narma(10), label = "NARMA-10" } }
 
 local function windows(y)
   local n = #y - W
@@ -124,7 +149,7 @@ local pool = dq.pool()
 local t0 = dq.now()
 for _, name in ipairs(split_list(A.series)) do
   local S = SERIES[name]
-  if not S then error("unknown series '" .. name .. "' (bessel, shm)") end
+  if not S then error("unknown series '" .. name .. "' (bessel, shm, narma5, narma10)") end
   local all, train, test, ntr = windows(S.gen())
   print(("%s: %d train / %d test windows"):format(S.label, train.X:shape(), test.X:shape()))
   local sr = { series = name, label = S.label, models = {} }
@@ -138,6 +163,15 @@ for _, name in ipairs(split_list(A.series)) do
     rows[#rows + 1] = r
     sr.models[#sr.models + 1] = r
   end
+  -- reference: persistence (predict the last value of the window), no training
+  local pers = 0
+  local nte = test.X:shape()
+  for i = 1, nte do pers = pers + (test.y:get(i, 1) - test.X:get(i, W)) ^ 2 end
+  pers = pers / nte
+  print(("  %-26s test MSE %.3e"):format("persistence (last value)", pers))
+  rows[#rows + 1] = { series = name, model = "persistence", kind = "reference", normalize = "",
+    trained_params = 0, target_params = 0, test_mse = pers, steps = 0, seconds = 0 }
+  sr.models[#sr.models + 1] = rows[#rows]
   local net = make_target(A.seed)
   local h, mse = run(net, train, test, "classical LSTM")
   record("classical", "classical", nil, h, mse, net:nparams(), net:nparams())
