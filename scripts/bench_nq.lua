@@ -34,7 +34,11 @@ local iw, ic = best(function() net:predict(tr.X, { shots = 15, seed = 3 }) end)
 -- classical sign net of the same shape (the BLAS floor)
 local cnet = nq.net { preset = "classical", seed = 1 }
 local cw, cc = best(function() opt:epoch(cnet, tr.X, tr.y, { batch = 64, rng = rng }) end)
+-- the same net with the dense products in single precision (PyTorch's default dtype)
+local snet = nq.net { preset = "both", seed = 1, precision = "single" }
+local sw, sc = best(function() opt:epoch(snet, tr.X, tr.y, { batch = 64, rng = rng }) end)
 print(("qnnlab  epoch (5000 images, batch 64): %.3f s wall, %.3f s cpu   [target <= 0.4 s]"):format(ew, ec))
+print(("        precision=\"single\" (float32 products, as PyTorch): %.3f s wall, %.3f s cpu   [target <= 0.4 s]; double / single = %.2fx"):format(sw, sc, ec / sc))
 print(("        same net with classical sign activations: %.3f s wall, %.3f s cpu (the BLAS floor)"):format(cw, cc))
 print(("qnnlab  15-shot inference (5000 images): %.3f s wall, %.3f s cpu   [target <= 2 s]"):format(iw, ic))
 local have = os.execute('/usr/bin/python3 -c "import torch" >/dev/null 2>&1')
@@ -56,8 +60,9 @@ if have then
   end
 end
 print(("PyTorch epoch %.3f s, 15-shot inference %.3f s wall  -- %s"):format(pt_e, pt_i, label))
-print(("ratio PyTorch / qnnlab (wall): epoch %.2fx, inference %.2fx"):format(pt_e / ew, pt_i / iw))
+print(("ratio PyTorch / qnnlab (wall): epoch %.2fx (single precision %.2fx), inference %.2fx"):format(
+  pt_e / ew, pt_e / sw, pt_i / iw))
 if pt_ec then
-  print(("PyTorch cpu: epoch %.3f s, inference %.3f s; ratio PyTorch / qnnlab (cpu): epoch %.2fx, inference %.2fx"):format(
-    pt_ec, pt_ic, pt_ec / ec, pt_ic / ic))
+  print(("PyTorch cpu: epoch %.3f s, inference %.3f s; ratio PyTorch / qnnlab (cpu): epoch %.2fx (single %.2fx), inference %.2fx"):format(
+    pt_ec, pt_ic, pt_ec / ec, pt_ec / sc, pt_ic / ic))
 end

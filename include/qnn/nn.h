@@ -117,6 +117,12 @@ struct qnn_net {
     size_t xbatch_cap;
 };
 
+/* Dense layers in single precision: fparam[0] = 1 (kept in checkpoints). The matrix products
+ * run in float (sgemm) on float copies of W and of the layer input; parameters, gradients and
+ * activations stay double. Switching back to double frees the float scratch. */
+int qnn_layer_dense_set_single(qnn_layer *l, int single, qnn_error *err);
+int qnn_layer_dense_is_single(const qnn_layer *l);
+
 /* ---- construction ---- */
 int qnn_net_new(qnn_net **out, qnn_error *err);
 void qnn_net_free(qnn_net *net);

@@ -44,7 +44,8 @@ local function resolve(opts, fn)
   return a, g
 end
 
-local net_keys = { preset = true, a = true, g = true, sizes = true, register = true, rule = true, seed = true }
+local net_keys = { preset = true, a = true, g = true, sizes = true, register = true, rule = true, seed = true,
+  precision = true }
 
 --- M.net{preset=, a=, g=, sizes={784,512,512,10}, register="shared", rule="exact", seed=} -> Net
 function M.net(opts)
@@ -59,7 +60,8 @@ function M.net(opts)
   local layers = {}
   for i = 1, #sizes - 1 do
     local fin, fout = sizes[i], sizes[i + 1]
-    layers[#layers + 1] = qnn.nn.dense(fin, fout, { bias = false, init = ("normal(0,%.17g)"):format(1 / math.sqrt(fin)) })
+    layers[#layers + 1] = qnn.nn.dense(fin, fout, { bias = false, init = ("normal(0,%.17g)"):format(1 / math.sqrt(fin)),
+      precision = opts.precision })
     if i < #sizes - 1 then
       layers[#layers + 1] = qnn.nn.qubit_activation {
         a = a, g = g, register = opts.register or "shared", rule = opts.rule or "exact",
@@ -71,9 +73,10 @@ function M.net(opts)
   return qnn.nn.sequential(layers)
 end
 doc(M.net, "qnn.nq.net",
-  "qnn.nq.net{preset=, a=0, g=pi/2, sizes={784,512,512,10}, register=\"shared\", rule=\"exact\", seed=} -> Net",
+  "qnn.nq.net{preset=, a=0, g=pi/2, sizes={784,512,512,10}, register=\"shared\", rule=\"exact\", seed=, precision=\"double\"} -> Net",
   "preset: \"classical\" (a=0, g=pi/2), \"rotation\" (a=0.316), \"weak\" (g=5pi/19), \"both\"; a >= 0; " ..
-  "g in (0, pi/2]; sizes: >= 3 widths; register: \"shared\" or \"fresh\"; rule: \"exact\" or \"authors\".\n" ..
+  "g in (0, pi/2]; sizes: >= 3 widths; register: \"shared\" or \"fresh\"; rule: \"exact\" or \"authors\"; " ..
+  "precision: \"double\" or \"single\" (dense products in float, as PyTorch's default; see Net:precision).\n" ..
   "The paper's network: dense layers without biases, weights N(0, 1/fan_in), a qubit_activation after each " ..
   "hidden layer (the last one projective).")
 

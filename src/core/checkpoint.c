@@ -363,7 +363,10 @@ int qnn_ckpt_load_net(const char *path, qnn_net **out, qnn_error *err) {
         if (kind == QNN_LAYER_DENSE) r2 = qnn_net_add_dense(n, l->in, l->out, l->has_bias, NULL, 0, 0, err);
         else r2 = qnn_net_add_activation(n, kind, l->in, err);
         if (r2 < 0) rc = -r2;
-        else if (n->layers[k].nparams != l->nparams || n->layers[k].out != l->out)
+        else if (kind == QNN_LAYER_DENSE && l->fparam[0] == 1.0)
+            rc = qnn_layer_dense_set_single(&n->layers[k], 1, err);
+        if (rc) break;
+        if (n->layers[k].nparams != l->nparams || n->layers[k].out != l->out)
             rc = qnn_error_set(err, QNN_EFORMAT, "%s: layer %zu does not match its shape", path, k + 1);
     }
     if (!rc) rc = qnn_net_build(n, 0, err);

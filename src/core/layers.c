@@ -37,16 +37,119 @@ int qnn_init_parse(const char *s, qnn_init *out, qnn_error *err) {
 }
 
 /* ---------------- dense ---------------- */
+/* Single-precision mode (fparam[0] = 1, see qnn_layer_dense_set_single): W and the layer input
+ * are rounded to float, the products run in sgemm (float accumulation), results are widened
+ * back; parameters, gradients and the tensors between layers stay double. Scratch in l->state. */
+typedef struct dense32 {
+    size_t rows;        /* rows the A/Z/D buffers can hold */
+    size_t arows;       /* rows of the last forward held in A (0: none) */
+    float *W, *dW;      /* in x out */
+    float *A, *Z, *D;   /* rows x in, rows x out, rows x in */
+} dense32;
+
+static void dense32_free(dense32 *s) {
+    if (!s) return;
+    free(s->W);
+    free(s->dW);
+    free(s->A);
+    free(s->Z);
+    free(s->D);
+    free(s);
+}
+
+static void dense_destroy(qnn_layer *l) {
+    dense32_free((dense32 *)l->state);
+    l->state = NULL;
+}
+
+/* copies get their own scratch, allocated on first use */
+static int dense_copy_state(qnn_layer *dst, const qnn_layer *src, qnn_error *err) {
+    (void)src, (void)err;
+    dst->state = NULL;
+    return QNN_OK;
+}
+
+static int dense_is_single(const qnn_layer *l) { return l->fparam[0] == 1.0; }
+
+static float *falloc(size_t n) { return (float *)malloc((n ? n : 1) * sizeof(float)); }
+
+static int dense32_reserve(qnn_layer *l, size_t B, qnn_error *err) {
+    dense32 *s = (dense32 *)l->state;
+    if (!s) {
+        s = (dense32 *)calloc(1, sizeof *s);
+        if (!s) return qnn_error_set(err, QNN_ENOMEM, "out of memory (dense, single precision)");
+        s->W = falloc(l->in * l->out);
+        s->dW = falloc(l->in * l->out);
+        if (!s->W || !s->dW) {
+            dense32_free(s);
+            return qnn_error_set(err, QNN_ENOMEM, "out of memory (dense, single precision)");
+        }
+        l->state = s;
+    }
+    if (B > s->rows) {
+        free(s->A);
+        free(s->Z);
+        free(s->D);
+        s->A = falloc(B * l->in);
+        s->Z = falloc(B * l->out);
+        s->D = falloc(B * l->in);
+        s->rows = s->arows = 0;
+        if (!s->A || !s->Z || !s->D)
+            return qnn_error_set(err, QNN_ENOMEM, "out of memory (dense, single precision, %zu rows)", B);
+        s->rows = B;
+    }
+    return QNN_OK;
+}
+
+static void narrow_w(const qnn_layer *l, float *restrict W) {
+    const double *restrict w = l->w;
+    const size_t n = l->in * l->out;
+#pragma omp simd
+    for (size_t k = 0; k < n; k++) W[k] = (float)w[k];
+}
+
+static void narrow_rows(const qnn_tensor *t, size_t B, size_t cols, float *restrict dst) {
+    for (size_t r = 0; r < B; r++) {
+        const double *restrict x = qnn_tensor_row(t, r);
+        float *restrict y = dst + r * cols;
+#pragma omp simd
+        for (size_t j = 0; j < cols; j++) y[j] = (float)x[j];
+    }
+}
+
 static int dense_forward(qnn_layer *l, const qnn_tensor *in, qnn_tensor *out, int train,
                          qnn_rng *rng, qnn_error *err) {
     (void)train, (void)rng;
     size_t B = in->rows;
     if (B == 0) return QNN_OK;
+    const size_t ni = l->in, no = l->out;
+    if (dense_is_single(l)) {
+        int st = dense32_reserve(l, B, err);
+        if (st) return st;
+        dense32 *s = (dense32 *)l->state;
+        narrow_w(l, s->W);
+        narrow_rows(in, B, ni, s->A);
+        s->arows = B;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)no, (int)ni, 1.0f, s->A,
+                    (int)ni, s->W, (int)no, 0.0f, s->Z, (int)no);
+        const double *restrict b = l->has_bias ? l->w + ni * no : NULL;
+        for (size_t r = 0; r < B; r++) {
+            double *restrict o = qnn_tensor_row(out, r);
+            const float *restrict z = s->Z + r * no;
+            if (b) {
+#pragma omp simd
+                for (size_t j = 0; j < no; j++) o[j] = (double)z[j] + b[j];
+            } else {
+#pragma omp simd
+                for (size_t j = 0; j < no; j++) o[j] = (double)z[j];
+            }
+        }
+        return QNN_OK;
+    }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)l->out, (int)l->in, 1.0,
                 in->data, (int)in->ld, l->w, (int)l->out, 0.0, out->data, (int)out->ld);
     if (l->has_bias) {
         const double *restrict b = l->w + l->in * l->out;
-        const size_t no = l->out;
         for (size_t r = 0; r < B; r++) {
             double *restrict o = qnn_tensor_row(out, r);
 #pragma omp simd
@@ -57,14 +160,45 @@ static int dense_forward(qnn_layer *l, const qnn_tensor *in, qnn_tensor *out, in
     return QNN_OK;
 }
 
+static int dense_backward32(qnn_layer *l, const qnn_tensor *in, const qnn_tensor *dout,
+                            qnn_tensor *din, qnn_error *err) {
+    size_t B = in->rows;
+    const size_t ni = l->in, no = l->out;
+    int st = dense32_reserve(l, B, err);
+    if (st) return st;
+    dense32 *s = (dense32 *)l->state;
+    /* the forward's narrowed input is reused when it is that of the same rows */
+    if (s->arows != B) {
+        narrow_rows(in, B, ni, s->A);
+        s->arows = B;
+    }
+    narrow_rows(dout, B, no, s->Z); /* Z now holds dout */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ni, (int)no, (int)B, 1.0f, s->A,
+                (int)ni, s->Z, (int)no, 0.0f, s->dW, (int)no);
+    double *restrict g = l->g;
+    const float *restrict dW = s->dW;
+    const size_t nw = ni * no;
+#pragma omp simd
+    for (size_t k = 0; k < nw; k++) g[k] += (double)dW[k];
+    if (din) {
+        narrow_w(l, s->W); /* the current weights, even if changed since the forward */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)ni, (int)no, 1.0f, s->Z,
+                    (int)no, s->W, (int)no, 0.0f, s->D, (int)ni);
+        for (size_t r = 0; r < B; r++) {
+            double *restrict o = qnn_tensor_row(din, r);
+            const float *restrict d = s->D + r * ni;
+#pragma omp simd
+            for (size_t j = 0; j < ni; j++) o[j] = (double)d[j];
+        }
+    }
+    return QNN_OK;
+}
+
 static int dense_backward(qnn_layer *l, const qnn_tensor *in, const qnn_tensor *out,
                           const qnn_tensor *dout, qnn_tensor *din, qnn_error *err) {
-    (void)out, (void)err;
+    (void)out;
     size_t B = in->rows;
     if (B == 0) return QNN_OK;
-    /* gW (in x out) += in^T dout */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l->in, (int)l->out, (int)B, 1.0,
-                in->data, (int)in->ld, dout->data, (int)dout->ld, 1.0, l->g, (int)l->out);
     if (l->has_bias) {
         double *restrict gb = l->g + l->in * l->out;
         const size_t no = l->out;
@@ -74,10 +208,26 @@ static int dense_backward(qnn_layer *l, const qnn_tensor *in, const qnn_tensor *
             for (size_t j = 0; j < no; j++) gb[j] += d[j];
         }
     }
+    if (dense_is_single(l)) return dense_backward32(l, in, dout, din, err);
+    /* gW (in x out) += in^T dout */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l->in, (int)l->out, (int)B, 1.0,
+                in->data, (int)in->ld, dout->data, (int)dout->ld, 1.0, l->g, (int)l->out);
     if (din)
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)l->in, (int)l->out, 1.0,
                     dout->data, (int)dout->ld, l->w, (int)l->out, 0.0, din->data, (int)din->ld);
     return QNN_OK;
+}
+
+int qnn_layer_dense_set_single(qnn_layer *l, int single, qnn_error *err) {
+    if (!l || l->kind != QNN_LAYER_DENSE)
+        return qnn_error_set(err, QNN_EINVAL, "precision applies to dense layers only");
+    l->fparam[0] = single ? 1.0 : 0.0;
+    if (!single) dense_destroy(l);
+    return QNN_OK;
+}
+
+int qnn_layer_dense_is_single(const qnn_layer *l) {
+    return l && l->kind == QNN_LAYER_DENSE && dense_is_single(l);
 }
 
 static int dense_init(qnn_layer *l, qnn_rng *rng, qnn_error *err) {
@@ -122,7 +272,7 @@ static int dense_init(qnn_layer *l, qnn_rng *rng, qnn_error *err) {
 }
 
 const qnn_layer_vtable qnn_layer_dense_vt = {"dense", dense_forward, dense_backward, dense_init,
-                                             NULL, NULL};
+                                             dense_destroy, dense_copy_state};
 
 /* ---------------- elementwise activations ---------------- */
 #define ELEMENTWISE_FORWARD(fname, expr)                                                        \

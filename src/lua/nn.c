@@ -72,6 +72,13 @@ static lua_Integer spec_int(lua_State *L, int t, const char *k, lua_Integer def)
     return v;
 }
 
+/* "double" -> 0, "single" -> 1; raises an error naming the argument otherwise */
+static int precision_of(lua_State *L, int arg, const char *s) {
+    if (strcmp(s, "double") == 0) return 0;
+    if (strcmp(s, "single") == 0) return 1;
+    return qnn_lua_argerror(L, arg, "precision", "must be \"double\" or \"single\", got \"%s\"", s);
+}
+
 static int build_dense(lua_State *L) {
     qnn_net *net = (qnn_net *)lua_touserdata(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -96,6 +103,10 @@ static int build_dense(lua_State *L) {
                           (int)in, (int)out, (int)net->layers[net->nlayers - 1].out);
     int rc = qnn_net_add_dense(net, (size_t)in, (size_t)out, bias, &init, has_seed, seed, &err);
     if (rc < 0) check(L, -rc, &err, "qnn.nn.dense");
+    lua_getfield(L, 2, "precision");
+    int single = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "single") == 0;
+    lua_pop(L, 1);
+    if (single) check(L, qnn_layer_dense_set_single(&net->layers[rc], 1, &err), &err, "qnn.nn.dense");
     return 0;
 }
 
@@ -118,7 +129,7 @@ static int build_act(lua_State *L) {
     return 0;
 }
 
-static const char *const dense_opts[] = {"bias", "init", "seed", NULL};
+static const char *const dense_opts[] = {"bias", "init", "seed", "precision", NULL};
 
 static int l_dense(lua_State *L) {
     lua_Integer in = qnn_lua_checkint(L, 1, "in", 1, 0x7fffffff);
@@ -139,7 +150,11 @@ static int l_dense(lua_State *L) {
         has_seed = !lua_isnil(L, -1);
         lua_pop(L, 1);
     }
+    const char *prec = qnn_lua_optfield_str(L, t, "precision", "double");
+    precision_of(L, 3, prec);
     push_spec(L, "dense", build_dense);
+    lua_pushstring(L, prec);
+    lua_setfield(L, -2, "precision");
     lua_pushinteger(L, in);
     lua_setfield(L, -2, "in");
     lua_pushinteger(L, out);
@@ -231,7 +246,7 @@ static int l_sequential(lua_State *L) {
     return 1;
 }
 
-static const char *const mlp_opts[] = {"hidden", "output", "bias", "init", "seed", NULL};
+static const char *const mlp_opts[] = {"hidden", "output", "bias", "init", "seed", "precision", NULL};
 
 static int l_mlp(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -259,11 +274,13 @@ static int l_mlp(lua_State *L) {
     qnn_error err;
     qnn_error_clear(&err);
     if (qnn_init_parse(init_s, &init, &err)) return luaL_error(L, "qnn.nn.mlp: %s", err.msg);
+    int single = precision_of(L, 1, qnn_lua_optfield_str(L, 1, "precision", "double"));
     uint64_t seed = seed_from(L, 1);
     lnet *u = new_empty_net(L);
     for (lua_Integer i = 0; i + 1 < n; i++) {
         int rc = qnn_net_add_dense(u->net, sizes[i], sizes[i + 1], bias, &init, 0, 0, &err);
         if (rc < 0) check(L, -rc, &err, "qnn.nn.mlp");
+        if (single) check(L, qnn_layer_dense_set_single(&u->net->layers[rc], 1, &err), &err, "qnn.nn.mlp");
         int kind = i + 2 < n ? hk : ok;
         if (kind == QNN_LAYER_IDENTITY) continue;
         rc = qnn_net_add_activation(u->net, kind, 0, &err);
@@ -530,6 +547,27 @@ static int m_set(lua_State *L) {
     return 1;
 }
 
+static int m_precision(lua_State *L) {
+    qnn_net *n = lnet_check(L, 1)->net;
+    int ndense = 0, nsingle = 0;
+    for (size_t k = 0; k < n->nlayers; k++) {
+        ndense += n->layers[k].kind == QNN_LAYER_DENSE;
+        nsingle += qnn_layer_dense_is_single(&n->layers[k]);
+    }
+    if (!lua_isnoneornil(L, 2)) {
+        int single = precision_of(L, 2, luaL_checkstring(L, 2));
+        qnn_error err;
+        qnn_error_clear(&err);
+        for (size_t k = 0; k < n->nlayers; k++)
+            if (n->layers[k].kind == QNN_LAYER_DENSE)
+                check(L, qnn_layer_dense_set_single(&n->layers[k], single, &err), &err, "Net:precision");
+        lua_settop(L, 1);
+        return 1;
+    }
+    lua_pushstring(L, ndense == 0 || nsingle == 0 ? "double" : nsingle == ndense ? "single" : "mixed");
+    return 1;
+}
+
 static int m_nparams(lua_State *L) {
     lua_pushinteger(L, (lua_Integer)lnet_check(L, 1)->net->nparams);
     return 1;
@@ -703,6 +741,8 @@ static int l_load(lua_State *L) {
         if (vt && kind == QNN_LAYER_DENSE) {
             rc = qnn_net_add_dense(u->net, cl->in, cl->out, cl->has_bias, NULL, 0, 0, &err);
             if (rc < 0) check(L, -rc, &err, "qnn.nn.load");
+            if (cl->fparam[0] == 1.0)
+                check(L, qnn_layer_dense_set_single(&u->net->layers[rc], 1, &err), &err, "qnn.nn.load");
         } else if (vt) {
             rc = qnn_net_add_activation(u->net, kind, cl->in, &err);
             if (rc < 0) check(L, -rc, &err, "qnn.nn.load");
@@ -756,8 +796,9 @@ static int mm_tostring(lua_State *L) {
     for (size_t k = 0; k < n->nlayers; k++) {
         const qnn_layer *l = &n->layers[k];
         if (l->kind == QNN_LAYER_DENSE)
-            snprintf(line, sizeof line, "\n  %zu: dense %zu -> %zu%s, %zu params", k + 1, l->in,
-                     l->out, l->has_bias ? " (bias)" : " (no bias)", l->nparams);
+            snprintf(line, sizeof line, "\n  %zu: dense %zu -> %zu%s%s, %zu params", k + 1, l->in,
+                     l->out, l->has_bias ? " (bias)" : " (no bias)",
+                     qnn_layer_dense_is_single(l) ? " single" : "", l->nparams);
         else if (l->nparams)
             snprintf(line, sizeof line, "\n  %zu: %s %zu -> %zu, %zu params", k + 1, l->vt->name,
                      l->in, l->out, l->nparams);
@@ -814,6 +855,12 @@ static const qnn_lua_reg methods[] = {
     {"set", m_set, "Net:set(k, i, j, v) -> Net",
      "k, i, j as for Net:get; v: finite number.\nSets one weight in place."},
     {"nparams", m_nparams, "Net:nparams() -> integer", "Returns the number of parameters."},
+    {"precision", m_precision, "Net:precision([p]) -> Net | \"double\"|\"single\"|\"mixed\"",
+     "p: \"double\" or \"single\".\nWith p, sets every dense layer's arithmetic and returns the net; "
+     "without, reports it. Single: the dense matrix products run in float (sgemm) on float "
+     "copies of W and of the layer input (about 2x faster; results differ from double at the "
+     "1e-7 relative level); parameters, gradients, activations and the optimizer stay double. "
+     "Kept in checkpoints."},
     {"dims", m_dims, "Net:dims() -> in, out", "Returns the input and output widths."},
     {"copy", m_copy, "Net:copy() -> Net", "Returns a deep copy (parameters and layer state)."},
     {"layers", m_layers, "Net:layers() -> table",
@@ -837,10 +884,11 @@ static const luaL_Reg meta[] = {
     {NULL, NULL}};
 
 static const qnn_lua_reg funcs[] = {
-    {"dense", l_dense, "qnn.nn.dense(in, out [, {bias=true, init=\"default\", seed=}]) -> layer",
+    {"dense", l_dense, "qnn.nn.dense(in, out [, {bias=true, init=\"default\", seed=, precision=\"double\"}]) -> layer",
      "in, out: integers >= 1; init: \"default\" (U(+-1/sqrt(in)), PyTorch's), "
      "\"uniform(a,b)\", \"normal(mean,std)\", \"xavier\", \"kaiming\", \"kaiming_normal\", "
-     "\"zeros\"; seed: integer (else the net's seed stream).\nReturns a layer spec for "
+     "\"zeros\"; seed: integer (else the net's seed stream); precision: \"double\" (default) "
+     "or \"single\" (matrix products in float, see Net:precision).\nReturns a layer spec for "
      "qnn.nn.sequential."},
     {"tanh", l_tanh, "qnn.nn.tanh([dim]) -> layer", "dim: optional width check.\ntanh activation."},
     {"relu", l_relu, "qnn.nn.relu([dim]) -> layer", "dim: optional width.\nReLU activation."},
@@ -857,7 +905,7 @@ static const qnn_lua_reg funcs[] = {
      "integer for the initialisation (default: drawn from the default stream).\nReturns a "
      "built Net; consecutive widths must match."},
     {"mlp", l_mlp,
-     "qnn.nn.mlp{n0, n1, ..., nk, hidden=\"relu\", output=\"softmax\", bias=true, init=, seed=} -> Net",
+     "qnn.nn.mlp{n0, n1, ..., nk, hidden=\"relu\", output=\"softmax\", bias=true, init=, seed=, precision=\"double\"} -> Net",
      "sizes: >= 2 integers >= 1; hidden/output: \"tanh\", \"relu\", \"sigmoid\", \"softmax\", "
      "\"sign\", \"identity\"; init as for dense.\nDense layers with the hidden activation "
      "between them and the output activation last."},

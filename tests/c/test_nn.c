@@ -81,6 +81,57 @@ TEST(gradients_cross_entropy) {
     qnn_tensor_release(&T);
 }
 
+/* single-precision dense layers: loss and gradients equal the double path to float accuracy;
+ * the layer input gradient included; checkpoints and copies keep the mode */
+TEST(dense_single_precision) {
+    qnn_tensor X, T;
+    int labels[6];
+    make_data(&X, &T, labels, 6);
+    qnn_targets y = {labels, NULL};
+    qnn_error err;
+    qnn_net *a = make_net(QNN_LAYER_TANH, 1, 1, 3), *b = make_net(QNN_LAYER_TANH, 1, 1, 3);
+    CHECK(a && b);
+    CHECK(qnn_layer_dense_set_single(&b->layers[0], 1, &err) == QNN_OK);
+    CHECK(qnn_layer_dense_set_single(&b->layers[2], 1, &err) == QNN_OK);
+    CHECK(qnn_layer_dense_set_single(&b->layers[1], 1, &err) == QNN_EINVAL); /* tanh */
+    CHECK(qnn_layer_dense_is_single(&b->layers[0]) && !qnn_layer_dense_is_single(&a->layers[0]));
+    double la, lb;
+    CHECK(qnn_net_backward(a, &X, QNN_LOSS_CROSS_ENTROPY, &y, 0.0, NULL, &la, NULL, &err) == QNN_OK);
+    CHECK(qnn_net_backward(b, &X, QNN_LOSS_CROSS_ENTROPY, &y, 0.0, NULL, &lb, NULL, &err) == QNN_OK);
+    CHECK(fabs(la - lb) < 1e-6 * fabs(la));
+    double worst = 0.0;
+    for (size_t k = 0; k < a->nparams; k++)
+        worst = fmax(worst, fabs(a->grads[k] - b->grads[k]) / fmax(1.0, fabs(a->grads[k])));
+    CHECK(worst > 0.0 && worst < 1e-5); /* really computed in float, and close */
+    /* copy and checkpoint keep the mode */
+    qnn_net *c;
+    CHECK(qnn_net_copy(&c, b, &err) == QNN_OK);
+    CHECK(qnn_layer_dense_is_single(&c->layers[0]));
+    double lc;
+    CHECK(qnn_net_backward(c, &X, QNN_LOSS_CROSS_ENTROPY, &y, 0.0, NULL, &lc, NULL, &err) == QNN_OK);
+    CHECK(lc == lb);
+    char path[] = "/tmp/qnn_test_single_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK(qnn_ckpt_save_net(b, path, &err) == QNN_OK);
+    qnn_net *d = NULL;
+    CHECK(qnn_ckpt_load_net(path, &d, &err) == QNN_OK);
+    unlink(path);
+    CHECK(d && qnn_layer_dense_is_single(&d->layers[2]));
+    /* back to double: the same numbers as the double net */
+    CHECK(qnn_layer_dense_set_single(&c->layers[0], 0, &err) == QNN_OK);
+    CHECK(qnn_layer_dense_set_single(&c->layers[2], 0, &err) == QNN_OK);
+    CHECK(qnn_net_backward(c, &X, QNN_LOSS_CROSS_ENTROPY, &y, 0.0, NULL, &lc, NULL, &err) == QNN_OK);
+    CHECK(lc == la);
+    qnn_net_free(a);
+    qnn_net_free(b);
+    qnn_net_free(c);
+    qnn_net_free(d);
+    qnn_tensor_release(&X);
+    qnn_tensor_release(&T);
+}
+
 TEST(gradients_mse_and_l2) {
     qnn_tensor X, T;
     int labels[5];
@@ -346,6 +397,7 @@ TEST(bad_construction) {
 
 int main(void) {
     RUN(gradients_cross_entropy);
+    RUN(dense_single_precision);
     RUN(gradients_mse_and_l2);
     RUN(loss_values);
     RUN(sign_straight_through);

@@ -158,6 +158,39 @@ describe("qnn.nn", function()
     assert.is_number(net:predict{1, 0})
   end)
 
+  it("runs dense layers in single precision on request", function()
+    local X = qnn.tensor.uniform(16, 6, -1, 1, { seed = 4 })
+    local y = {}
+    for i = 1, 16 do y[i] = i % 3 + 1 end
+    local a = qnn.nn.mlp { 6, 5, 3, seed = 2 }
+    local b = qnn.nn.mlp { 6, 5, 3, seed = 2, precision = "single" }
+    assert.are.equal("double", a:precision())
+    assert.are.equal("single", b:precision())
+    assert.truthy(tostring(b):match("single"))
+    local la, lb = a:backward(X, y), b:backward(X, y)
+    assert.is_true(la ~= lb and math.abs(la - lb) < 1e-6)
+    local ga, gb = a:grads(), b:grads()
+    for i = 1, #ga do assert.is_true(math.abs(ga[i] - gb[i]) < 1e-5) end
+    -- per layer, through sequential; a mixed net reports "mixed"
+    local m = qnn.nn.sequential { qnn.nn.dense(6, 5, { precision = "single" }), qnn.nn.tanh(), qnn.nn.dense(5, 3), seed = 1 }
+    assert.are.equal("mixed", m:precision())
+    assert.are.equal(m, m:precision("double"))
+    assert.are.equal("double", m:precision())
+    -- checkpoints keep it
+    local path = os.tmpname()
+    b:save(path)
+    assert.are.equal("single", qnn.nn.load(path):precision())
+    os.remove(path)
+    assert.are.equal("single", b:copy():precision())
+    -- bad input names the argument and the allowed values
+    local ok, err = pcall(b.precision, b, "half")
+    assert.is_false(ok); assert.truthy(err:match("precision") and err:match('"double" or "single"'))
+    ok, err = pcall(qnn.nn.dense, 2, 3, { precision = 32 })
+    assert.is_false(ok)
+    ok, err = pcall(qnn.nn.mlp, { 3, 2, precision = "float" })
+    assert.is_false(ok); assert.truthy(err:match("precision"))
+  end)
+
   it("rejects bad input with clear errors", function()
     local net = qnn.nn.mlp{3, 4, 2, seed = 1}
     local ok, err = pcall(net.forward, net, qnn.tensor(2, 5))
