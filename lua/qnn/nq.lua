@@ -130,7 +130,7 @@ doc(M.mean_sd, "qnn.nq.mean_sd", "qnn.nq.mean_sd(xs) -> mean, sd",
 local run_keys = {
   preset = true, a = true, g = true, register = true, rule = true, train = true, val = true,
   epochs = true, seed = true, lr = true, momentum = true, batch = true, shots = true,
-  sizes = true, mean_field = true, progress = true, on_epoch = true, train_eval = true,
+  sizes = true, mean_field = true, progress = true, on_epoch = true, train_eval = true, precision = true,
 }
 
 --- M.run{preset=, train=, val=, epochs=10, seed=1, ...} -> result
@@ -147,7 +147,8 @@ function M.run(opts)
   local shots = opts.shots or 15
   if math.type(epochs) ~= "integer" or epochs < 1 then fail("run", "epochs must be an integer >= 1") end
   if math.type(shots) ~= "integer" or shots < 1 then fail("run", "shots must be an integer >= 1") end
-  local net = M.net { a = a, g = g, sizes = opts.sizes, register = opts.register, rule = opts.rule, seed = seed }
+  local net = M.net { a = a, g = g, sizes = opts.sizes, register = opts.register, rule = opts.rule, seed = seed,
+    precision = opts.precision }
   local opt = qnn.optim.sgd { lr = opts.lr or 0.01, momentum = opts.momentum or 0.9 }
   local rng = qnn.rng(seed * 7919 + 17)
   local t0, c0 = qnn.clock(), os.clock()
@@ -179,7 +180,8 @@ function M.run(opts)
 end
 doc(M.run, "qnn.nq.run",
   "qnn.nq.run{preset= | a=, g=, train=, val=, epochs=10, seed=1, lr=0.01, momentum=0.9, batch=64, " ..
-  "shots=15, register=\"shared\", rule=\"exact\", sizes=, mean_field=true, train_eval=true, on_epoch=fn} -> result, net",
+  "shots=15, register=\"shared\", rule=\"exact\", sizes=, mean_field=true, train_eval=true, on_epoch=fn, " ..
+  "precision=\"double\"} -> result, net",
   "train/val: Datasets (X, y). Trains the paper's network with SGD (cross-entropy) and evaluates.\n" ..
   "Returns {val_err1 (single shot), val_err_vote (shots-vote), val_err_mean (mean-field), train_err1, " ..
   "train_err_vote, loss={per epoch}, train_acc={...}, time=, cpu=, ...} and the trained Net.")
@@ -231,7 +233,7 @@ doc(M.mkdir, "qnn.nq.mkdir", "qnn.nq.mkdir(dir) -> dir", "Creates a directory (m
 --- M.experiment{name=, configs={{label=, preset=|a=, g=, register=}, ...}, seeds={...}, epochs=,
 --- shots=, data=function(seed) -> train, val, out_dir=, quiet=} -> rows, summary
 local exp_keys = { name = true, configs = true, seeds = true, epochs = true, shots = true, data = true,
-  out_dir = true, quiet = true, train_eval = true, split_seed = true }
+  out_dir = true, quiet = true, train_eval = true, split_seed = true, precision = true }
 function M.experiment(o)
   if type(o) ~= "table" then fail("experiment", "options must be a table") end
   for k in pairs(o) do if not exp_keys[k] then fail("experiment", "unknown option '%s'", tostring(k)) end end
@@ -247,7 +249,7 @@ function M.experiment(o)
     for ci, c in ipairs(o.configs) do
       local res = M.run { preset = c.preset, a = c.a, g = c.g, register = c.register, rule = c.rule,
         train = tr, val = va, epochs = o.epochs or 10, shots = o.shots or 15, seed = seed,
-        train_eval = o.train_eval }
+        train_eval = o.train_eval, precision = o.precision }
       res.label = c.label or c.preset or ("a=%g g=%g"):format(res.a, res.g)
       res.config = ci
       res.gap1 = res.train_err1 and (res.val_err1 - res.train_err1) or nil
@@ -277,7 +279,8 @@ function M.experiment(o)
 end
 doc(M.experiment, "qnn.nq.experiment",
   "qnn.nq.experiment{name=, configs={{label=, preset= | a=, g=, register=}, ...}, seeds={1,2,3}, epochs=10, " ..
-  "shots=15, data=function(seed) -> train, val, out_dir=, quiet=false, train_eval=true, split_seed=true} -> rows, summary",
+  "shots=15, data=function(seed) -> train, val, out_dir=, quiet=false, train_eval=true, split_seed=true, " ..
+  "precision=\"double\"} -> rows, summary",
   "Runs qnn.nq.run for every config and seed (the data split follows the seed unless split_seed=false), prints " ..
   "one line per run and writes <out_dir>/<name>.csv, <name>_summary.csv and <name>.json.\nReturns the runs and " ..
   "per-config summaries (errors in %, mean and sd over seeds).")
