@@ -311,6 +311,24 @@ function M.have_gnuplot()
 end
 doc(M.have_gnuplot, "have_gnuplot", "qnn.report.have_gnuplot() -> boolean", "True if gnuplot is on PATH.")
 
+-- Runs gnuplot on the script lines g (which write to png .. ".tmp"), then renames the PNG into
+-- place; on failure removes the temp file, reports on stderr and returns nil.
+local function run_gnuplot(g, png, who)
+  local script = os.tmpname()
+  local f = assert(io.open(script, "w"))
+  f:write(table.concat(g, "\n"), "\n")
+  f:close()
+  local ok = os.execute("gnuplot " .. script .. " 2>/dev/null")
+  os.remove(script)
+  if not ok then
+    os.remove(png .. ".tmp")
+    io.stderr:write("qnn.report." .. who .. ": gnuplot failed for " .. png .. "\n")
+    return nil
+  end
+  os.rename(png .. ".tmp", png)
+  return png
+end
+
 --- opts: {png=, csv=, title=, xlabel=, ylabel=, series={{x=col, y=col, title=, style="lines"}, ...},
 ---        logx=, logy=, width=, height=}
 function M.plot(opts)
@@ -346,19 +364,7 @@ function M.plot(opts)
       s.style or (s.err and "yerrorlines" or "linespoints"), q(s.title or s.y))
   end
   g[#g + 1] = "plot " .. table.concat(plots, ", ")
-  local script = os.tmpname()
-  local f = assert(io.open(script, "w"))
-  f:write(table.concat(g, "\n"), "\n")
-  f:close()
-  local ok = os.execute("gnuplot " .. script .. " 2>/dev/null")
-  os.remove(script)
-  if not ok then
-    os.remove(opts.png .. ".tmp")
-    io.stderr:write("qnn.report.plot: gnuplot failed for " .. opts.png .. "\n")
-    return nil
-  end
-  os.rename(opts.png .. ".tmp", opts.png)
-  return opts.png
+  return run_gnuplot(g, opts.png, "plot")
 end
 doc(M.plot, "plot", "qnn.report.plot{png=, csv=, series={{x=, y=, err=, title=, style=, csv=}} (columns by name or number), title=, xlabel=, ylabel=, logx=, logy=} -> png|nil",
   "Draws columns of a CSV file (written with qnn.report.csv) into a PNG with gnuplot (pngcairo).\n" ..
@@ -419,20 +425,9 @@ function M.bars(opts)
     plots[#plots + 1] = ("%s %s title %s"):format(q(dat), using, q(name))
   end
   g[#g + 1] = "plot " .. table.concat(plots, ", ")
-  local script = os.tmpname()
-  f = assert(io.open(script, "w"))
-  f:write(table.concat(g, "\n"), "\n")
-  f:close()
-  local ok = os.execute("gnuplot " .. script .. " 2>/dev/null")
-  os.remove(script)
+  local png = run_gnuplot(g, opts.png, "bars")
   os.remove(dat)
-  if not ok then
-    os.remove(opts.png .. ".tmp")
-    io.stderr:write("qnn.report.bars: gnuplot failed for " .. opts.png .. "\n")
-    return nil
-  end
-  os.rename(opts.png .. ".tmp", opts.png)
-  return opts.png
+  return png
 end
 doc(M.bars, "bars", "qnn.report.bars{png=, labels={...}, groups={...}, values={[group][label]=v}, errors=, title=, ylabel=, ymin=, ymax=} -> png|nil",
   "Grouped bar chart with gnuplot: one cluster per label, one bar per group; errors (same shape as values) draws " ..
