@@ -28,7 +28,7 @@ local qnn = require "qnn"
 local dq = qnn.diffqas
 local A = dq.args(arg, { quick = false, tasks = nil, epochs = nil, singles = "all",
   normalize = "softmax,none", max_steps = nil, out = nil, seed = 1, depth = 15, lr = nil,
-  init_scale = 0.05, time_limit = nil })
+  init_scale = 0.05, time_limit = nil }, { "tasks", "epochs", "max_steps", "out", "lr", "time_limit", "combine" })
 local quick = A.quick == true
 
 local function split_list(s)

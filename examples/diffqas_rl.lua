@@ -17,7 +17,7 @@ local dq = qnn.diffqas
 local gw = qnn.gridworld
 local A = dq.args(arg, { quick = false, envs = nil, updates = nil, models = "classical,diffqas,single",
   depth = 10, lr = 1e-3, qt_lr = 1e-2, entropy = 0.01, time_limit = nil, out = nil, seed = 1,
-  single = "H-ring-RY", init_scale = 0.05, plots = true })
+  single = "H-ring-RY", init_scale = 0.05, plots = true }, { "envs", "updates", "time_limit", "out" })
 local quick = A.quick == true
 local NENV, NSTEP, GAMMA = 16, 5, 0.9
 local envs_list = tostring(A.envs or (quick and "5" or "5,6"))

@@ -18,7 +18,8 @@
 local qnn = require "qnn"
 local dq = qnn.diffqas
 local A = dq.args(arg, { quick = false, series = "bessel,shm", epochs = nil, singles = nil,
-  normalize = nil, plots = true, out = nil, seed = 1, depth = 10, lr = 0.01, init_scale = 1 })
+  normalize = nil, plots = true, out = nil, seed = 1, depth = 10, lr = 0.01, init_scale = 1 },
+  { "epochs", "singles", "normalize", "out" })
 local quick = A.quick == true
 local epochs = A.epochs or (quick and 6 or 50)
 local singles = A.singles or (quick and "none" or "all")
