@@ -107,8 +107,8 @@ set ylabel 'E_1(s) - E_0(s)  (units of rms coefficient)'
 set title 'Gap along H(s) = -(1-s) sum X + s H_P, n = %d block drawn from a 64-32-10 Ising net'
 plot '%s' using 1:2 with lines lw 2 title 'untrained', '%s' using 1:3 with lines lw 2 title 'trained'
 ]], png, n, dat, dat)
-local ok = os.execute("gnuplot > /dev/null 2>&1 <<'EOF'\n" .. script .. "EOF\n")
-print(ok and ("wrote " .. png) or "gnuplot failed (is gnuplot-nox installed? scripts/deps.sh)")
+local ok, msg = qnn.report.gnuplot(script)
+print(ok and ("wrote " .. png) or msg)
 
 print("\n| net | blocks | n | min gap (mean ± sd) | median | ground degeneracy | lowest excitation | " ..
   "p_ground exact (T = " .. table.concat(Ts, ", ") .. ") | p_ground SQA (sweeps = " .. table.concat(sweeps, ", ") .. ") |")

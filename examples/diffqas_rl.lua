@@ -228,9 +228,9 @@ if A.plots ~= false and A.plots ~= "false" then
       local script = table.concat({ "set terminal png size 900,450 noenhanced", "set output '" .. png .. "'",
         "set title '" .. envname .. ": return per episode (moving average of 50)'", "set xlabel 'episode'",
         "set ylabel 'return'", "set key bottom right", "set yrange [0:1]", "plot " .. table.concat(plots, ", ") }, "\n")
-      os.execute("gnuplot > /dev/null 2>&1 <<'EOF'\n" .. script .. "\nEOF\n")
+      local ok, msg = qnn.report.gnuplot(script)
       for _, fn in ipairs(files) do os.remove(fn) end
-      print("plot: " .. png)
+      print(ok and ("plot: " .. png) or ("plot skipped: " .. msg))
     end
   end
 end

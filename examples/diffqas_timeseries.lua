@@ -113,7 +113,7 @@ local function run(model, train, test, label)
 end
 
 local function plot(name, label, all, ntr, preds, path)
-  local dat = path .. ".dat"
+  local dat = os.tmpname()
   local f = assert(io.open(dat, "w"))
   local n = all.X:shape()
   for i = 1, n do
@@ -135,13 +135,10 @@ local function plot(name, label, all, ntr, preds, path)
   end
   cmds[#cmds + 1] = "plot " .. table.concat(plots, ", ")
   local script = table.concat(cmds, "\n") .. "\n"
-  local ok = os.execute("gnuplot > /dev/null 2>&1 <<'EOF'\n" .. script .. "EOF\n")
-  if not ok then
-    script = script:gsub("pngcairo", "png")
-    os.execute("gnuplot > /dev/null 2>&1 <<'EOF'\n" .. script .. "EOF\n")
-  end
+  local ok, msg = qnn.report.gnuplot(script)
+  if not ok and msg == "gnuplot failed" then ok, msg = qnn.report.gnuplot((script:gsub("pngcairo", "png"))) end
   os.remove(dat)
-  print("  plot: " .. path .. ".png")
+  print(ok and ("  plot: " .. path .. ".png") or ("  plot skipped: " .. msg))
 end
 
 local rows, report = {}, { quick = quick, depth = A.depth, epochs = epochs, batch = 10, lr = A.lr,

@@ -197,20 +197,12 @@ doc(M.write_csv, "qnn.nq.write_csv", "qnn.nq.write_csv(path, rows, cols)",
 
 --- M.gnuplot(script) -> true | false, message  (skips when gnuplot is missing)
 function M.gnuplot(script)
-  local ok = os.execute("command -v gnuplot >/dev/null 2>&1")
-  if not ok then return false, "gnuplot not found: plot skipped (install gnuplot-nox, scripts/deps.sh)" end
-  local tmp = os.tmpname()
-  local f = assert(io.open(tmp, "w"))
-  f:write(script)
-  f:close()
-  local r = os.execute("gnuplot " .. tmp .. " 2>&1")
-  os.remove(tmp)
-  if not r then return false, "gnuplot failed" end
-  return true
+  local r, msg = qnn.report.gnuplot(script)
+  return r ~= nil, msg
 end
 doc(M.gnuplot, "qnn.nq.gnuplot", "qnn.nq.gnuplot(script) -> ok [, message]",
-  "script: gnuplot commands (written to a temporary file and run).\nReturns false and a message if gnuplot " ..
-  "is missing or fails.")
+  "script: gnuplot commands, run through qnn.report.gnuplot (PNGs renamed into place atomically).\n" ..
+  "Returns false and a message if gnuplot is missing or fails.")
 
 --- command-line helpers for the examples
 function M.args(argv)

@@ -311,21 +311,42 @@ function M.have_gnuplot()
 end
 doc(M.have_gnuplot, "have_gnuplot", "qnn.report.have_gnuplot() -> boolean", "True if gnuplot is on PATH.")
 
--- Runs gnuplot on the script lines g (which write to png .. ".tmp"), then renames the PNG into
--- place; on failure removes the temp file, reports on stderr and returns nil.
-local function run_gnuplot(g, png, who)
-  local script = os.tmpname()
-  local f = assert(io.open(script, "w"))
-  f:write(table.concat(g, "\n"), "\n")
+--- Runs a gnuplot script so that its PNGs appear atomically: every "set output '<file>'" is
+--- redirected to <file>.tmp, renamed over <file> when gnuplot succeeds, removed when it fails.
+function M.gnuplot(script)
+  if type(script) ~= "string" then error("qnn.report.gnuplot: script must be a string", 2) end
+  if not M.have_gnuplot() then
+    return nil, "gnuplot not found: plot skipped (install gnuplot-nox, scripts/deps.sh)"
+  end
+  local outs = {}
+  local text = script:gsub("set output '([^']+)'", function(file)
+    outs[#outs + 1] = file
+    return "set output '" .. file .. ".tmp'"
+  end)
+  local tmp = os.tmpname()
+  local f = assert(io.open(tmp, "w"))
+  f:write(text, "\n")
   f:close()
-  local ok = os.execute("gnuplot " .. script .. " 2>/dev/null")
-  os.remove(script)
-  if not ok then
-    os.remove(png .. ".tmp")
-    io.stderr:write("qnn.report." .. who .. ": gnuplot failed for " .. png .. "\n")
+  local ok = os.execute("gnuplot " .. tmp .. " >/dev/null 2>&1")
+  os.remove(tmp)
+  for _, file in ipairs(outs) do
+    if ok then os.rename(file .. ".tmp", file) else os.remove(file .. ".tmp") end
+  end
+  if not ok then return nil, "gnuplot failed" end
+  return outs[1] or true
+end
+doc(M.gnuplot, "gnuplot", "qnn.report.gnuplot(script) -> first output file | true, or nil, message",
+  "script: gnuplot commands. Each \"set output 'file'\" writes to file.tmp, renamed over file only when " ..
+  "gnuplot succeeds (removed otherwise), so a failed or interrupted plot never leaves a truncated PNG.\n" ..
+  "Returns nil and a message when gnuplot is missing or fails.")
+
+-- Runs the script lines g (which write to png), reporting failures on stderr as qnn.report.<who>.
+local function run_gnuplot(g, png, who)
+  local r, msg = M.gnuplot(table.concat(g, "\n"))
+  if not r then
+    io.stderr:write("qnn.report." .. who .. ": " .. msg .. " for " .. png .. "\n")
     return nil
   end
-  os.rename(png .. ".tmp", png)
   return png
 end
 
@@ -343,7 +364,7 @@ function M.plot(opts)
   local q = function(s) return "'" .. tostring(s):gsub("'", "''") .. "'" end
   local g = {
     string.format("set terminal pngcairo size %d,%d noenhanced", opts.width or 900, opts.height or 560),
-    "set output " .. q(opts.png .. ".tmp"),
+    "set output " .. q(opts.png),
     "set datafile separator ','",
     "set key autotitle columnhead",
     "set grid",
@@ -400,7 +421,7 @@ function M.bars(opts)
   f:close()
   local g = {
     string.format("set terminal pngcairo size %d,%d noenhanced", opts.width or 1100, opts.height or 520),
-    "set output " .. q(opts.png .. ".tmp"),
+    "set output " .. q(opts.png),
     "set datafile missing '?'",
     "set style data histogram",
     errors and "set style histogram errorbars gap 1 lw 1" or "set style histogram clustered gap 1",

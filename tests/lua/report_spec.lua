@@ -92,6 +92,16 @@ describe("qnn.report", function()
     f = assert(io.open(bars, "rb"))
     assert.are.equal("\137PNG", f:read(4))
     f:close()
+    -- raw scripts: output appears only on success, never a partial file
+    local good = d .. "/g.png"
+    assert.are.equal(good, report.gnuplot("set terminal pngcairo size 200,100\nset output '" .. good ..
+      "'\nplot x"))
+    f = assert(io.open(good, "rb")); assert.are.equal("\137PNG", f:read(4)); f:close()
+    local bad = d .. "/bad.png"
+    local r, msg = report.gnuplot("set terminal pngcairo\nset output '" .. bad .. "'\nplot nosuchfunction(x)")
+    assert.is_nil(r); assert.are.equal("gnuplot failed", msg)
+    assert.is_nil(io.open(bad)); assert.is_nil(io.open(bad .. ".tmp"))
+    assert.has_error(function() report.gnuplot(42) end)
     os.execute('rm -rf "' .. d .. '"')
   end)
 end)
