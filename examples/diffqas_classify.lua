@@ -20,7 +20,8 @@
 -- Both modes: mapping init_scale 0.05 (the paper does not give the mapping model's initial
 -- range; with PyTorch's default U(+-1/sqrt(18)) the generated weights start ~20x larger than a
 -- default-initialised target's and the first epochs only shrink them) -- --init_scale=1 for that.
--- Options also: --lr=  --init_scale=  --time_limit= (seconds per model)  --seed=N
+-- Options also: --lr=  --init_scale=  --time_limit= (seconds per model)  --seed=N  --log=false
+-- (full runs print one line per epoch; per-epoch train loss and test accuracy go to the JSON)
 -- --combine=a.csv,b.csv,... --out=base: one table per task over the runs in those CSV files
 -- (several seeds / separate ensemble and single runs), written to base.md, base.csv and the bar
 -- chart base.png; rows without a seed column count as seed 1.
@@ -28,7 +29,7 @@ local qnn = require "qnn"
 local dq = qnn.diffqas
 local A = dq.args(arg, { quick = false, tasks = nil, epochs = nil, singles = "all",
   normalize = "softmax,none", max_steps = nil, out = nil, seed = 1, depth = 15, lr = nil,
-  init_scale = 0.05, time_limit = nil }, { "tasks", "epochs", "max_steps", "out", "lr", "time_limit", "combine" })
+  init_scale = 0.05, time_limit = nil, log = true }, { "tasks", "epochs", "max_steps", "out", "lr", "time_limit", "combine" })
 local quick = A.quick == true
 
 local function split_list(s)
@@ -179,7 +180,7 @@ local epochs
 local function run(model, train, test, label)
   local h = dq.train(model, { train = train, test = test, epochs = epochs, batch = 100,
     optimizer = qnn.optim.adam { lr = lr }, seed = A.seed, max_steps = A.max_steps,
-    time_limit = A.time_limit })
+    time_limit = A.time_limit, log = not quick and A.log ~= false })
   local acc = h.final.accuracy
   print(("  %-34s test acc %.4f   (%d steps, %.1f s)"):format(label, acc, h.steps, h.seconds))
   return h, acc
@@ -200,7 +201,12 @@ for _, name in ipairs(tasks) do
       seconds = h.seconds }
     for k, v in pairs(extra or {}) do r[k] = v end
     rows[#rows + 1] = r
-    tr.models[#tr.models + 1] = r
+    -- learning curves go to the JSON only (the CSV stays one flat row per model)
+    local curve = { train_loss = h.loss, test_acc = {} }
+    for e, t in ipairs(h.test) do curve.test_acc[e] = t.accuracy end
+    local jr = { curve = curve }
+    for k, v in pairs(r) do jr[k] = v end
+    tr.models[#tr.models + 1] = jr
   end
   -- classical target trained directly
   local net = make_target(A.seed)
