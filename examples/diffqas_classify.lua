@@ -21,6 +21,8 @@
 -- range; with PyTorch's default U(+-1/sqrt(18)) the generated weights start ~20x larger than a
 -- default-initialised target's and the first epochs only shrink them) -- --init_scale=1 for that.
 -- Options also: --lr=  --init_scale=  --time_limit= (seconds per model)  --seed=N  --log=false
+--   --inputs=raw|standardize (default raw = pixels in [0, 1]; standardize = (x - mean) / std with
+--   one mean and std over all training pixels, applied to both splits)
 -- (full runs print one line per epoch; per-epoch train loss and test accuracy go to the JSON)
 -- --combine=a.csv,b.csv,... --out=base: one table per task over the runs in those CSV files
 -- (several seeds / separate ensemble and single runs), written to base.md, base.csv and the bar
@@ -29,7 +31,7 @@ local qnn = require "qnn"
 local dq = qnn.diffqas
 local A = dq.args(arg, { quick = false, tasks = nil, epochs = nil, singles = "all",
   normalize = "softmax,none", max_steps = nil, out = nil, seed = 1, depth = 15, lr = nil,
-  init_scale = 0.05, time_limit = nil, log = true }, { "tasks", "epochs", "max_steps", "out", "lr", "time_limit", "combine" })
+  init_scale = 0.05, time_limit = nil, log = true, inputs = "raw" }, { "tasks", "epochs", "max_steps", "out", "lr", "time_limit", "combine" })
 local quick = A.quick == true
 
 local function split_list(s)
@@ -52,6 +54,7 @@ if A.combine then
   for path in tostring(A.combine):gmatch("[^,]+") do
     for _, r in ipairs(R.read_csv(path)) do
       r.seed = r.seed or 1
+      if r.inputs and r.inputs ~= "raw" then r.task = r.task .. "+" .. r.inputs end
       all[#all + 1] = r
     end
   end
@@ -71,15 +74,26 @@ if A.combine then
     tasks_seen[r.task] = true
     models_seen[k] = true
   end
+  local function tlabel(t)
+    local base, inp = t:match("^([^+]+)%+?(.*)$")
+    local l = TASKS[base] and TASKS[base].label or base
+    return inp ~= "" and (l .. ", " .. inp .. "d inputs") or l
+  end
   local tasks_in = {}
-  for _, t in ipairs(TASK_ORDER) do if tasks_seen[t] then tasks_in[#tasks_in + 1] = t end end
-  for t in pairs(tasks_seen) do if not TASKS[t] then tasks_in[#tasks_in + 1] = t end end
+  for _, t in ipairs(TASK_ORDER) do
+    if tasks_seen[t] then tasks_in[#tasks_in + 1] = t end
+    if tasks_seen[t .. "+standardize"] then tasks_in[#tasks_in + 1] = t .. "+standardize" end
+  end
+  for t in pairs(tasks_seen) do
+    local base, inp = t:match("^([^+]+)%+?(.*)$")
+    if not TASKS[base] or (inp ~= "" and inp ~= "standardize") then tasks_in[#tasks_in + 1] = t end
+  end
   local md, summary = {}, {}
   local values, errors, labels = {}, {}, {}
   for _, k in ipairs(order) do if models_seen[k] then labels[#labels + 1] = k end end
   for ti, t in ipairs(tasks_in) do
     values[ti], errors[ti] = {}, {}
-    md[#md + 1] = ("### %s\n"):format(TASKS[t] and TASKS[t].label or t)
+    md[#md + 1] = ("### %s\n"):format(tlabel(t))
     md[#md + 1] = "| model | trained / target params | seeds | test acc (mean ± sd) | per seed | steps |"
     md[#md + 1] = "|---|---|---|---|---|---|"
     for li, k in ipairs(labels) do
@@ -114,7 +128,7 @@ if A.combine then
   R.csv(base .. ".csv", { "task", "model", "trained_params", "target_params", "n", "test_acc_mean",
     "test_acc_sd", "seeds" }, summary)
   local groups = {}
-  for ti, t in ipairs(tasks_in) do groups[ti] = TASKS[t] and TASKS[t].label or t end
+  for ti, t in ipairs(tasks_in) do groups[ti] = tlabel(t) end
   local png = R.bars { png = base .. ".png", labels = labels, groups = groups, values = values, errors = errors,
     title = "DiffQAS-QT classification: test accuracy (mean ± sd over seeds)", ylabel = "test accuracy",
     ymin = 0.4, ymax = 1.0 }
@@ -154,6 +168,16 @@ local function load_task(t)
     tr = qnn.data.load("fashion_mnist", { split = "train" }):classes(t.classes):scale(1 / 255)
     te = qnn.data.load("fashion_mnist", { split = "test" }):classes(t.classes):scale(1 / 255)
   end
+  if A.inputs == "standardize" then
+    -- one global mean and standard deviation of the training pixels (as torchvision's
+    -- Normalize(mean, std) with data-set statistics); the test set uses the training values
+    local mu = tr.X:mean()
+    local sd = math.sqrt(math.max(tr.X:mul(tr.X):mean() - mu * mu, 1e-12))
+    tr:scale(1 / sd, -mu / sd)
+    te:scale(1 / sd, -mu / sd)
+  elseif A.inputs ~= "raw" then
+    error("--inputs must be raw or standardize, got '" .. tostring(A.inputs) .. "'")
+  end
   local train, test = { X = tr.X, y = tr.y }, { X = te.X, y = te.y }
   if quick then
     local P = pool_matrix()
@@ -171,7 +195,7 @@ local function make_target(seed)
     qnn.nn.relu(), qnn.nn.dense(64, 2), seed = seed }
 end
 
-local rows, report = {}, { quick = quick, depth = depth, batch = 100, lr = lr,
+local rows, report = {}, { quick = quick, depth = depth, batch = 100, lr = lr, inputs = A.inputs,
   init_scale = A.init_scale, optimizer = "adam", tasks = {} }
 local pool = dq.pool()
 local t_start = dq.now()
@@ -196,7 +220,7 @@ for _, name in ipairs(tasks) do
     models = {} }
   report.tasks[#report.tasks + 1] = tr
   local function record(model, kind, norm, h, acc, trained, p, extra)
-    local r = { task = name, seed = A.seed, model = model, kind = kind, normalize = norm or "", trained_params = trained,
+    local r = { task = name, seed = A.seed, inputs = A.inputs, model = model, kind = kind, normalize = norm or "", trained_params = trained,
       target_params = p, test_acc = acc, final_train_loss = h.loss[#h.loss], steps = h.steps,
       seconds = h.seconds }
     for k, v in pairs(extra or {}) do r[k] = v end
@@ -250,7 +274,7 @@ report.rows = rows
 report.seconds = dq.now() - t_start
 report.command = "bin/qnnlab examples/diffqas_classify.lua " .. table.concat(arg or {}, " ")
 dq.write(out .. ".json", dq.json(report))
-dq.write(out .. ".csv", dq.csv(rows, { "task", "seed", "model", "kind", "normalize", "trained_params",
+dq.write(out .. ".csv", dq.csv(rows, { "task", "seed", "inputs", "model", "kind", "normalize", "trained_params",
   "target_params", "test_acc", "final_train_loss", "steps", "seconds", "top1", "top1_standalone_acc",
   "top3_ensemble_acc" }))
 print(("wrote %s.json and %s.csv (%.0f s)"):format(out, out, report.seconds))
