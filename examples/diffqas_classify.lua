@@ -200,6 +200,17 @@ local rows, report = {}, { quick = quick, depth = depth, batch = 100, lr = lr, i
 local pool = dq.pool()
 local t_start = dq.now()
 
+-- results are rewritten (atomically) after every model, so an interrupted run keeps what it finished
+local function flush()
+  report.rows = rows
+  report.seconds = dq.now() - t_start
+  report.command = "bin/qnnlab examples/diffqas_classify.lua " .. table.concat(arg or {}, " ")
+  dq.write(out .. ".json", dq.json(report))
+  dq.write(out .. ".csv", dq.csv(rows, { "task", "seed", "inputs", "model", "kind", "normalize", "trained_params",
+    "target_params", "test_acc", "final_train_loss", "steps", "seconds", "top1", "top1_standalone_acc",
+    "top3_ensemble_acc" }))
+end
+
 local epochs
 local function run(model, train, test, label)
   local h = dq.train(model, { train = train, test = test, epochs = epochs, batch = 100,
@@ -231,6 +242,7 @@ for _, name in ipairs(tasks) do
     local jr = { curve = curve }
     for k, v in pairs(r) do jr[k] = v end
     tr.models[#tr.models + 1] = jr
+    flush()
   end
   -- classical target trained directly
   local net = make_target(A.seed)
@@ -270,11 +282,5 @@ for _, name in ipairs(tasks) do
   end
 end
 
-report.rows = rows
-report.seconds = dq.now() - t_start
-report.command = "bin/qnnlab examples/diffqas_classify.lua " .. table.concat(arg or {}, " ")
-dq.write(out .. ".json", dq.json(report))
-dq.write(out .. ".csv", dq.csv(rows, { "task", "seed", "inputs", "model", "kind", "normalize", "trained_params",
-  "target_params", "test_acc", "final_train_loss", "steps", "seconds", "top1", "top1_standalone_acc",
-  "top3_ensemble_acc" }))
+flush()
 print(("wrote %s.json and %s.csv (%.0f s)"):format(out, out, report.seconds))
