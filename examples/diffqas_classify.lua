@@ -49,90 +49,11 @@ local TASKS = {
 
 -- --combine: tables and a bar chart over earlier runs (no training)
 if A.combine then
-  local R = qnn.report
-  local all = {}
-  for path in tostring(A.combine):gmatch("[^,]+") do
-    for _, r in ipairs(R.read_csv(path)) do
-      r.seed = r.seed or 1
-      if r.inputs and r.inputs ~= "raw" then r.task = r.task .. "+" .. r.inputs end
-      all[#all + 1] = r
-    end
-  end
-  local function key(r) return r.kind == "ensemble" and ("DiffQAS-QT " .. r.normalize) or r.model end
-  local order = { "classical", "DiffQAS-QT softmax", "DiffQAS-QT none" }
-  for _, c in ipairs(dq.pool()) do order[#order + 1] = c.name end
-  local rank = {}
-  for i, k in ipairs(order) do rank[k] = i end
-  -- (task, model) -> {seed -> row}; a later file wins for the same seed
-  local cells, tasks_seen, models_seen = {}, {}, {}
-  for _, r in ipairs(all) do
-    local k = key(r)
-    if not rank[k] then order[#order + 1] = k; rank[k] = #order end
-    cells[r.task] = cells[r.task] or {}
-    cells[r.task][k] = cells[r.task][k] or {}
-    cells[r.task][k][r.seed] = r
-    tasks_seen[r.task] = true
-    models_seen[k] = true
-  end
-  local function tlabel(t)
-    local base, inp = t:match("^([^+]+)%+?(.*)$")
-    local l = TASKS[base] and TASKS[base].label or base
-    return inp ~= "" and (l .. ", " .. inp .. "d inputs") or l
-  end
-  local tasks_in = {}
-  for _, t in ipairs(TASK_ORDER) do
-    if tasks_seen[t] then tasks_in[#tasks_in + 1] = t end
-    if tasks_seen[t .. "+standardize"] then tasks_in[#tasks_in + 1] = t .. "+standardize" end
-  end
-  for t in pairs(tasks_seen) do
-    local base, inp = t:match("^([^+]+)%+?(.*)$")
-    if not TASKS[base] or (inp ~= "" and inp ~= "standardize") then tasks_in[#tasks_in + 1] = t end
-  end
-  local md, summary = {}, {}
-  local values, errors, labels = {}, {}, {}
-  for _, k in ipairs(order) do if models_seen[k] then labels[#labels + 1] = k end end
-  for ti, t in ipairs(tasks_in) do
-    values[ti], errors[ti] = {}, {}
-    md[#md + 1] = ("### %s\n"):format(tlabel(t))
-    md[#md + 1] = "| model | trained / target params | seeds | test acc (mean ± sd) | per seed | steps |"
-    md[#md + 1] = "|---|---|---|---|---|---|"
-    for li, k in ipairs(labels) do
-      local bys = cells[t][k]
-      if bys then
-        local seeds = {}
-        for sd in pairs(bys) do seeds[#seeds + 1] = sd end
-        table.sort(seeds)
-        local accs, per, steps, any = {}, {}, {}, nil
-        for _, sd in ipairs(seeds) do
-          local r = bys[sd]
-          any = r
-          accs[#accs + 1] = r.test_acc
-          per[#per + 1] = ("%d: %.4f"):format(sd, r.test_acc)
-          steps[#steps + 1] = tostring(r.steps)
-        end
-        local m, sdv = R.mean_std(accs)
-        values[ti][li], errors[ti][li] = m, sdv
-        md[#md + 1] = ("| %s | %s / %s | %d | %.4f ± %.4f | %s | %s |"):format(k, tostring(any.trained_params),
-          tostring(any.target_params), #accs, m, sdv, table.concat(per, ", "), table.concat(steps, ", "))
-        summary[#summary + 1] = { task = t, model = k, trained_params = any.trained_params,
-          target_params = any.target_params, n = #accs, test_acc_mean = m, test_acc_sd = sdv,
-          seeds = table.concat(seeds, " ") }
-      end
-    end
-    md[#md + 1] = ""
-  end
-  local text = table.concat(md, "\n")
-  print(text)
-  local base = A.out or "results/diffqas_classify_combined"
-  R.write(base .. ".md", text)
-  R.csv(base .. ".csv", { "task", "model", "trained_params", "target_params", "n", "test_acc_mean",
-    "test_acc_sd", "seeds" }, summary)
-  local groups = {}
-  for ti, t in ipairs(tasks_in) do groups[ti] = tlabel(t) end
-  local png = R.bars { png = base .. ".png", labels = labels, groups = groups, values = values, errors = errors,
+  dq.combine { files = A.combine, group = "task", metric = "test_acc", metric_label = "test acc",
+    out = A.out or "results/diffqas_classify_combined", order = TASK_ORDER,
+    label = function(t) return TASKS[t] and TASKS[t].label or t end,
     title = "DiffQAS-QT classification: test accuracy (mean ± sd over seeds)", ylabel = "test accuracy",
     ymin = 0.4, ymax = 1.0 }
-  print(("wrote %s.md, %s.csv%s"):format(base, base, png and (" and " .. png) or ""))
   return
 end
 

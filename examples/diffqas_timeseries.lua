@@ -5,7 +5,7 @@
 --
 --   bin/qnnlab examples/diffqas_timeseries.lua --quick     (<= 60 s: 6 epochs, softmax only, no singles)
 --   bin/qnnlab examples/diffqas_timeseries.lua             (full)
--- Options: --series=bessel,shm[,narma5,narma10]  --epochs=N  --singles=all|none  --normalize=softmax,none
+-- Options: --series=bessel,shm[,narma5,narma10]  --seed=N  --combine=a.csv,b.csv --epochs=N  --singles=all|none  --normalize=softmax,none
 --          --plots=true|false  --out=results/diffqas_timeseries
 --
 -- Series (our choices; the paper does not list them in the material we have):
@@ -19,7 +19,7 @@ local qnn = require "qnn"
 local dq = qnn.diffqas
 local A = dq.args(arg, { quick = false, series = "bessel,shm", epochs = nil, singles = nil,
   normalize = nil, plots = true, out = nil, seed = 1, depth = 10, lr = 0.01, init_scale = 1 },
-  { "epochs", "singles", "normalize", "out" })
+  { "epochs", "singles", "normalize", "out", "combine" })
 local quick = A.quick == true
 local epochs = A.epochs or (quick and 6 or 50)
 local singles = A.singles or (quick and "none" or "all")
@@ -85,6 +85,17 @@ end
 
 local SERIES = { bessel = { gen = bessel, label = "Bessel J2" }, shm = { gen = shm, label = "damped SHM" },
   narma5 = { gen = narma(5), label = "NARMA-5" }, narma10 = { gen = narma(10), label = "NARMA-10" } }
+
+-- --combine=a.csv,b.csv,... --out=base: one table per series (mean ± sd over the seeds in those
+-- files), base.md, base.csv and a bar chart base.png (log scale); no training
+if A.combine then
+  local labels = { bessel = "Bessel J2", shm = "damped SHM", narma5 = "NARMA-5", narma10 = "NARMA-10" }
+  dq.combine { files = A.combine, group = "series", metric = "test_mse", metric_label = "test MSE", fmt = "%.2e",
+    out = A.out or "results/diffqas_timeseries_combined", order = { "bessel", "shm", "narma5", "narma10" },
+    label = function(s) return labels[s] or s end, logy = true,
+    title = "DiffQAS-QT time series: test MSE (mean ± sd over seeds, log scale)", ylabel = "test MSE" }
+  return
+end
 
 local function windows(y)
   local n = #y - W

@@ -247,6 +247,123 @@ doc(M.csv, "qnn.diffqas.csv", "qnn.diffqas.csv(rows, cols) -> string",
 function M.now() return qnn.clock() end
 doc(M.now, "qnn.diffqas.now", "qnn.diffqas.now() -> number", "Monotonic wall-clock seconds (qnn.clock), for timing differences.")
 
+--- combine{files=, group=, metric=, ...} -> summary rows: tables and a bar chart over result CSVs
+local combine_keys = { files = true, group = true, metric = true, metric_label = true, fmt = true, out = true,
+  order = true, label = true, title = true, ylabel = true, ymin = true, ymax = true, logy = true, quiet = true }
+function M.combine(o)
+  if type(o) ~= "table" then fail("combine", "options must be a table", 2) end
+  for k in pairs(o) do
+    if not combine_keys[k] then fail("combine", "unknown option '" .. tostring(k) .. "'", 2) end
+  end
+  if o.group == nil or o.metric == nil or o.files == nil then fail("combine", "files=, group= and metric= are required", 2) end
+  local R = qnn.report
+  local files = o.files
+  if type(files) == "string" then
+    local t = {}
+    for f in files:gmatch("[^,]+") do t[#t + 1] = f end
+    files = t
+  end
+  if #files == 0 then fail("combine", "files is empty", 2) end
+  local G, metric, fmt = o.group, o.metric, o.fmt or "%.4f"
+  local function key(r)
+    if r.kind == "ensemble" then return "DiffQAS-QT " .. tostring(r.normalize) end
+    return tostring(r.model)
+  end
+  local order = { "classical", "persistence", "DiffQAS-QT softmax", "DiffQAS-QT none" }
+  for _, c in ipairs(M.pool()) do order[#order + 1] = c.name end
+  local rank = {}
+  for i, k in ipairs(order) do rank[k] = i end
+  local cells, gseen, mseen = {}, {}, {}
+  for _, path in ipairs(files) do
+    for _, r in ipairs(R.read_csv(path)) do
+      if r[G] == nil or r[metric] == nil then
+        fail("combine", path .. ": rows need the columns '" .. G .. "' and '" .. metric .. "'", 2)
+      end
+      r.seed = r.seed or 1
+      local g = tostring(r[G])
+      if r.inputs and r.inputs ~= "raw" then g = g .. "+" .. r.inputs end
+      local k = key(r)
+      if not rank[k] then order[#order + 1] = k; rank[k] = #order end
+      cells[g] = cells[g] or {}
+      cells[g][k] = cells[g][k] or {}
+      cells[g][k][r.seed] = r -- a later file wins for the same seed
+      gseen[g], mseen[k] = true, true
+    end
+  end
+  local function glabel(g)
+    local base, inp = g:match("^([^+]+)%+?(.*)$")
+    local l = o.label and o.label(base) or base
+    return inp ~= "" and (l .. ", " .. inp .. "d inputs") or l
+  end
+  local groups = {}
+  for _, g in ipairs(o.order or {}) do
+    if gseen[g] then groups[#groups + 1] = g end
+    if gseen[g .. "+standardize"] then groups[#groups + 1] = g .. "+standardize" end
+  end
+  local listed = {}
+  for _, g in ipairs(groups) do listed[g] = true end
+  local rest = {}
+  for g in pairs(gseen) do if not listed[g] then rest[#rest + 1] = g end end
+  table.sort(rest)
+  for _, g in ipairs(rest) do groups[#groups + 1] = g end
+  local labels = {}
+  for _, k in ipairs(order) do if mseen[k] then labels[#labels + 1] = k end end
+  local md, summary, values, errors = {}, {}, {}, {}
+  local ml = o.metric_label or metric
+  for gi, g in ipairs(groups) do
+    values[gi], errors[gi] = {}, {}
+    md[#md + 1] = ("### %s\n"):format(glabel(g))
+    md[#md + 1] = ("| model | trained / target params | seeds | %s (mean ± sd) | per seed | steps |"):format(ml)
+    md[#md + 1] = "|---|---|---|---|---|---|"
+    for li, k in ipairs(labels) do
+      local bys = cells[g][k]
+      if bys then
+        local seeds = {}
+        for sd in pairs(bys) do seeds[#seeds + 1] = sd end
+        table.sort(seeds)
+        local xs, per, steps, any = {}, {}, {}, nil
+        for _, sd in ipairs(seeds) do
+          local r = bys[sd]
+          any = r
+          xs[#xs + 1] = r[metric]
+          per[#per + 1] = ("%d: " .. fmt):format(sd, r[metric])
+          steps[#steps + 1] = tostring(r.steps or "")
+        end
+        local m, sdv = R.mean_std(xs)
+        values[gi][li], errors[gi][li] = m, sdv
+        md[#md + 1] = ("| %s | %s / %s | %d | " .. fmt .. " ± " .. fmt .. " | %s | %s |"):format(k,
+          tostring(any.trained_params or ""), tostring(any.target_params or ""), #xs, m, sdv,
+          table.concat(per, ", "), table.concat(steps, ", "))
+        summary[#summary + 1] = { group = g, model = k, trained_params = any.trained_params,
+          target_params = any.target_params, n = #xs, mean = m, sd = sdv, seeds = table.concat(seeds, " ") }
+      end
+    end
+    md[#md + 1] = ""
+  end
+  local text = table.concat(md, "\n")
+  if not o.quiet then print(text) end
+  local png
+  if o.out then
+    R.write(o.out .. ".md", text)
+    R.csv(o.out .. ".csv", { "group", "model", "trained_params", "target_params", "n", "mean", "sd", "seeds" }, summary)
+    local gl = {}
+    for gi, g in ipairs(groups) do gl[gi] = glabel(g) end
+    png = R.bars { png = o.out .. ".png", labels = labels, groups = gl, values = values, errors = errors,
+      title = o.title, ylabel = o.ylabel or ml, ymin = o.ymin, ymax = o.ymax, logy = o.logy }
+    if not o.quiet then
+      print(("wrote %s.md, %s.csv%s"):format(o.out, o.out, png and (" and " .. png) or ""))
+    end
+  end
+  return summary, text, png
+end
+doc(M.combine, "qnn.diffqas.combine",
+  "qnn.diffqas.combine{files=, group=\"task\"|\"series\", metric=\"test_acc\"|\"test_mse\", metric_label=, fmt=\"%.4f\", " ..
+  "out=, order={groups...}, label=fn(group) -> text, title=, ylabel=, ymin=, ymax=, logy=, quiet=} -> summary, markdown, png",
+  "files: list or comma-separated CSV files written by the diffqas examples (rows without a seed count as seed 1; " ..
+  "a later file wins for the same group, model and seed; non-raw inputs form their own group).\nPrints one " ..
+  "markdown table per group (mean ± sd over seeds, per-seed values, steps) and, with out=, writes out.md, out.csv " ..
+  "and the grouped bar chart out.png (qnn.report.bars).")
+
 --- args(list, defaults) -> table of --key=value / --flag options
 function M.args(list, defaults, known)
   local o, ok = {}, nil

@@ -434,6 +434,7 @@ function M.bars(opts)
   }
   if opts.title then g[#g + 1] = "set title " .. q(opts.title) end
   if opts.ylabel then g[#g + 1] = "set ylabel " .. q(opts.ylabel) end
+  if opts.logy then g[#g + 1] = "set logscale y"; g[#g + 1] = "set format y '%.0e'" end
   if opts.ymin or opts.ymax then
     g[#g + 1] = ("set yrange [%s:%s]"):format(opts.ymin and ("%g"):format(opts.ymin) or "*",
       opts.ymax and ("%g"):format(opts.ymax) or "*")
@@ -450,7 +451,7 @@ function M.bars(opts)
   os.remove(dat)
   return png
 end
-doc(M.bars, "bars", "qnn.report.bars{png=, labels={...}, groups={...}, values={[group][label]=v}, errors=, title=, ylabel=, ymin=, ymax=} -> png|nil",
+doc(M.bars, "bars", "qnn.report.bars{png=, labels={...}, groups={...}, values={[group][label]=v}, errors=, title=, ylabel=, ymin=, ymax=, logy=} -> png|nil",
   "Grouped bar chart with gnuplot: one cluster per label, one bar per group; errors (same shape as values) draws " ..
   "error bars; missing values leave a gap.\nReturns nil with a message on stderr when gnuplot is missing or fails; " ..
   "the PNG is renamed into place atomically.")

@@ -255,6 +255,27 @@ describe("qnn.diffqas helpers", function()
     local ok, err = pcall(qnn.diffqas.args, { "--taks=x" }, { quick = false }, { "tasks" })
     assert.is_false(ok); assert.truthy(err:match("unknown option '%-%-taks'") and err:match("%-%-tasks"))
     assert.are.equal(12, #qnn.diffqas.pool())
+    -- combine: mean and sd over seeds per (group, model); inputs other than raw form their own group
+    local d = os.tmpname()
+    qnn.report.csv(d .. "a.csv", { "task", "seed", "model", "kind", "normalize", "test_acc", "steps" }, {
+      { task = "t1", seed = 1, model = "classical", kind = "classical", test_acc = 0.9, steps = 5 },
+      { task = "t1", seed = 1, model = "DiffQAS-QT", kind = "ensemble", normalize = "none", test_acc = 0.5, steps = 5 } })
+    qnn.report.csv(d .. "b.csv", { "task", "seed", "inputs", "model", "kind", "normalize", "test_acc", "steps" }, {
+      { task = "t1", seed = 2, inputs = "raw", model = "DiffQAS-QT", kind = "ensemble", normalize = "none", test_acc = 0.7, steps = 5 },
+      { task = "t1", seed = 1, inputs = "standardize", model = "classical", kind = "classical", test_acc = 1, steps = 5 } })
+    local summary, md = qnn.diffqas.combine { files = d .. "a.csv," .. d .. "b.csv", group = "task",
+      metric = "test_acc", quiet = true }
+    local by = {}
+    for _, r in ipairs(summary) do by[r.group .. "/" .. r.model] = r end
+    assert.are.equal(2, by["t1/DiffQAS-QT none"].n)
+    assert.is_true(math.abs(by["t1/DiffQAS-QT none"].mean - 0.6) < 1e-12)
+    assert.is_true(math.abs(by["t1/DiffQAS-QT none"].sd - math.sqrt(0.02)) < 1e-12)
+    assert.are.equal(1, by["t1+standardize/classical"].mean)
+    assert.truthy(md:find("### t1, standardized inputs", 1, true))
+    assert.has_error(function() qnn.diffqas.combine { files = d .. "a.csv", group = "series", metric = "test_acc" } end)
+    assert.has_error(function() qnn.diffqas.combine { files = d .. "a.csv", metric = "test_acc" } end)
+    assert.has_error(function() qnn.diffqas.combine { files = d .. "a.csv", group = "task", metric = "x", bogus = 1 } end)
+    os.remove(d .. "a.csv"); os.remove(d .. "b.csv"); os.remove(d)
     assert.has_error(function() qnn.diffqas.train(5, {}) end)
     assert.has_error(function() qnn.diffqas.standalone(5, 1) end)
   end)
