@@ -165,7 +165,7 @@ for _, name in ipairs(split_list(A.series)) do
   report.series[#report.series + 1] = sr
   local preds = {}
   local function record(model, kind, norm, h, mse, trained, p, extra)
-    local r = { series = name, model = model, kind = kind, normalize = norm or "", trained_params = trained,
+    local r = { series = name, seed = A.seed, model = model, kind = kind, normalize = norm or "", trained_params = trained,
       target_params = p, test_mse = mse, final_train_loss = h.loss[#h.loss], steps = h.steps,
       seconds = h.seconds }
     for k, v in pairs(extra or {}) do r[k] = v end
@@ -178,7 +178,7 @@ for _, name in ipairs(split_list(A.series)) do
   for i = 1, nte do pers = pers + (test.y:get(i, 1) - test.X:get(i, W)) ^ 2 end
   pers = pers / nte
   print(("  %-26s test MSE %.3e"):format("persistence (last value)", pers))
-  rows[#rows + 1] = { series = name, model = "persistence", kind = "reference", normalize = "",
+  rows[#rows + 1] = { series = name, seed = A.seed, model = "persistence", kind = "reference", normalize = "",
     trained_params = 0, target_params = 0, test_mse = pers, steps = 0, seconds = 0 }
   sr.models[#sr.models + 1] = rows[#rows]
   local net = make_target(A.seed)
@@ -222,7 +222,7 @@ report.rows = rows
 report.seconds = dq.now() - t0
 report.command = "bin/qnnlab examples/diffqas_timeseries.lua " .. table.concat(arg or {}, " ")
 dq.write(out .. ".json", dq.json(report))
-dq.write(out .. ".csv", dq.csv(rows, { "series", "model", "kind", "normalize", "trained_params",
+dq.write(out .. ".csv", dq.csv(rows, { "series", "seed", "model", "kind", "normalize", "trained_params",
   "target_params", "test_mse", "final_train_loss", "steps", "seconds", "top1", "top1_standalone_mse",
   "top3_ensemble_mse" }))
 print(("wrote %s.json and %s.csv (%.0f s)"):format(out, out, report.seconds))

@@ -273,7 +273,7 @@ function M.combine(o)
   for _, c in ipairs(M.pool()) do order[#order + 1] = c.name end
   local rank = {}
   for i, k in ipairs(order) do rank[k] = i end
-  local cells, gseen, mseen = {}, {}, {}
+  local cells, gseen, mseen, collisions = {}, {}, {}, {}
   for _, path in ipairs(files) do
     for _, r in ipairs(R.read_csv(path)) do
       if r[G] == nil or r[metric] == nil then
@@ -286,6 +286,11 @@ function M.combine(o)
       if not rank[k] then order[#order + 1] = k; rank[k] = #order end
       cells[g] = cells[g] or {}
       cells[g][k] = cells[g][k] or {}
+      local prev = cells[g][k][r.seed]
+      if prev and prev._file ~= path then
+        collisions[#collisions + 1] = ("%s / %s / seed %s: %s replaces %s"):format(g, k, tostring(r.seed), path, prev._file)
+      end
+      r._file = path
       cells[g][k][r.seed] = r -- a later file wins for the same seed
       gseen[g], mseen[k] = true, true
     end
@@ -342,6 +347,11 @@ function M.combine(o)
   end
   local text = table.concat(md, "\n")
   if not o.quiet then print(text) end
+  if #collisions > 0 then
+    -- usually files without a seed column (counted as seed 1) that hold different seeds
+    io.stderr:write(("qnn.diffqas.combine: %d results replaced by a later file with the same group, model and seed, e.g.\n  %s\n")
+      :format(#collisions, collisions[1]))
+  end
   local png
   if o.out then
     R.write(o.out .. ".md", text)
@@ -360,7 +370,7 @@ doc(M.combine, "qnn.diffqas.combine",
   "qnn.diffqas.combine{files=, group=\"task\"|\"series\", metric=\"test_acc\"|\"test_mse\", metric_label=, fmt=\"%.4f\", " ..
   "out=, order={groups...}, label=fn(group) -> text, title=, ylabel=, ymin=, ymax=, logy=, quiet=} -> summary, markdown, png",
   "files: list or comma-separated CSV files written by the diffqas examples (rows without a seed count as seed 1; " ..
-  "a later file wins for the same group, model and seed; non-raw inputs form their own group).\nPrints one " ..
+  "a later file wins for the same group, model and seed, with a warning on stderr; non-raw inputs form their own group).\nPrints one " ..
   "markdown table per group (mean ± sd over seeds, per-seed values, steps) and, with out=, writes out.md, out.csv " ..
   "and the grouped bar chart out.png (qnn.report.bars).")
 
