@@ -386,7 +386,7 @@ function M.args(list, defaults, known)
   for _, a in ipairs(list or {}) do
     local k, v = a:match("^%-%-([%w_]+)=(.*)$")
     if k then
-      v = tonumber(v) or v
+      if v == "true" then v = true elseif v == "false" then v = false else v = tonumber(v) or v end
     else
       k = a:match("^%-%-([%w_]+)$")
       if not k then error("unknown argument '" .. a .. "' (use --key=value or --flag)", 2) end
@@ -403,7 +403,7 @@ function M.args(list, defaults, known)
   return o
 end
 doc(M.args, "qnn.diffqas.args", "qnn.diffqas.args(arg, defaults [, known]) -> table",
-  "Parses command-line arguments --key=value (numbers converted) and --flag (true) over defaults.\n" ..
+  "Parses command-line arguments --key=value (numbers converted, \"true\"/\"false\" to booleans) and --flag (true) over defaults.\n" ..
   "known: list of further option names (those whose default is nil); when given, any option that is " ..
   "neither a key of defaults nor in known raises an error listing the known ones.")
 
