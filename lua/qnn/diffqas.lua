@@ -376,35 +376,11 @@ doc(M.combine, "qnn.diffqas.combine",
 
 --- args(list, defaults) -> table of --key=value / --flag options
 function M.args(list, defaults, known)
-  local o, ok = {}, nil
-  for k, v in pairs(defaults or {}) do o[k] = v end
-  if known then
-    ok = {}
-    for k in pairs(defaults or {}) do ok[k] = true end
-    for _, k in ipairs(known) do ok[k] = true end
-  end
-  for _, a in ipairs(list or {}) do
-    local k, v = a:match("^%-%-([%w_]+)=(.*)$")
-    if k then
-      if v == "true" then v = true elseif v == "false" then v = false else v = tonumber(v) or v end
-    else
-      k = a:match("^%-%-([%w_]+)$")
-      if not k then error("unknown argument '" .. a .. "' (use --key=value or --flag)", 2) end
-      v = true
-    end
-    if ok and not ok[k] then
-      local names = {}
-      for n in pairs(ok) do names[#names + 1] = "--" .. n end
-      table.sort(names)
-      error(("unknown option '--%s' (known: %s)"):format(k, table.concat(names, " ")), 2)
-    end
-    o[k] = v
-  end
-  return o
+  return qnn.report.flags(list, defaults, known)
 end
 doc(M.args, "qnn.diffqas.args", "qnn.diffqas.args(arg, defaults [, known]) -> table",
-  "Parses command-line arguments --key=value (numbers converted, \"true\"/\"false\" to booleans) and --flag (true) over defaults.\n" ..
-  "known: list of further option names (those whose default is nil); when given, any option that is " ..
-  "neither a key of defaults nor in known raises an error listing the known ones.")
+  "qnn.report.flags for the DiffQAS examples: --key=value (numbers converted, \"true\"/\"false\" to " ..
+  "booleans) and --flag (true) over defaults; known: further option names (those whose default is nil) -- " ..
+  "any other option raises an error listing the allowed ones.")
 
 return M

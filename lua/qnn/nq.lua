@@ -206,18 +206,10 @@ doc(M.gnuplot, "qnn.nq.gnuplot", "qnn.nq.gnuplot(script) -> ok [, message]",
 
 --- command-line helpers for the examples
 function M.args(argv)
-  local o = { quick = false }
-  for _, a in ipairs(argv or {}) do
-    local k, v = a:match("^%-%-([%w_]+)=(.*)$")
-    if k then o[k] = tonumber(v) or v
-    elseif a == "--quick" then o.quick = true
-    elseif a:match("^%-%-[%w_]+$") then o[a:sub(3)] = true
-    end
-  end
-  return o
+  return qnn.report.flags(argv, { quick = false })
 end
 doc(M.args, "qnn.nq.args", "qnn.nq.args(arg) -> table",
-  "Parses --quick, --flag and --key=value arguments (numbers converted).")
+  "Parses --quick, --flag and --key=value arguments (qnn.report.flags: numbers converted, any name).")
 
 function M.mkdir(dir) return qnn.report.mkdir(dir) end
 doc(M.mkdir, "qnn.nq.mkdir", "qnn.nq.mkdir(dir) -> dir", "Creates a directory (mkdir -p).")
@@ -309,28 +301,10 @@ doc(M.summarize, "qnn.nq.summarize", "qnn.nq.summarize(rows) -> summary",
 
 --- M.read_csv(path) -> rows (strings; numbers converted)
 function M.read_csv(path)
-  local f = io.open(path, "r")
-  if not f then fail("read_csv", "cannot open %s", tostring(path)) end
-  local header, rows = nil, {}
-  for line in f:lines() do
-    local cells = {}
-    for c in (line .. ","):gmatch("([^,]*),") do cells[#cells + 1] = c end
-    if not header then header = cells
-    else
-      local r = {}
-      for i, k in ipairs(header) do
-        local v = cells[i]
-        if v == "" then v = nil end
-        r[k] = tonumber(v) or v
-      end
-      rows[#rows + 1] = r
-    end
-  end
-  f:close()
-  return rows
+  return (qnn.report.read_csv(path))
 end
 doc(M.read_csv, "qnn.nq.read_csv", "qnn.nq.read_csv(path) -> rows",
-  "Reads a CSV written by qnn.nq.write_csv (header line; no quoted commas).\nReturns a list of tables keyed by the header.")
+  "Reads a CSV written by qnn.nq.write_csv (qnn.report.read_csv).\nReturns a list of tables keyed by the header.")
 
 --- M.table(summary [, paper]) -> markdown table string
 function M.table(summary, paper)

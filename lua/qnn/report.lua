@@ -6,6 +6,14 @@ local M = {}
 
 local function doc(fn, name, sig, text) qnn.document(fn, "qnn.report." .. name, sig, text) return fn end
 
+-- Error for an argument that is not among the allowed names (a set; "switch" entries print bare).
+local function unknown_flag(s, allowed, level)
+  local names = {}
+  for k, v in pairs(allowed) do names[#names + 1] = "--" .. k .. ((v == "switch" or v == true) and "" or "=") end
+  table.sort(names)
+  error("unknown argument '" .. s .. "' (allowed: " .. table.concat(names, " ") .. ")", level + 1)
+end
+
 --- Parses experiment flags. spec (optional) lists extra flags: {name = default}; a boolean
 --- default makes a switch (--name), a number/string one takes a value (--name=v).
 function M.args(argv, spec)
@@ -21,12 +29,7 @@ function M.args(argv, spec)
     if s == "-h" then name = "help" end
     local key = name and name:gsub("%-", "_")
     local kind = key and known[key]
-    if not kind then
-      local names = {}
-      for k, v in pairs(known) do names[#names + 1] = "--" .. k .. (v == "switch" and "" or "=") end
-      table.sort(names)
-      error("unknown argument '" .. s .. "' (allowed: " .. table.concat(names, " ") .. ")", 2)
-    end
+    if not kind then unknown_flag(s, known, 2) end
     if kind == "switch" then
       if val then error("flag --" .. name .. " takes no value", 2) end
       a[key] = true
@@ -46,6 +49,37 @@ end
 doc(M.args, "args", "qnn.report.args(arg [, spec]) -> table",
   "arg: the script's arg table; spec: {name = default} for extra flags (boolean default = switch).\n" ..
   "Always knows --quick, --seeds=N, --epochs=N, --out=dir, --help. Unknown flags raise an error listing the allowed ones.")
+
+--- Untyped flags over defaults: --key=value (number if numeric, "true"/"false" as booleans, else
+--- the string) and --key (true). known: nil accepts any name; a list adds names (those whose
+--- default is nil) to the keys of defaults, and anything else raises an error listing them.
+function M.flags(argv, defaults, known)
+  local o, allowed = {}, nil
+  for k, v in pairs(defaults or {}) do o[k] = v end
+  if known then
+    allowed = {}
+    for k, v in pairs(defaults or {}) do allowed[k] = type(v) == "boolean" end
+    for _, k in ipairs(known) do allowed[k] = allowed[k] or false end
+  end
+  for _, a in ipairs(argv or {}) do
+    local k, v = a:match("^%-%-([%w_]+)=(.*)$")
+    if k then
+      if v == "true" then v = true elseif v == "false" then v = false else v = tonumber(v) or v end
+    else
+      k = a:match("^%-%-([%w_]+)$")
+      if not k then error("unknown argument '" .. a .. "' (use --key=value or --flag)", 2) end
+      v = true
+    end
+    if allowed and allowed[k] == nil then unknown_flag(a, allowed, 2) end
+    o[k] = v
+  end
+  return o
+end
+doc(M.flags, "flags", "qnn.report.flags(arg, defaults [, known]) -> table",
+  "arg: the script's arg table; defaults: {name = value}; known: list of further names.\n" ..
+  "Untyped flags: --key=value (numbers converted, \"true\"/\"false\" to booleans) and --key (true) over " ..
+  "defaults. With known, a name that is neither a key of defaults nor in known raises an error listing " ..
+  "the allowed ones; without it any name is accepted. Arguments not starting with -- are an error.")
 
 --- Sample mean and standard deviation (n - 1 in the denominator).
 function M.mean_std(xs)

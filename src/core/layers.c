@@ -42,7 +42,7 @@ int qnn_init_parse(const char *s, qnn_init *out, qnn_error *err) {
  * back; parameters, gradients and the tensors between layers stay double. Scratch in l->state. */
 typedef struct dense32 {
     size_t rows;        /* rows the A/Z/D buffers can hold */
-    size_t arows;       /* rows of the last forward held in A (0: none) */
+    size_t arows;       /* rows of the last forward held in A, with its W (0: none) */
     float *W, *dW;      /* in x out */
     float *A, *Z, *D;   /* rows x in, rows x out, rows x in */
 } dense32;
@@ -167,9 +167,11 @@ static int dense_backward32(qnn_layer *l, const qnn_tensor *in, const qnn_tensor
     int st = dense32_reserve(l, B, err);
     if (st) return st;
     dense32 *s = (dense32 *)l->state;
-    /* the forward's narrowed input is reused when it is that of the same rows */
+    /* the forward's float copies of the input and of W are reused (the gradient is that of the
+     * loss the forward computed); without a forward of these rows they are made here */
     if (s->arows != B) {
         narrow_rows(in, B, ni, s->A);
+        narrow_w(l, s->W);
         s->arows = B;
     }
     narrow_rows(dout, B, no, s->Z); /* Z now holds dout */
@@ -181,7 +183,6 @@ static int dense_backward32(qnn_layer *l, const qnn_tensor *in, const qnn_tensor
 #pragma omp simd
     for (size_t k = 0; k < nw; k++) g[k] += (double)dW[k];
     if (din) {
-        narrow_w(l, s->W); /* the current weights, even if changed since the forward */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)ni, (int)no, 1.0f, s->Z,
                     (int)no, s->W, (int)no, 0.0f, s->D, (int)ni);
         for (size_t r = 0; r < B; r++) {

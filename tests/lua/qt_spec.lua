@@ -255,7 +255,7 @@ describe("qnn.diffqas helpers", function()
     o = qnn.diffqas.args({ "--quick", "--tasks=x" }, { quick = false }, { "tasks" })
     assert.are.equal("x", o.tasks)
     local ok, err = pcall(qnn.diffqas.args, { "--taks=x" }, { quick = false }, { "tasks" })
-    assert.is_false(ok); assert.truthy(err:match("unknown option '%-%-taks'") and err:match("%-%-tasks"))
+    assert.is_false(ok); assert.truthy(err:match("unknown argument '%-%-taks=x'") and err:match("%-%-tasks="))
     assert.are.equal(12, #qnn.diffqas.pool())
     -- combine: mean and sd over seeds per (group, model); inputs other than raw form their own group
     local d = os.tmpname()
