@@ -3,7 +3,8 @@
 # root (apt-get update once first), else prints the exact command to run.
 set -euo pipefail
 PKGS=(gcc make pkg-config liblua5.4-dev lua5.4 liblapacke-dev libopenblas-dev zlib1g-dev
-      libreadline-dev lua-busted gnuplot-nox tmux)
+      libreadline-dev lua-busted gnuplot-nox tmux lua-filesystem lua-cjson libcjson-dev
+      openmpi-bin libopenmpi-dev luarocks clang)
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
