@@ -38,6 +38,7 @@ typedef struct qnn_gopt_eval qnn_gopt_eval;
 int qnn_gopt_eval_new(qnn_gopt_eval **out, qnn_net *net, const qnn_tensor *X, const int *labels,
                       double l2, qnn_error *err);
 void qnn_gopt_eval_free(qnn_gopt_eval *ev);
+size_t qnn_gopt_eval_bytes(const qnn_gopt_eval *ev); /* C memory held (approximate) */
 size_t qnn_gopt_eval_nlayers(const qnn_gopt_eval *ev); /* dense layers */
 /* Shape of dense layer L (in, out, bias). QNN_ERANGE if L is out of range. */
 int qnn_gopt_eval_shape(const qnn_gopt_eval *ev, size_t L, size_t *in, size_t *out, int *bias);

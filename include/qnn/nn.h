@@ -126,6 +126,9 @@ int qnn_layer_dense_is_single(const qnn_layer *l);
 /* ---- construction ---- */
 int qnn_net_new(qnn_net **out, qnn_error *err);
 void qnn_net_free(qnn_net *net);
+/* Bytes of C memory the net holds (parameters, gradients, workspaces; an estimate for
+ * layer-private state). */
+size_t qnn_net_bytes(const qnn_net *net);
 /* Appends a dense layer (in > 0, out > 0). Returns the 0-based layer index or a negative
  * status (-QNN_EINVAL ...). init may be NULL (default). seed: used if has_seed. */
 int qnn_net_add_dense(qnn_net *net, size_t in, size_t out, int bias, const qnn_init *init,

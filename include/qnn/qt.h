@@ -63,6 +63,8 @@ int qnn_qt_qubits_for(size_t p);
  * field: target size, depth, gamma/beta/alpha, hidden widths). */
 int qnn_qt_new(qnn_qt **out, const qnn_qt_config *cfg, qnn_error *err);
 void qnn_qt_free(qnn_qt *qt);
+/* C memory held (parameters, caches, cached output states; approximate). */
+size_t qnn_qt_bytes(const qnn_qt *qt);
 
 int qnn_qt_nqubits(const qnn_qt *qt);
 int qnn_qt_depth(const qnn_qt *qt);

@@ -230,6 +230,16 @@ static double ce_rows(qnn_gopt_eval *ev, const double *Lg, size_t rows, const in
 }
 
 /* ---------------- construction ---------------- */
+size_t qnn_gopt_eval_bytes(const qnn_gopt_eval *ev) {
+    if (!ev) return 0;
+    size_t n = ev->B * ev->K + ev->B * 2; /* logits, col, cerow */
+    for (size_t d = 0; d < ev->D; d++) n += ev->B * (ev->d[d].in + ev->d[d].out);
+    size_t wsw = ev->maxw > 3 ? ev->maxw : 3;
+    n += ev->chunk_rows * (2 * wsw + 4 + (ev->maxw > ev->K ? ev->maxw : ev->K));
+    n += ev->Bp * (4 + ev->maxw + ev->K) + gopt_kwork_doubles(ev->maxw);
+    return sizeof *ev + n * sizeof(double) + ev->D * (sizeof(gdense) + sizeof(gopt_klayer));
+}
+
 void qnn_gopt_eval_free(qnn_gopt_eval *ev) {
     if (!ev) return;
     if (ev->A)

@@ -51,6 +51,22 @@ void qnn_net_free(qnn_net *n) {
     free(n);
 }
 
+static size_t tensor_bytes(const qnn_tensor *t) {
+    return t->owns && t->data ? t->rows * t->ld * sizeof(double) : 0;
+}
+
+size_t qnn_net_bytes(const qnn_net *n) {
+    if (!n) return 0;
+    size_t b = sizeof *n + n->cap_layers * sizeof(qnn_layer) + 2 * n->nparams * sizeof(double);
+    for (size_t k = 0; n->acts && k < n->nlayers; k++) b += tensor_bytes(&n->acts[k]);
+    for (size_t k = 0; k < n->nlayers; k++) /* single-precision dense: float W and input */
+        if (n->layers[k].kind == QNN_LAYER_DENSE && qnn_layer_dense_is_single(&n->layers[k]))
+            b += (n->layers[k].nparams + n->cap_batch * n->layers[k].in) * sizeof(float);
+    b += tensor_bytes(&n->dbuf[0]) + tensor_bytes(&n->dbuf[1]) + tensor_bytes(&n->xbatch);
+    if (n->ybatch) b += n->xbatch_cap * sizeof(int);
+    return b;
+}
+
 static int push_layer(qnn_net *n, qnn_layer *l, qnn_error *err) {
     if (n->built) return -qnn_error_set(err, QNN_ESTATE, "net is already built; cannot add layers");
     if (n->nlayers == n->cap_layers) {

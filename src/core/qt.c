@@ -166,6 +166,17 @@ void qnn_qt_free(qnn_qt *qt) {
     free(qt);
 }
 
+size_t qnn_qt_bytes(const qnn_qt *qt) {
+    if (!qt) return 0;
+    size_t d = 2 * qt->np + (size_t)qt->m * qt->p + 6 * qt->p + 2 * (size_t)qt->m + qt->ntheta;
+    for (int l = 0; l < qt->nl; l++) d += 2 * qt->p * qt->lout[l];
+    size_t b = sizeof *qt + d * sizeof(double) + qt->ntheta * TNAME_LEN +
+               (size_t)qt->cap * sizeof(qt_cand);
+    if (qt->fin)
+        for (int j = 0; j < qt->m; j++) b += qt->fin[j].amp ? 16 * qt->fin[j].dim : 0;
+    return b;
+}
+
 int qnn_qt_nqubits(const qnn_qt *qt) { return qt->n; }
 int qnn_qt_depth(const qnn_qt *qt) { return qt->cfg.depth; }
 size_t qnn_qt_ntarget(const qnn_qt *qt) { return qt->p; }

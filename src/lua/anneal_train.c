@@ -18,7 +18,11 @@
 
 typedef struct lnet {
     qnn_anet *n; /* NULL once closed */
+    qnn_lua_mem mem;
 } lnet;
+
+static int anet_isopen(const void *ud) { return ((const lnet *)ud)->n != NULL; }
+static const qnn_lua_life anet_life = {"IsingNet", anet_isopen};
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
@@ -44,13 +48,19 @@ static qnn_anet *check_net(lua_State *L, int arg) {
         const char *tn = qnn_lua_typename(L, arg);
         qnn_lua_argerror(L, arg, "net", "must be an IsingNet, got %s", tn ? tn : luaL_typename(L, arg));
     }
-    if (!u->n) luaL_error(L, "IsingNet is closed");
+    if (!u->n) {
+        if (arg > 1) qnn_lua_closederror(L, arg, "net", "IsingNet");
+        luaL_error(L, "IsingNet is closed");
+    }
+    qnn_lua_mem_set(L, &u->mem, QNN_MEM_ISING_NET,
+                    sizeof *u->n + u->n->nparams * sizeof(double) +
+                        (size_t)u->n->nspins * sizeof(int));
     return u->n;
 }
 
 static lnet *push_net(lua_State *L) {
     lnet *u = (lnet *)lua_newuserdatauv(L, sizeof *u, 0);
-    u->n = NULL;
+    memset(u, 0, sizeof *u);
     luaL_setmetatable(L, NET_T);
     return u;
 }
@@ -809,6 +819,7 @@ static int m_gc(lua_State *L) {
     lnet *u = (lnet *)luaL_checkudata(L, 1, NET_T);
     qnn_anet_free(u->n);
     u->n = NULL;
+    qnn_lua_mem_release(L, &u->mem);
     return 0;
 }
 
@@ -937,6 +948,7 @@ static const qnn_lua_reg funcs[] = {
 
 QNN_LUA_OPENER(anneal_train) {
     qnn_lua_newclass(L, NET_T, methods, meta);
+    qnn_lua_setlife(L, NET_T, &anet_life);
     qnn_lua_subtable(L, 1, "optim");
     qnn_lua_setfuncs(L, -1, funcs, "qnn.optim.");
     lua_pop(L, 1);

@@ -15,9 +15,15 @@ typedef struct lcirc {
     qnn_circuit *c;
 } lcirc;
 
+static int circ_isopen(const void *ud) { return ((const lcirc *)ud)->c != NULL; }
+static const qnn_lua_life circ_life = {"Circuit", circ_isopen};
+
 static lcirc *check_lc(lua_State *L, int arg) {
     lcirc *lc = (lcirc *)luaL_checkudata(L, arg, CIRC_T);
-    if (!lc->c) luaL_error(L, "Circuit is closed");
+    if (!lc->c) {
+        if (arg > 1) qnn_lua_closederror(L, arg, "circuit", "Circuit");
+        luaL_error(L, "Circuit is closed");
+    }
     return lc;
 }
 
@@ -940,6 +946,7 @@ static const luaL_Reg meta[] = {{"__tostring", l_tostring}, {"__gc", l_gc},   {"
 QNN_LUA_OPENER(circuit) {
     int t = lua_absindex(L, 1);
     qnn_lua_newclass(L, CIRC_T, methods, meta);
+    qnn_lua_setlife(L, CIRC_T, &circ_life);
     /* c:unitary() without arguments returns the matrix (documented under Circuit:unitary) */
     luaL_getmetatable(L, CIRC_T);
     lua_getfield(L, -1, "methods");

@@ -13,11 +13,15 @@
 typedef struct ldensity {
     qnn_density d;
     int closed;
+    qnn_lua_mem mem;
 } ldensity;
 
 static ldensity *check_open(lua_State *L, int arg) {
     ldensity *u = (ldensity *)luaL_checkudata(L, arg, DENSITY_T);
-    if (u->closed || !u->d.vec.amp) luaL_error(L, "Density is closed");
+    if (u->closed || !u->d.vec.amp) {
+        if (arg > 1) qnn_lua_closederror(L, arg, "density", "Density");
+        luaL_error(L, "Density is closed");
+    }
     return u;
 }
 
@@ -25,14 +29,23 @@ struct qnn_density *qnn_lua_checkdensity(lua_State *L, int arg) { return &check_
 
 struct qnn_density *qnn_lua_testdensity(lua_State *L, int arg) {
     ldensity *u = (ldensity *)luaL_testudata(L, arg, DENSITY_T);
-    if (!u || u->closed || !u->d.vec.amp) return NULL;
+    if (!u) return NULL;
+    if (u->closed || !u->d.vec.amp) qnn_lua_closederror(L, arg, "density", "Density");
     return &u->d;
 }
+
+static int dn_isopen(const void *ud) {
+    const ldensity *u = (const ldensity *)ud;
+    return !u->closed && u->d.vec.amp;
+}
+static const qnn_lua_life dn_life = {"Density", dn_isopen};
 
 struct qnn_density *qnn_lua_pushdensity(lua_State *L, int n) {
     qnn_error err;
     qnn_error_clear(&err);
     if (qnn_density_check_size(n, 1, &err) != QNN_OK) luaL_error(L, "density: %s", err.msg);
+    size_t bytes = (size_t)16 << (2 * n);
+    qnn_lua_mem_reserve(L, bytes);
     ldensity *u = (ldensity *)lua_newuserdatauv(L, sizeof *u, 0);
     memset(u, 0, sizeof *u);
     luaL_setmetatable(L, DENSITY_T);
@@ -40,6 +53,7 @@ struct qnn_density *qnn_lua_pushdensity(lua_State *L, int n) {
         u->closed = 1;
         luaL_error(L, "density: %s", err.msg);
     }
+    qnn_lua_mem_set(L, &u->mem, QNN_MEM_DENSITY, bytes);
     return &u->d;
 }
 
@@ -331,6 +345,7 @@ static int dn_kraus(lua_State *L) {
 static int dn_close(lua_State *L) {
     ldensity *u = (ldensity *)luaL_checkudata(L, 1, DENSITY_T);
     qnn_density_release(&u->d);
+    qnn_lua_mem_release(L, &u->mem);
     u->closed = 1;
     return 0;
 }
@@ -418,6 +433,7 @@ static const qnn_lua_reg funcs[] = {
 
 QNN_LUA_OPENER(density) {
     qnn_lua_newclass(L, DENSITY_T, methods, meta);
+    qnn_lua_setlife(L, DENSITY_T, &dn_life);
     qnn_lua_setfuncs(L, 1, funcs, "qnn.");
     return 0;
 }

@@ -17,13 +17,22 @@ typedef struct ltrainer {
     qnn_tensor X;  /* owned copy of the training inputs */
     int *labels;   /* owned, 0-based */
     int closed;
+    qnn_lua_mem mem;
 } ltrainer;
 
+/* user value 1: the Net the evaluator points into (borrowed: checked at every entry) */
 static ltrainer *check_tr(lua_State *L, int arg) {
     ltrainer *t = (ltrainer *)luaL_checkudata(L, arg, TRAINER_T);
     if (t->closed || !t->ev) luaL_error(L, "GroverTrainer is closed");
+    qnn_lua_checkborrow(L, arg, 1);
     return t;
 }
+
+static int tr_isopen(const void *ud) {
+    const ltrainer *t = (const ltrainer *)ud;
+    return !t->closed && t->ev;
+}
+static const qnn_lua_life tr_life = {"GroverTrainer", tr_isopen};
 
 static void tr_release(ltrainer *t) {
     if (t->closed) return;
@@ -38,6 +47,7 @@ static void tr_release(ltrainer *t) {
 static int tr_gc(lua_State *L) {
     ltrainer *t = (ltrainer *)luaL_checkudata(L, 1, TRAINER_T);
     tr_release(t);
+    qnn_lua_mem_release(L, &t->mem);
     return 0;
 }
 
@@ -74,8 +84,7 @@ static int l_trainer(lua_State *L) {
     memset(tr, 0, sizeof *tr);
     tr->closed = 1;
     luaL_setmetatable(L, TRAINER_T);
-    lua_pushvalue(L, 1); /* keep the net alive */
-    lua_setiuservalue(L, -2, 1);
+    qnn_lua_borrow(L, -1, 1, 1); /* keep the net alive; checked at every entry */
     tr->labels = (int *)malloc(B * sizeof(int));
     if (!tr->labels) luaL_error(L, "%s: out of memory", f);
     tr->closed = 0;
@@ -99,6 +108,8 @@ static int l_trainer(lua_State *L) {
     if (qnn_tensor_copy(&tr->X, X)) luaL_error(L, "%s: out of memory", f);
     int rc = qnn_gopt_eval_new(&tr->ev, net, &tr->X, tr->labels, l2, &err);
     qnn_lua_check_status(L, rc, &err, f);
+    qnn_lua_mem_set(L, &tr->mem, QNN_MEM_GROVER_TRAINER,
+                    qnn_gopt_eval_bytes(tr->ev) + B * (sizeof(int) + X->cols * sizeof(double)));
     return 1;
 }
 
@@ -618,6 +629,7 @@ static const qnn_lua_reg funcs[] = {
 
 QNN_LUA_OPENER(grover_optim) {
     qnn_lua_newclass(L, TRAINER_T, methods, meta);
+    qnn_lua_setlife(L, TRAINER_T, &tr_life);
     qnn_lua_subtable(L, 1, "optim");
     qnn_lua_setfuncs(L, -1, funcs, "qnn.optim.");
     lua_pop(L, 1);

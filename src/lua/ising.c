@@ -31,7 +31,16 @@ static int lerr(lua_State *L, const char *fmt, ...) {
 
 typedef struct lising {
     qnn_ising *m; /* NULL once closed */
+    qnn_lua_mem mem;
 } lising;
+
+static int ising_isopen(const void *ud) { return ((const lising *)ud)->m != NULL; }
+static const qnn_lua_life ising_life = {"Ising", ising_isopen};
+
+static size_t ising_bytes(const qnn_ising *m) {
+    return sizeof *m + (size_t)m->n * (sizeof(double) + sizeof(size_t)) +
+           m->cap * sizeof(qnn_ising_edge) + 2 * m->ne * (sizeof(int) + sizeof(double));
+}
 
 static double now(void) {
     struct timespec ts;
@@ -46,13 +55,17 @@ static qnn_ising *check_model(lua_State *L, int arg) {
         qnn_lua_argerror(L, arg, "model", "must be an Ising model (qnn.ising.model), got %s",
                          tn ? tn : luaL_typename(L, arg));
     }
-    if (!u->m) lerr(L, "Ising is closed");
+    if (!u->m) {
+        if (arg > 1) qnn_lua_closederror(L, arg, "model", "Ising");
+        lerr(L, "Ising is closed");
+    }
+    qnn_lua_mem_set(L, &u->mem, QNN_MEM_ISING, ising_bytes(u->m));
     return u->m;
 }
 
 static lising *push_model(lua_State *L) {
     lising *u = (lising *)lua_newuserdatauv(L, sizeof *u, 0);
-    u->m = NULL;
+    memset(u, 0, sizeof *u);
     luaL_setmetatable(L, ISING_T);
     return u;
 }
@@ -503,6 +516,7 @@ static int m_gc(lua_State *L) {
     lising *u = (lising *)luaL_checkudata(L, 1, ISING_T);
     qnn_ising_free(u->m);
     u->m = NULL;
+    qnn_lua_mem_release(L, &u->mem);
     return 0;
 }
 
@@ -1201,6 +1215,7 @@ static const qnn_lua_reg methods[] = {
      "indices: spin indices in [1, n]; values: the same number of -1/+1. Returns the reduced "
      "model of the free spins (couplings to clamped spins become fields, clamped terms go to "
      "the offset, so energies agree) and map[old index] = new index (nil when clamped)."},
+    {"close", m_gc, "Ising:close()", "Frees the model now; later use raises \"Ising is closed\"."},
     {NULL, NULL, NULL, NULL}};
 
 static const luaL_Reg meta[] = {
@@ -1250,6 +1265,7 @@ static const qnn_lua_reg funcs[] = {
 
 QNN_LUA_OPENER(ising) {
     qnn_lua_newclass(L, ISING_T, methods, meta);
+    qnn_lua_setlife(L, ISING_T, &ising_life);
     qnn_lua_subtable(L, 1, "ising");
     qnn_lua_setfuncs(L, -1, funcs, "qnn.ising.");
     lua_pop(L, 1);

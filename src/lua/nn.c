@@ -14,7 +14,20 @@
 typedef struct lnet {
     qnn_net *net;
     int closed;
+    qnn_lua_mem mem;
 } lnet;
+
+static int net_isopen(const void *ud) {
+    const lnet *u = (const lnet *)ud;
+    return !u->closed && u->net;
+}
+static const qnn_lua_life net_life = {"Net", net_isopen};
+
+/* keeps qnn.memory() and the collector up to date with the net's buffers (they grow with the
+ * batch size of forward passes) */
+static void net_account(lua_State *L, lnet *u) {
+    if (u->net && u->net->built) qnn_lua_mem_set(L, &u->mem, QNN_MEM_NET, qnn_net_bytes(u->net));
+}
 
 /* ---------------- Net userdata ---------------- */
 static lnet *lnet_check(lua_State *L, int arg) {
@@ -23,7 +36,11 @@ static lnet *lnet_check(lua_State *L, int arg) {
         const char *tn = qnn_lua_typename(L, arg);
         qnn_lua_argerror(L, arg, "net", "must be a Net, got %s", tn ? tn : luaL_typename(L, arg));
     }
-    if (u->closed || !u->net) luaL_error(L, "Net is closed");
+    if (u->closed || !u->net) {
+        if (arg > 1) qnn_lua_closederror(L, arg, "net", "Net");
+        luaL_error(L, "Net is closed");
+    }
+    net_account(L, u);
     return u;
 }
 
@@ -31,8 +48,7 @@ qnn_net *qnn_lua_checknet(lua_State *L, int arg) { return lnet_check(L, arg)->ne
 
 static lnet *lnet_push(lua_State *L) {
     lnet *u = (lnet *)lua_newuserdatauv(L, sizeof *u, 1); /* uv 1: last forward input */
-    u->net = NULL;
-    u->closed = 0;
+    memset(u, 0, sizeof *u);
     luaL_setmetatable(L, NET_T);
     return u;
 }
@@ -243,6 +259,7 @@ static int l_sequential(lua_State *L) {
     qnn_error err;
     qnn_error_clear(&err);
     check(L, qnn_net_build(u->net, seed, &err), &err, "qnn.nn.sequential");
+    net_account(L, u);
     return 1;
 }
 
@@ -287,6 +304,7 @@ static int l_mlp(lua_State *L) {
         if (rc < 0) check(L, -rc, &err, "qnn.nn.mlp");
     }
     check(L, qnn_net_build(u->net, seed, &err), &err, "qnn.nn.mlp");
+    net_account(L, u);
     return 1;
 }
 
@@ -297,10 +315,7 @@ static qnn_tensor get_X(lua_State *L, int arg, int *single, int anchor) {
     qnn_tensor *t = qnn_lua_totensor(L, arg, "X", &pushed);
     if (pushed) lua_replace(L, arg); /* keep it alive in the argument slot */
     /* the net caches a view of its last input (activation 0): keep that input alive */
-    if (anchor && luaL_testudata(L, 1, NET_T)) {
-        lua_pushvalue(L, arg);
-        lua_setiuservalue(L, 1, 1);
-    }
+    if (anchor && luaL_testudata(L, 1, NET_T)) qnn_lua_borrow(L, 1, 1, arg);
     qnn_tensor x = *t;
     *single = 0;
     if (x.ndim == 1) {
@@ -477,6 +492,7 @@ static int m_backward(lua_State *L) {
 
 static int m_backward_output(lua_State *L) {
     lnet *u = lnet_check(L, 1);
+    qnn_lua_checkborrow(L, 1, 1); /* the first layer reads the last forward's input */
     int single;
     qnn_tensor d = get_X(L, 2, &single, 0);
     qnn_error err;
@@ -586,6 +602,7 @@ static int m_copy(lua_State *L) {
     qnn_error err;
     qnn_error_clear(&err);
     check(L, qnn_net_copy(&c->net, n, &err), &err, "Net:copy");
+    net_account(L, c);
     return 1;
 }
 
@@ -620,7 +637,7 @@ static int m_activation(lua_State *L) {
     if (!n->acts || n->batch == 0) return luaL_error(L, "Net:activation: no forward pass yet");
     if (k == 0) { /* the cached input must still be alive and open */
         lua_getiuservalue(L, 1, 1);
-        int alive = qnn_lua_testtensor(L, -1) != NULL;
+        int alive = qnn_lua_isopen(L, -1) == 1;
         lua_pop(L, 1);
         if (!alive) return luaL_error(L, "Net:activation: the last input Tensor is closed");
     }
@@ -775,6 +792,7 @@ static int l_load(lua_State *L) {
     memcpy(u->net->params, c->params, c->nparams * sizeof(double));
     memcpy(u->net->rng.s, c->rng, sizeof c->rng);
     qnn_ckpt_net_free(c);
+    net_account(L, u);
     (void)cidx;
     return 1;
 }
@@ -814,6 +832,7 @@ static int mm_gc(lua_State *L) {
     lnet *u = (lnet *)luaL_checkudata(L, 1, NET_T);
     if (u->net) qnn_net_free(u->net);
     u->net = NULL;
+    qnn_lua_mem_release(L, &u->mem);
     u->closed = 1;
     return 0;
 }
@@ -916,6 +935,7 @@ static const qnn_lua_reg funcs[] = {
 
 QNN_LUA_OPENER(nn) {
     qnn_lua_newclass(L, NET_T, methods, meta);
+    qnn_lua_setlife(L, NET_T, &net_life);
     luaL_newmetatable(L, SPEC_MT);
     lua_pushcfunction(L, spec_tostring);
     lua_setfield(L, -2, "__tostring");

@@ -14,7 +14,11 @@
 typedef struct lopt {
     qnn_optim o;
     int closed;
+    qnn_lua_mem mem;
 } lopt;
+
+static int opt_isopen(const void *ud) { return !((const lopt *)ud)->closed; }
+static const qnn_lua_life opt_life = {"Optimizer", opt_isopen};
 
 static lopt *lopt_check(lua_State *L, int arg) {
     lopt *u = (lopt *)luaL_testudata(L, arg, OPT_T);
@@ -23,7 +27,13 @@ static lopt *lopt_check(lua_State *L, int arg) {
         qnn_lua_argerror(L, arg, "optimizer", "must be an Optimizer, got %s",
                          tn ? tn : luaL_typename(L, arg));
     }
-    if (u->closed) luaL_error(L, "Optimizer is closed");
+    if (u->closed) {
+        if (arg > 1) qnn_lua_closederror(L, arg, "optimizer", "Optimizer");
+        luaL_error(L, "Optimizer is closed");
+    }
+    /* the moment buffers appear at the first step */
+    qnn_lua_mem_set(L, &u->mem, QNN_MEM_OPTIMIZER,
+                    u->o.n * sizeof(double) * ((u->o.m != NULL) + (u->o.v != NULL)));
     return u;
 }
 
@@ -410,6 +420,7 @@ static int mm_tostring(lua_State *L) {
 static int mm_gc(lua_State *L) {
     lopt *u = (lopt *)luaL_checkudata(L, 1, OPT_T);
     if (!u->closed) qnn_optim_release(&u->o);
+    qnn_lua_mem_release(L, &u->mem);
     u->closed = 1;
     return 0;
 }
@@ -461,6 +472,7 @@ static const qnn_lua_reg funcs[] = {
 
 QNN_LUA_OPENER(optim) {
     qnn_lua_newclass(L, OPT_T, methods, meta);
+    qnn_lua_setlife(L, OPT_T, &opt_life);
     qnn_lua_subtable(L, 1, "optim");
     qnn_lua_setfuncs(L, -1, funcs, "qnn.optim.");
     lua_pop(L, 1);

@@ -183,6 +183,14 @@ static const qnn_lua_reg funcs[] = {
      "value: function or table; name: string.\nAttaches a doc string shown by qnn.help."},
     {"clock", l_clock, "qnn.clock() -> number",
      "Returns monotonic wall-clock seconds (for timing)."},
+    {"memory", qnn_lua_memory, "qnn.memory() -> table",
+     "Returns the C memory held by live qnn objects of this Lua state: {total = bytes, State = "
+     "bytes, Density =, Tensor =, Circuit =, Net =, Optimizer =, GroverTrainer =, QuantumTrain "
+     "=, Ising =, IsingNet =, counts = {State = objects, ...}, collections = n}. Objects report "
+     "their C memory when they allocate it; when the live total would pass twice the total after "
+     "the last collection (plus at least max(64 MiB, the Lua heap)) a full garbage collection "
+     "runs first (`collections` counts them), so unreferenced States, Tensors or Nets do not pile "
+     "up without close()."},
     {NULL, NULL, NULL, NULL}};
 
 /* Finds the directory holding the Lua half (the one with qnn/prelude.lua). */

@@ -155,3 +155,58 @@ struct qnn_net *qnn_lua_checknet(lua_State *L, int arg);
  * qnn_net_add_layer()/qnn_net_add_dense()/... and raises a Lua error on failure. Fields `in`,
  * `out` (integers) are optional hints. For qnn.nn.load of custom layers, register a function
  * qnn.nn.layer_loaders[name] = function(in, out, nparams, fparam_table) -> spec. */
+
+/* ---- object lifetime: open checks and borrowed objects ----
+ * Every closable userdata type registers how to tell whether an instance is open
+ * (qnn_lua_setlife after qnn_lua_newclass). A userdata that points into another one (trainer ->
+ * net, generator -> net, net -> its last input) borrows it: qnn_lua_borrow keeps the borrowed
+ * object alive in one of the borrower's user values, and the borrower's check function calls
+ * qnn_lua_checkborrow at every entry, so a borrowed object closed by the user raises a Lua
+ * error ("GroverTrainer: the Net it uses is closed") instead of touching freed memory. */
+#ifndef QNN_LUA_LIFE_H
+#define QNN_LUA_LIFE_H
+typedef struct qnn_lua_life {
+    const char *name;                /* "State" */
+    int (*isopen)(const void *ud);   /* 1 while usable */
+} qnn_lua_life;
+/* Sets the life record of metatable `tname` (a static object). */
+void qnn_lua_setlife(lua_State *L, const char *tname, const qnn_lua_life *life);
+/* 1 if the value at idx is an open qnn object, 0 if it is a closed one, -1 if it is no qnn
+ * object with a life record. */
+int qnn_lua_isopen(lua_State *L, int idx);
+/* Raises "bad argument #arg 'argname' to 'f' (<Type> is closed)" if the value at arg is a
+ * closed qnn object; returns otherwise. */
+void qnn_lua_checkopen(lua_State *L, int arg, const char *argname);
+/* Error for a closed object of type `tname` ("State") passed as argument arg. */
+int qnn_lua_closederror(lua_State *L, int arg, const char *argname, const char *tname);
+/* Userdata `self` borrows the value at `obj`: stored in user value `uv` (keeps it alive). */
+void qnn_lua_borrow(lua_State *L, int self, int uv, int obj);
+/* Raises "<Self>: the <Type> it uses is closed" if user value `uv` of `self` holds a closed
+ * qnn object (nil or a non-qnn value passes). */
+void qnn_lua_checkborrow(lua_State *L, int self, int uv);
+
+/* ---- C memory accounting (qnn.memory(), garbage collection) ----
+ * Lua does not see the C memory behind a userdata, so a loop creating large States would let
+ * garbage pile up. Each userdata records its C bytes in a qnn_lua_mem; the per-lua_State
+ * totals drive full collections: when the live C bytes would pass a threshold (twice the live
+ * bytes after the last collection, at least that plus max(64 MiB, Lua heap)), qnn runs a full
+ * collection first, which frees (finalizes) unreachable objects before the new allocation. */
+enum {
+    QNN_MEM_STATE, QNN_MEM_DENSITY, QNN_MEM_TENSOR, QNN_MEM_CIRCUIT, QNN_MEM_NET,
+    QNN_MEM_OPTIMIZER, QNN_MEM_GROVER_TRAINER, QNN_MEM_QUANTUM_TRAIN, QNN_MEM_ISING,
+    QNN_MEM_ISING_NET, QNN_MEM_NKINDS
+};
+typedef struct qnn_lua_mem {
+    size_t bytes; /* accounted to the totals */
+    int kind;     /* QNN_MEM_* */
+} qnn_lua_mem;
+/* Call before allocating `bytes` of C memory for a new object: may run a full collection. */
+void qnn_lua_mem_reserve(lua_State *L, size_t bytes);
+/* Sets the accounted size of an object (new or resized); growth may run a collection (the
+ * object itself must be reachable, e.g. on the stack). */
+void qnn_lua_mem_set(lua_State *L, qnn_lua_mem *m, int kind, size_t bytes);
+/* The object freed its memory (close or __gc). */
+void qnn_lua_mem_release(lua_State *L, qnn_lua_mem *m);
+/* qnn.memory() */
+int qnn_lua_memory(lua_State *L);
+#endif

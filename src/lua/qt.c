@@ -24,7 +24,14 @@ typedef struct lqt {
     int closed;
     double t_cf, t_cb, t_net, t_total; /* seconds of the last generate/backward */
     size_t nweights;                    /* p */
+    qnn_lua_mem mem;
 } lqt;
+
+static int qt_isopen(const void *ud) {
+    const lqt *u = (const lqt *)ud;
+    return !u->closed && u->qt;
+}
+static const qnn_lua_life qt_life = {"QuantumTrain", qt_isopen};
 
 static lqt *lqt_check(lua_State *L, int arg) {
     lqt *u = (lqt *)luaL_testudata(L, arg, QT_T);
@@ -34,6 +41,11 @@ static lqt *lqt_check(lua_State *L, int arg) {
                          tn ? tn : luaL_typename(L, arg));
     }
     if (u->closed || !u->qt) luaL_error(L, "QuantumTrain is closed");
+    /* borrowed: the target net (user value 1) and the carrier net holding the trainable
+     * vector (user value 2, its buffers are the generator's parameters) */
+    qnn_lua_checkborrow(L, arg, 1);
+    qnn_lua_checkborrow(L, arg, 2);
+    qnn_lua_mem_set(L, &u->mem, QNN_MEM_QUANTUM_TRAIN, qnn_qt_bytes(u->qt));
     return u;
 }
 
@@ -111,6 +123,7 @@ static int l_qt_gc(lua_State *L) {
         qnn_qt_free(u->qt);
         u->qt = NULL;
     }
+    qnn_lua_mem_release(L, &u->mem);
     u->closed = 1;
     return 0;
 }
@@ -309,10 +322,7 @@ static int l_quantum_train(lua_State *L) {
     qnn_error_clear(&err);
     qnn_lua_check_status(L, qnn_qt_new(&u->qt, &cfg, &err), &err, "qnn.nn.quantum_train");
     u->nweights = cfg.ntarget;
-    if (have_net) {
-        lua_pushvalue(L, 2);
-        lua_setiuservalue(L, self, 1);
-    }
+    if (have_net) qnn_lua_borrow(L, self, 1, 2);
     /* candidates */
     lua_getfield(L, 1, "pool");
     push_candidates(L, -1);
@@ -376,6 +386,7 @@ static int l_quantum_train(lua_State *L) {
     lua_setfield(L, -2, "mapping");
     lua_setiuservalue(L, self, 4);
     lua_settop(L, self);
+    qnn_lua_mem_set(L, &u->mem, QNN_MEM_QUANTUM_TRAIN, qnn_qt_bytes(u->qt));
     return 1;
 }
 
@@ -904,6 +915,7 @@ static const qnn_lua_reg math_funcs[] = {
 
 QNN_LUA_OPENER(qt) {
     qnn_lua_newclass(L, QT_T, methods, meta);
+    qnn_lua_setlife(L, QT_T, &qt_life);
     qnn_lua_subtable(L, 1, "nn");
     qnn_lua_setfuncs(L, -1, nn_funcs, "qnn.nn.");
     if (lua_getfield(L, -1, "layer_loaders") == LUA_TTABLE) {

@@ -14,6 +14,7 @@
 typedef struct lstate {
     qnn_state s;
     int closed;
+    qnn_lua_mem mem;
 } lstate;
 
 /* ------------------------------------------------------------------ shared helpers */
@@ -293,7 +294,10 @@ void qnn_lua_sim_push_counts(lua_State *L, const uint64_t *out, size_t m) {
 /* ------------------------------------------------------------------ State userdata */
 static lstate *check_open(lua_State *L, int arg) {
     lstate *u = (lstate *)luaL_checkudata(L, arg, STATE_T);
-    if (u->closed || !u->s.amp) luaL_error(L, "State is closed");
+    if (u->closed || !u->s.amp) {
+        if (arg > 1) qnn_lua_closederror(L, arg, "state", "State");
+        luaL_error(L, "State is closed");
+    }
     return u;
 }
 
@@ -301,15 +305,24 @@ struct qnn_state *qnn_lua_checkstate(lua_State *L, int arg) { return &check_open
 
 struct qnn_state *qnn_lua_teststate(lua_State *L, int arg) {
     lstate *u = (lstate *)luaL_testudata(L, arg, STATE_T);
-    if (!u || u->closed || !u->s.amp) return NULL;
+    if (!u) return NULL;
+    if (u->closed || !u->s.amp) qnn_lua_closederror(L, arg, "state", "State");
     return &u->s;
 }
+
+static int st_isopen(const void *ud) {
+    const lstate *u = (const lstate *)ud;
+    return !u->closed && u->s.amp;
+}
+static const qnn_lua_life st_life = {"State", st_isopen};
 
 struct qnn_state *qnn_lua_pushstate(lua_State *L, int n) {
     qnn_error err;
     qnn_error_clear(&err);
     int rc = qnn_state_check_size(n, 1, &err);
     if (rc) luaL_error(L, "state: %s", err.msg);
+    size_t bytes = (size_t)16 << n;
+    qnn_lua_mem_reserve(L, bytes);
     lstate *u = (lstate *)lua_newuserdatauv(L, sizeof *u, 0);
     memset(u, 0, sizeof *u);
     luaL_setmetatable(L, STATE_T);
@@ -318,6 +331,7 @@ struct qnn_state *qnn_lua_pushstate(lua_State *L, int n) {
         u->closed = 1;
         luaL_error(L, "state: %s", err.msg);
     }
+    qnn_lua_mem_set(L, &u->mem, QNN_MEM_STATE, bytes);
     return &u->s;
 }
 
@@ -582,6 +596,7 @@ static int st_fidelity(lua_State *L) {
 static int st_close(lua_State *L) {
     lstate *u = (lstate *)luaL_checkudata(L, 1, STATE_T);
     qnn_state_release(&u->s);
+    qnn_lua_mem_release(L, &u->mem);
     u->closed = 1;
     return 0;
 }
@@ -706,6 +721,7 @@ static const qnn_lua_reg funcs[] = {
 
 QNN_LUA_OPENER(state) {
     qnn_lua_newclass(L, STATE_T, methods, meta);
+    qnn_lua_setlife(L, STATE_T, &st_life);
     qnn_lua_setfuncs(L, 1, funcs, "qnn.");
     return 0;
 }

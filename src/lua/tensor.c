@@ -16,6 +16,7 @@ typedef struct ltensor {
     qnn_tensor t;
     int closed;
     const int *anchor_closed; /* owner's closed flag for views, else NULL */
+    qnn_lua_mem mem;
 } ltensor;
 
 /* ---------------- accessors ---------------- */
@@ -30,7 +31,10 @@ static ltensor *lt_check(lua_State *L, int arg) {
         qnn_lua_argerror(L, arg, "tensor", "must be a Tensor, got %s",
                          tn ? tn : luaL_typename(L, arg));
     }
-    if (u->closed || (u->anchor_closed && *u->anchor_closed)) luaL_error(L, "Tensor is closed");
+    if (u->closed || (u->anchor_closed && *u->anchor_closed)) {
+        if (arg > 1) qnn_lua_closederror(L, arg, "tensor", "Tensor");
+        luaL_error(L, "Tensor is closed");
+    }
     return u;
 }
 
@@ -38,9 +42,17 @@ qnn_tensor *qnn_lua_checktensor(lua_State *L, int arg) { return &lt_check(L, arg
 
 qnn_tensor *qnn_lua_testtensor(lua_State *L, int arg) {
     ltensor *u = lt_test(L, arg);
-    if (!u || u->closed || (u->anchor_closed && *u->anchor_closed)) return NULL;
+    if (!u) return NULL;
+    if (u->closed || (u->anchor_closed && *u->anchor_closed))
+        qnn_lua_closederror(L, arg, "tensor", "Tensor");
     return &u->t;
 }
+
+static int lt_isopen(const void *ud) {
+    const ltensor *u = (const ltensor *)ud;
+    return !u->closed && !(u->anchor_closed && *u->anchor_closed);
+}
+static const qnn_lua_life lt_life = {"Tensor", lt_isopen};
 
 static ltensor *lt_push(lua_State *L) {
     ltensor *u = (ltensor *)lua_newuserdatauv(L, sizeof *u, 1);
@@ -50,6 +62,9 @@ static ltensor *lt_push(lua_State *L) {
 }
 
 qnn_tensor *qnn_lua_newtensor(lua_State *L, size_t rows, size_t cols, int ndim) {
+    size_t bytes = rows && cols <= SIZE_MAX / sizeof(double) / rows ? rows * cols * sizeof(double)
+                                                                     : 0;
+    if (bytes) qnn_lua_mem_reserve(L, bytes);
     ltensor *u = lt_push(L);
     int rc = qnn_tensor_init(&u->t, rows, cols, ndim);
     if (rc) {
@@ -59,6 +74,7 @@ qnn_tensor *qnn_lua_newtensor(lua_State *L, size_t rows, size_t cols, int ndim) 
         luaL_error(L, "qnn.tensor: invalid shape %Ix%I (ndim %d)", (lua_Integer)rows,
                    (lua_Integer)cols, ndim);
     }
+    qnn_lua_mem_set(L, &u->mem, QNN_MEM_TENSOR, bytes);
     return &u->t;
 }
 
@@ -654,6 +670,7 @@ static int m_close(lua_State *L) {
     ltensor *u = (ltensor *)luaL_checkudata(L, 1, TENSOR_T);
     if (!u->closed) {
         qnn_tensor_release(&u->t);
+        qnn_lua_mem_release(L, &u->mem);
         u->closed = 1;
     }
     return 0;
@@ -759,6 +776,7 @@ static int mm_gc(lua_State *L) {
     ltensor *u = (ltensor *)lua_touserdata(L, 1);
     if (u && !u->closed) {
         qnn_tensor_release(&u->t);
+        qnn_lua_mem_release(L, &u->mem);
         u->closed = 1;
     }
     return 0;
@@ -870,6 +888,7 @@ static const qnn_lua_reg funcs[] = {
 
 QNN_LUA_OPENER(tensor) {
     qnn_lua_newclass(L, TENSOR_T, methods, meta);
+    qnn_lua_setlife(L, TENSOR_T, &lt_life);
     /* __index: integer keys -> rows/elements, other keys -> methods (upvalue) */
     luaL_getmetatable(L, TENSOR_T);
     lua_getfield(L, -1, "methods");

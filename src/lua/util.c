@@ -455,3 +455,152 @@ const char *qnn_lua_typename(lua_State *L, int idx) {
     lua_pop(L, 2);
     return name;
 }
+
+/* ---------------- object lifetime ---------------- */
+static const char LIFE_FIELD[] = "__qnn_life";
+
+void qnn_lua_setlife(lua_State *L, const char *tname, const qnn_lua_life *life) {
+    luaL_getmetatable(L, tname);
+    lua_pushlightuserdata(L, (void *)life);
+    lua_setfield(L, -2, LIFE_FIELD);
+    lua_pop(L, 1);
+}
+
+static const qnn_lua_life *life_of(lua_State *L, int idx) {
+    const qnn_lua_life *life = NULL;
+    if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return NULL;
+    if (lua_getfield(L, -1, LIFE_FIELD) == LUA_TLIGHTUSERDATA)
+        life = (const qnn_lua_life *)lua_touserdata(L, -1);
+    lua_pop(L, 2);
+    return life;
+}
+
+int qnn_lua_isopen(lua_State *L, int idx) {
+    const qnn_lua_life *life = life_of(L, idx);
+    if (!life) return -1;
+    return life->isopen(lua_touserdata(L, idx)) ? 1 : 0;
+}
+
+int qnn_lua_closederror(lua_State *L, int arg, const char *argname, const char *tname) {
+    return qnn_lua_argerror(L, arg, argname, "%s is closed", tname);
+}
+
+void qnn_lua_checkopen(lua_State *L, int arg, const char *argname) {
+    const qnn_lua_life *life = life_of(L, arg);
+    if (life && !life->isopen(lua_touserdata(L, arg)))
+        qnn_lua_closederror(L, arg, argname, life->name);
+}
+
+void qnn_lua_borrow(lua_State *L, int self, int uv, int obj) {
+    self = lua_absindex(L, self);
+    lua_pushvalue(L, obj);
+    lua_setiuservalue(L, self, uv);
+}
+
+void qnn_lua_checkborrow(lua_State *L, int self, int uv) {
+    self = lua_absindex(L, self);
+    lua_getiuservalue(L, self, uv);
+    const qnn_lua_life *life = life_of(L, -1);
+    if (life && !life->isopen(lua_touserdata(L, -1))) {
+        const qnn_lua_life *me = life_of(L, self);
+        const char *who = me ? me->name : qnn_lua_typename(L, self);
+        luaL_error(L, "%s: the %s it uses is closed (close it only after the %s)",
+                   who ? who : "object", life->name, who ? who : "object");
+    }
+    lua_pop(L, 1);
+}
+
+/* ---------------- C memory accounting ---------------- */
+static const char MEM_KEY = 'm';
+static const char *const mem_names[QNN_MEM_NKINDS] = {
+    "State", "Density", "Tensor", "Circuit", "Net", "Optimizer", "GroverTrainer",
+    "QuantumTrain", "Ising", "IsingNet"};
+#define MEM_MIN_SLACK ((size_t)64 << 20)
+
+typedef struct mem_stats {
+    size_t live[QNN_MEM_NKINDS];
+    size_t count[QNN_MEM_NKINDS];
+    size_t total;
+    size_t threshold;  /* a full collection runs before total would pass this */
+    size_t collections;
+    int collecting;
+} mem_stats;
+
+/* The stats of this lua_State; created on first use when `create` (never from a finalizer). */
+static mem_stats *get_stats(lua_State *L, int create) {
+    mem_stats *s = NULL;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &MEM_KEY) == LUA_TUSERDATA)
+        s = (mem_stats *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (s || !create) return s;
+    s = (mem_stats *)lua_newuserdatauv(L, sizeof *s, 0);
+    memset(s, 0, sizeof *s);
+    s->threshold = MEM_MIN_SLACK;
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &MEM_KEY);
+    return s;
+}
+
+static void maybe_collect(lua_State *L, mem_stats *s, size_t incoming) {
+    if (s->collecting || s->total + incoming <= s->threshold) return;
+    if (!lua_gc(L, LUA_GCISRUNNING)) return; /* the user stopped the collector */
+    s->collecting = 1;
+    lua_gc(L, LUA_GCCOLLECT);
+    s->collecting = 0;
+    s->collections++;
+    size_t heap = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024u;
+    size_t slack = s->total > MEM_MIN_SLACK ? s->total : MEM_MIN_SLACK;
+    if (heap > slack) slack = heap;
+    s->threshold = s->total + incoming + slack; /* the incoming object does not count twice */
+}
+
+void qnn_lua_mem_reserve(lua_State *L, size_t bytes) {
+    maybe_collect(L, get_stats(L, 1), bytes);
+}
+
+void qnn_lua_mem_set(lua_State *L, qnn_lua_mem *m, int kind, size_t bytes) {
+    mem_stats *s = get_stats(L, 1);
+    size_t prev = m->bytes;
+    if (prev) { /* drop the old record */
+        s->live[m->kind] -= prev;
+        s->total -= prev;
+        s->count[m->kind]--;
+        m->bytes = 0;
+    }
+    if (!bytes) return;
+    if (bytes > prev) maybe_collect(L, s, bytes); /* the object itself is reachable */
+    m->kind = kind;
+    m->bytes = bytes;
+    s->live[kind] += bytes;
+    s->count[kind]++;
+    s->total += bytes;
+}
+
+void qnn_lua_mem_release(lua_State *L, qnn_lua_mem *m) {
+    if (!m->bytes) return;
+    mem_stats *s = get_stats(L, 0);
+    if (s) {
+        s->live[m->kind] -= m->bytes;
+        s->total -= m->bytes;
+        s->count[m->kind]--;
+    }
+    m->bytes = 0;
+}
+
+/* qnn.memory() -> {total=, State=, ..., counts={State=, ...}, collections=} */
+int qnn_lua_memory(lua_State *L) {
+    mem_stats *s = get_stats(L, 1);
+    lua_createtable(L, 0, QNN_MEM_NKINDS + 3);
+    lua_createtable(L, 0, QNN_MEM_NKINDS);
+    for (int k = 0; k < QNN_MEM_NKINDS; k++) {
+        lua_pushinteger(L, (lua_Integer)s->live[k]);
+        lua_setfield(L, -3, mem_names[k]);
+        lua_pushinteger(L, (lua_Integer)s->count[k]);
+        lua_setfield(L, -2, mem_names[k]);
+    }
+    lua_setfield(L, -2, "counts");
+    lua_pushinteger(L, (lua_Integer)s->total);
+    lua_setfield(L, -2, "total");
+    lua_pushinteger(L, (lua_Integer)s->collections);
+    lua_setfield(L, -2, "collections");
+    return 1;
+}
