@@ -178,9 +178,16 @@ end
 
 --- Samples a schedule at `points` evenly spaced t in [0, 1] exactly as the samplers do and
 -- validates every value: returns {t=, s=, A=, B=} (or {t=, beta=} when kind == "beta").
+local MAX_POINTS = 1000000 -- four Lua arrays of this length: ~100 MB, a few seconds
 function M.sample(sched, points, kind)
   points = points or 101
-  if math.type(points) ~= "integer" or points < 2 then error("qnn.anneal.sample: points must be an integer >= 2", 2) end
+  if math.type(points) ~= "integer" or points < 2 or points > MAX_POINTS then
+    error(string.format("qnn.anneal.sample: points must be an integer in [2, %d], got %s",
+                        MAX_POINTS, tostring(points)), 2)
+  end
+  if type(sched) ~= "function" and type(sched) ~= "table" then
+    error("qnn.anneal.sample: schedule must be a function or a schedule table, got " .. type(sched), 2)
+  end
   local out = {t = {}}
   local function call(name, x)
     local v
@@ -243,7 +250,7 @@ local docs = {
   linear_beta = {"qnn.anneal.linear_beta(b0, b1) -> Schedule",
     "b0, b1 >= 0. For sampler \"sa\": beta(t) = b0 + (b1 - b0) t."},
   sample = {"qnn.anneal.sample(schedule [, points=101 [, kind]]) -> {t=, s=, A=, B=} | {t=, beta=}",
-    "points: integer >= 2; kind: nil or \"beta\". Evaluates and validates a schedule (for plots)."},
+    "points: integer in [2, 10^6]; kind: nil or \"beta\". Evaluates and validates a schedule (for plots)."},
 }
 for k, d in pairs(docs) do qnn.document(M[k], "qnn.anneal." .. k, d[1], d[2]) end
 for _, k in ipairs {"s", "A", "B", "with_path"} do

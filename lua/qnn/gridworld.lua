@@ -36,18 +36,41 @@ local function cell(env, x, y)
   return EMPTY
 end
 
+local MAX_ENVS, MAX_STEPS = 65536, 1000000000
+
+local function check_opts(where, opts)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(where .. ": opts must be a table {max_steps=, scale=}, got " .. type(opts), 3)
+  end
+  for k, v in pairs(opts) do
+    if k == "max_steps" then
+      if math.type(v) ~= "integer" or v < 1 or v > MAX_STEPS then
+        error(string.format("%s: max_steps must be an integer in [1, %d], got %s", where,
+                            MAX_STEPS, tostring(v)), 3)
+      end
+    elseif k == "scale" then
+      if type(v) ~= "boolean" then error(where .. ": scale must be a boolean", 3) end
+    else
+      error(string.format("%s: unknown option %s (allowed: max_steps, scale)", where,
+                          type(k) == "string" and "'" .. k .. "'" or tostring(k)), 3)
+    end
+  end
+  return opts
+end
+
 function M.empty(size, opts)
   if math.type(size) ~= "integer" or size < 4 or size > 64 then
     error("qnn.gridworld.empty: size must be an integer in [4, 64], got " .. tostring(size), 2)
   end
-  opts = opts or {}
+  opts = check_opts("qnn.gridworld.empty", opts)
   local env = setmetatable({ size = size, max_steps = opts.max_steps or 4 * size * size,
     scale = opts.scale ~= false, goal = { size - 2, size - 2 } }, Env)
   env:reset()
   return env
 end
 doc(M.empty, "qnn.gridworld.empty", "qnn.gridworld.empty(size [, {max_steps=4*size^2, scale=true}]) -> env",
-  "size: integer in [4, 64] (5 = MiniGrid-Empty-5x5).\nReturns an environment with env:reset() -> obs, " ..
+  "size: integer in [4, 64] (5 = MiniGrid-Empty-5x5); max_steps: integer in [1, 10^9].\nReturns an environment with env:reset() -> obs, " ..
   "env:step(action) -> obs, reward, done (action 1..7, 1-based: left, right, forward, pickup, " ..
   "drop, toggle, done), env:obs() -> table of 147 numbers, env:render() -> string.")
 
@@ -147,6 +170,14 @@ end
 
 --- vector of n environments with automatic reset
 function M.vec(n, size, opts)
+  if math.type(n) ~= "integer" or n < 1 or n > MAX_ENVS then
+    error(string.format("qnn.gridworld.vec: n must be an integer in [1, %d], got %s", MAX_ENVS,
+                        tostring(n)), 2)
+  end
+  if math.type(size) ~= "integer" or size < 4 or size > 64 then
+    error("qnn.gridworld.vec: size must be an integer in [4, 64], got " .. tostring(size), 2)
+  end
+  check_opts("qnn.gridworld.vec", opts)
   local v = { envs = {}, n = n, ep_return = {}, ep_len = {}, finished = {} }
   for i = 1, n do
     v.envs[i] = M.empty(size, opts)
@@ -177,7 +208,8 @@ function M.vec(n, size, opts)
   return v
 end
 doc(M.vec, "qnn.gridworld.vec", "qnn.gridworld.vec(n, size [, opts]) -> venv",
-  "n environments of qnn.gridworld.empty(size, opts) with automatic reset: venv:obs_tensor() -> " ..
+  "n: integer in [1, 65536]; size: integer in [4, 64]; opts: {max_steps = integer in [1, 10^9], " ..
+  "scale = boolean}.\nn environments of qnn.gridworld.empty(size, opts) with automatic reset: venv:obs_tensor() -> " ..
   "n x 147 Tensor; venv:step(actions) -> rewards, dones; finished episodes are appended to " ..
   "venv.finished as {ret=, len=}.")
 

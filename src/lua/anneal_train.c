@@ -22,7 +22,7 @@ typedef struct lnet {
 } lnet;
 
 static int anet_isopen(const void *ud) { return ((const lnet *)ud)->n != NULL; }
-static const qnn_lua_life anet_life = {"IsingNet", anet_isopen};
+static const qnn_lua_life anet_life = {"IsingNet", anet_isopen, NULL};
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))

@@ -16,7 +16,7 @@ typedef struct lcirc {
 } lcirc;
 
 static int circ_isopen(const void *ud) { return ((const lcirc *)ud)->c != NULL; }
-static const qnn_lua_life circ_life = {"Circuit", circ_isopen};
+static const qnn_lua_life circ_life = {"Circuit", circ_isopen, NULL};
 
 static lcirc *check_lc(lua_State *L, int arg) {
     lcirc *lc = (lcirc *)luaL_checkudata(L, arg, CIRC_T);

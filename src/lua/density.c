@@ -38,7 +38,7 @@ static int dn_isopen(const void *ud) {
     const ldensity *u = (const ldensity *)ud;
     return !u->closed && u->d.vec.amp;
 }
-static const qnn_lua_life dn_life = {"Density", dn_isopen};
+static const qnn_lua_life dn_life = {"Density", dn_isopen, NULL};
 
 struct qnn_density *qnn_lua_pushdensity(lua_State *L, int n) {
     qnn_error err;
@@ -181,7 +181,7 @@ static const char *const RNG_OPTS[] = {"seed", "rng", NULL};
 static int dn_sample(lua_State *L) {
     ldensity *u = check_open(L, 1);
     int n = u->d.n;
-    lua_Integer shots = qnn_lua_checkint(L, 2, "shots", 1, (lua_Integer)1 << 40);
+    lua_Integer shots = qnn_lua_checkint(L, 2, "shots", 1, QNN_LUA_MAX_SHOTS);
     int q[64], k = 0, oarg = 3;
     if (lua_type(L, 3) == LUA_TNUMBER || (lua_istable(L, 3) && lua_rawlen(L, 3) > 0)) {
         k = qnn_lua_sim_qubits(L, 3, "qubits", n, q, 1, n);
@@ -388,7 +388,7 @@ static const qnn_lua_reg methods[] = {
     {"purity", dn_purity, "Density:purity() -> number", "Returns tr(rho^2) (1 for a pure state)."},
     {"trace", dn_trace, "Density:trace() -> number", "Returns Re tr(rho) (1 unless collapsed or misused)."},
     {"sample", dn_sample, "Density:sample(shots [, qubits] [, {seed=, rng=}]) -> table",
-     "shots: integer in [1, 2^40]; qubits: table of distinct qubits (default all).\nReturns "
+     "shots: integer in [1, 2^30]; qubits: table of distinct qubits (default all).\nReturns "
      "{outcome = count}; rho is not changed."},
     {"measure", dn_measure, "Density:measure(q [, {seed=, rng=}]) -> 0 or 1",
      "q: qubit in [0, n-1].\nProjective measurement: collapses rho, returns the outcome."},

@@ -193,7 +193,7 @@ static int l_search(lua_State *L) {
     int k = (int)qnn_lua_optfield_int(L, 1, "iterations", -1, 0, 1 << 20);
     if (lua_getfield(L, 1, "iterations") == LUA_TNIL) k = -1;
     lua_pop(L, 1);
-    lua_Integer shots = qnn_lua_optfield_int(L, 1, "shots", 1024, 1, (lua_Integer)1 << 40);
+    lua_Integer shots = qnn_lua_optfield_int(L, 1, "shots", 1024, 1, QNN_LUA_MAX_SHOTS);
     grover_setup g;
     opt_engine(L, 1, f, n, &g);
     qnn_rng local;

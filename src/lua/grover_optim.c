@@ -17,6 +17,7 @@ typedef struct ltrainer {
     qnn_tensor X;  /* owned copy of the training inputs */
     int *labels;   /* owned, 0-based */
     int closed;
+    int busy; /* pinned while pass runs Lua callbacks */
     qnn_lua_mem mem;
 } ltrainer;
 
@@ -32,7 +33,8 @@ static int tr_isopen(const void *ud) {
     const ltrainer *t = (const ltrainer *)ud;
     return !t->closed && t->ev;
 }
-static const qnn_lua_life tr_life = {"GroverTrainer", tr_isopen};
+static int *tr_busy(void *ud) { return &((ltrainer *)ud)->busy; }
+static const qnn_lua_life tr_life = {"GroverTrainer", tr_isopen, tr_busy};
 
 static void tr_release(ltrainer *t) {
     if (t->closed) return;
@@ -317,7 +319,7 @@ static int tr_pass(lua_State *L) {
     } else {
         lua_pop(L, 1);
     }
-    lua_Integer shots = qnn_lua_optfield_int(L, 2, "shots", 1024, 1, (lua_Integer)1 << 40);
+    lua_Integer shots = qnn_lua_optfield_int(L, 2, "shots", 1024, 1, QNN_LUA_MAX_SHOTS);
     int circ = qnn_lua_optfield_choice(L, 2, "circuit", circuit_names, 0);
     int gates = qnn_lua_optfield_bool(L, 2, "gates", 0);
     int track = qnn_lua_optfield_bool(L, 2, "track_circuit", 1);
@@ -401,7 +403,9 @@ static int tr_pass(lua_State *L) {
     qnn_lua_progress_init(L, &pr, 2, label);
     o.progress = &pr.cb;
     qnn_gopt_pass_result res;
+    qnn_lua_pin(L, 1, 1, +1); /* callbacks may try to close the trainer or its net */
     int rc = qnn_gopt_layer_pass(tr->ev, &o, &res, &err);
+    qnn_lua_pin(L, 1, 1, -1);
     qnn_lua_progress_done(&pr);
     int interrupted = rc == QNN_EINTR;
     if (interrupted) qnn_interrupt_clear();
@@ -541,6 +545,7 @@ static int tr_sigma(lua_State *L) {
 
 static int tr_close(lua_State *L) {
     ltrainer *t = (ltrainer *)luaL_checkudata(L, 1, TRAINER_T);
+    qnn_lua_checknotbusy(L, 1);
     tr_release(t);
     return 0;
 }

@@ -35,7 +35,7 @@ typedef struct lising {
 } lising;
 
 static int ising_isopen(const void *ud) { return ((const lising *)ud)->m != NULL; }
-static const qnn_lua_life ising_life = {"Ising", ising_isopen};
+static const qnn_lua_life ising_life = {"Ising", ising_isopen, NULL};
 
 static size_t ising_bytes(const qnn_ising *m) {
     return sizeof *m + (size_t)m->n * (sizeof(double) + sizeof(size_t)) +
@@ -556,6 +556,7 @@ static double sched_call(lua_State *L, int sidx, const char *name, double x, dou
         lua_pushnumber(L, x);
         lua_call(L, 2, 1);
     }
+    qnn_lua_checkopen(L, 1, "model"); /* the schedule may have closed the model */
     int ok = 0;
     double v = lua_tonumberx(L, -1, &ok);
     if (!ok || !isfinite(v) || v < lo || v > hi) {

@@ -14,6 +14,7 @@
 typedef struct lnet {
     qnn_net *net;
     int closed;
+    int busy; /* pinned by a running borrower (qnn_lua_pin) */
     qnn_lua_mem mem;
 } lnet;
 
@@ -21,7 +22,8 @@ static int net_isopen(const void *ud) {
     const lnet *u = (const lnet *)ud;
     return !u->closed && u->net;
 }
-static const qnn_lua_life net_life = {"Net", net_isopen};
+static int *net_busy(void *ud) { return &((lnet *)ud)->busy; }
+static const qnn_lua_life net_life = {"Net", net_isopen, net_busy};
 
 /* keeps qnn.memory() and the collector up to date with the net's buffers (they grow with the
  * batch size of forward passes) */
@@ -830,6 +832,7 @@ static int mm_tostring(lua_State *L) {
 
 static int mm_gc(lua_State *L) {
     lnet *u = (lnet *)luaL_checkudata(L, 1, NET_T);
+    qnn_lua_checknotbusy(L, 1);
     if (u->net) qnn_net_free(u->net);
     u->net = NULL;
     qnn_lua_mem_release(L, &u->mem);

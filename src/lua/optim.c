@@ -18,7 +18,7 @@ typedef struct lopt {
 } lopt;
 
 static int opt_isopen(const void *ud) { return !((const lopt *)ud)->closed; }
-static const qnn_lua_life opt_life = {"Optimizer", opt_isopen};
+static const qnn_lua_life opt_life = {"Optimizer", opt_isopen, NULL};
 
 static lopt *lopt_check(lua_State *L, int arg) {
     lopt *u = (lopt *)luaL_testudata(L, arg, OPT_T);
@@ -147,10 +147,21 @@ static double current_lr(lua_State *L, int uidx, lopt *u) {
     return u->o.lr;
 }
 
+/* A learning-rate function is Lua code: it may close the optimizer, the net or the data.
+ * After calling it, check the arguments again (they are on the stack, so still alive). */
+static lopt *recheck_after_lr(lua_State *L, qnn_net **net, int ndata) {
+    lopt *u = lopt_check(L, 1);
+    *net = qnn_lua_checknet(L, 2);
+    if (ndata >= 1) qnn_lua_checkopen(L, 3, "X");
+    if (ndata >= 2) qnn_lua_checkopen(L, 4, "y");
+    return u;
+}
+
 static int m_step(lua_State *L) {
     lopt *u = lopt_check(L, 1);
     qnn_net *net = qnn_lua_checknet(L, 2);
     double lr = current_lr(L, 1, u);
+    u = recheck_after_lr(L, &net, 0);
     qnn_error err;
     qnn_error_clear(&err);
     qnn_lua_check_status(L, qnn_optim_step(&u->o, net->params, net->grads, net->nparams, lr, &err),
@@ -374,6 +385,7 @@ static int m_epoch(lua_State *L) {
             return luaL_error(L, "Optimizer:epoch: loss became %f at step %d (diverged; lower the "
                                  "learning rate)", loss, (int)u->o.t + 1);
         double lr = current_lr(L, 1, u);
+        u = recheck_after_lr(L, &net, 2);
         rc = qnn_optim_step(&u->o, net->params, net->grads, net->nparams, lr, &err);
         qnn_lua_check_status(L, rc, &err, "Optimizer:epoch");
         total += loss * (double)cnt;

@@ -102,6 +102,11 @@ typedef struct qnn_lua_progress {
 void qnn_lua_progress_init(lua_State *L, qnn_lua_progress *p, int t, const char *label);
 void qnn_lua_progress_done(qnn_lua_progress *p);
 
+/* ---- limits on user-given counts ----
+ * Shots are drawn one by one (each a table update in Lua): 2^30 shots take about a minute, so
+ * larger counts are refused with an error naming the limit instead of running for hours. */
+#define QNN_LUA_MAX_SHOTS ((lua_Integer)1 << 30)
+
 /* ---- misc ---- */
 /* Name of the qnn userdata type at idx ("State"), or NULL. */
 const char *qnn_lua_typename(lua_State *L, int idx);
@@ -168,6 +173,7 @@ struct qnn_net *qnn_lua_checknet(lua_State *L, int arg);
 typedef struct qnn_lua_life {
     const char *name;                /* "State" */
     int (*isopen)(const void *ud);   /* 1 while usable */
+    int *(*busy)(void *ud);          /* pin counter (NULL: the type cannot be pinned) */
 } qnn_lua_life;
 /* Sets the life record of metatable `tname` (a static object). */
 void qnn_lua_setlife(lua_State *L, const char *tname, const qnn_lua_life *life);
@@ -184,6 +190,12 @@ void qnn_lua_borrow(lua_State *L, int self, int uv, int obj);
 /* Raises "<Self>: the <Type> it uses is closed" if user value `uv` of `self` holds a closed
  * qnn object (nil or a non-qnn value passes). */
 void qnn_lua_checkborrow(lua_State *L, int self, int uv);
+/* Pins (delta +1) or unpins (-1) the object at idx (and, with uv > 0, the object in that user
+ * value) while a C loop that runs Lua callbacks uses it: close() of a pinned object raises
+ * "<Type> is in use ..." instead of freeing memory under the loop. Unpin before raising. */
+void qnn_lua_pin(lua_State *L, int idx, int uv, int delta);
+/* For close(): raises if the object at idx is pinned. */
+void qnn_lua_checknotbusy(lua_State *L, int idx);
 
 /* ---- C memory accounting (qnn.memory(), garbage collection) ----
  * Lua does not see the C memory behind a userdata, so a loop creating large States would let

@@ -31,7 +31,7 @@ static int qt_isopen(const void *ud) {
     const lqt *u = (const lqt *)ud;
     return !u->closed && u->qt;
 }
-static const qnn_lua_life qt_life = {"QuantumTrain", qt_isopen};
+static const qnn_lua_life qt_life = {"QuantumTrain", qt_isopen, NULL};
 
 static lqt *lqt_check(lua_State *L, int arg) {
     lqt *u = (lqt *)luaL_testudata(L, arg, QT_T);

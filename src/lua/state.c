@@ -314,7 +314,7 @@ static int st_isopen(const void *ud) {
     const lstate *u = (const lstate *)ud;
     return !u->closed && u->s.amp;
 }
-static const qnn_lua_life st_life = {"State", st_isopen};
+static const qnn_lua_life st_life = {"State", st_isopen, NULL};
 
 struct qnn_state *qnn_lua_pushstate(lua_State *L, int n) {
     qnn_error err;
@@ -505,7 +505,7 @@ static int st_reset(lua_State *L) {
 }
 
 #define SAMPLE_CHUNK ((size_t)1 << 20)
-#define MAX_SHOTS ((lua_Integer)1 << 40)
+#define MAX_SHOTS QNN_LUA_MAX_SHOTS
 
 typedef int (*sample_fn)(const void *obj, size_t shots, const int *q, int k, qnn_rng *rng,
                          uint64_t *out, qnn_error *err);
@@ -694,7 +694,7 @@ static const qnn_lua_reg methods[] = {
      "q: qubit in [0, n-1]; seed: integer, rng: qnn.Rng (default stream otherwise).\nMeasures "
      "qubit q, collapses the state and returns the outcome."},
     {"sample", st_sample, "State:sample(shots [, qubits] [, {seed=, rng=}]) -> table",
-     "shots: integer in [1, 2^40]; qubits: table of distinct qubits (default all; outcome bit j "
+     "shots: integer in [1, 2^30]; qubits: table of distinct qubits (default all; outcome bit j "
      "= qubits[j+1]).\nReturns {outcome = count} for the outcomes drawn; the state is not "
      "changed."},
     {"reset", st_reset, "State:reset(q [, {seed=, rng=}]) -> State, outcome",

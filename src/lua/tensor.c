@@ -52,7 +52,7 @@ static int lt_isopen(const void *ud) {
     const ltensor *u = (const ltensor *)ud;
     return !u->closed && !(u->anchor_closed && *u->anchor_closed);
 }
-static const qnn_lua_life lt_life = {"Tensor", lt_isopen};
+static const qnn_lua_life lt_life = {"Tensor", lt_isopen, NULL};
 
 static ltensor *lt_push(lua_State *L) {
     ltensor *u = (ltensor *)lua_newuserdatauv(L, sizeof *u, 1);
@@ -608,6 +608,7 @@ static int m_apply(lua_State *L) {
                 lua_pushinteger(L, (lua_Integer)j + 1);
                 lua_call(L, 3, 1);
             }
+            a = qnn_lua_checktensor(L, 1); /* the function may have closed it */
             int ok = 0;
             double v = lua_tonumberx(L, -1, &ok);
             if (!ok) luaL_error(L, "Tensor:apply: function must return a number, got %s",

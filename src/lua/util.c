@@ -510,6 +510,28 @@ void qnn_lua_checkborrow(lua_State *L, int self, int uv) {
     lua_pop(L, 1);
 }
 
+static void pin1(lua_State *L, int idx, int delta) {
+    const qnn_lua_life *life = life_of(L, idx);
+    if (life && life->busy) *life->busy(lua_touserdata(L, idx)) += delta;
+}
+
+void qnn_lua_pin(lua_State *L, int idx, int uv, int delta) {
+    idx = lua_absindex(L, idx);
+    pin1(L, idx, delta);
+    if (uv > 0) {
+        lua_getiuservalue(L, idx, uv);
+        pin1(L, -1, delta);
+        lua_pop(L, 1);
+    }
+}
+
+void qnn_lua_checknotbusy(lua_State *L, int idx) {
+    const qnn_lua_life *life = life_of(L, idx);
+    if (life && life->busy && *life->busy(lua_touserdata(L, idx)) > 0)
+        luaL_error(L, "%s is in use by a running method (e.g. inside a callback of "
+                      "GroverTrainer:pass); close it after that method returns", life->name);
+}
+
 /* ---------------- C memory accounting ---------------- */
 static const char MEM_KEY = 'm';
 static const char *const mem_names[QNN_MEM_NKINDS] = {

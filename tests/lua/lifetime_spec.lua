@@ -73,6 +73,57 @@ describe("borrowed objects", function()
   end)
 end)
 
+describe("Lua callbacks that close what a running C loop uses", function()
+  it("GroverTrainer:pass pins its Net and itself", function()
+    local net = qnn.nn.mlp{3, 4, 2, seed = 1}
+    local t = qnn.optim.grover_trainer(net, qnn.tensor.from{{1, 2, 3}, {4, 5, 6}},
+                                       qnn.tensor.from{1, 2})
+    local tried = {}
+    local msgs = {}
+    local info = t:pass{layer = 1, alpha = 0.5, seed = 1, accept = function()
+      local ok1, e1 = pcall(net.close, net)
+      local ok2, e2 = pcall(t.close, t)
+      tried[#tried + 1] = ok1 or ok2
+      msgs[1], msgs[2] = e1, e2
+      return true
+    end}
+    assert.is_table(info)
+    assert.truthy(#tried > 0)
+    for _, v in ipairs(tried) do assert.is_false(v) end
+    assert.matches("Net is in use", msgs[1], 1, true)
+    assert.matches("GroverTrainer is in use", msgs[2], 1, true)
+    t:refresh()
+    net:close() -- unpinned after the pass
+    assert.matches("the Net it uses is closed", err_of(function() t:refresh() end), 1, true)
+  end)
+
+  it("a learning-rate function closing the net stops Optimizer:step/epoch with an error", function()
+    local net = qnn.nn.mlp{2, 2, seed = 1}
+    net:backward(qnn.tensor.from{{1, 2}}, {1})
+    local o = qnn.optim.sgd{lr = function() net:close(); return 0.1 end}
+    assert.matches("Net is closed", err_of(function() o:step(net) end), 1, true)
+    local net2 = qnn.nn.mlp{2, 2, seed = 1}
+    local X = qnn.tensor.from{{1, 2}, {3, 4}}
+    local o2 = qnn.optim.sgd{lr = function() X:close(); return 0.1 end}
+    assert.matches("Tensor is closed", err_of(function() o2:epoch(net2, X, {1, 2}, {batch = 1}) end),
+                   1, true)
+  end)
+
+  it("Tensor:apply whose function closes the tensor raises", function()
+    local a = qnn.tensor.zeros(3, 3)
+    assert.matches("Tensor is closed",
+                   err_of(function() a:apply(function(v) a:close(); return v end) end), 1, true)
+  end)
+
+  it("an annealing schedule closing the model raises", function()
+    local m = qnn.ising.model{n = 3}
+    assert.matches("Ising is closed", err_of(function()
+      qnn.ising.sample(m, {reads = 2, sweeps = 5, seed = 1,
+                           schedule = function(t) m:close(); return 1 + t end})
+    end), 1, true)
+  end)
+end)
+
 describe("closed objects as arguments", function()
   it("name the argument and say closed", function()
     local s = qnn.state(2); s:close()
