@@ -134,28 +134,19 @@ function M.mkdir(dir)
 end
 doc(M.mkdir, "mkdir", "qnn.report.mkdir(dir) -> dir", "Creates dir and its parents.")
 
---- Writes text to path atomically: a temp file in the same directory, then rename.
+--- Writes text to path atomically through qnn.io.write_atomic (temp file beside the target,
+--- fsync, rename; symlinks followed, non-regular targets refused, old mode kept).
 function M.write(path, text)
   local dir = path:match("^(.*)/[^/]*$")
   if dir and dir ~= "" then M.mkdir(dir) end
-  local tmp = string.format("%s.tmp.%d", path, math.random(1, 1 << 30))
-  local f, err = io.open(tmp, "wb")
-  if not f then error("cannot write " .. path .. ": " .. tostring(err), 2) end
-  local ok, werr = f:write(text)
-  local cok = f:close()
-  if not ok or not cok then
-    os.remove(tmp)
-    error("cannot write " .. path .. ": " .. tostring(werr), 2)
-  end
-  local rok, rerr = os.rename(tmp, path)
-  if not rok then
-    os.remove(tmp)
-    error("cannot rename into " .. path .. ": " .. tostring(rerr), 2)
-  end
+  local ok, err = pcall(qnn.io.write_atomic, path, text)
+  if not ok then error(tostring(err):gsub("^qnn%.io%.write_atomic: ", "cannot write " .. path .. ": ", 1), 2) end
   return path
 end
 doc(M.write, "write", "qnn.report.write(path, text) -> path",
-  "Writes text atomically (temp file in the same directory, then rename); creates the directory.")
+  "Writes text atomically with qnn.io.write_atomic (temp file beside the target, then rename; a " ..
+  "symlink's target is replaced, a device/FIFO/socket is refused, the old mode is kept); creates " ..
+  "the directory.")
 
 local function json_encode(v, ind, cur, seen)
   local t = type(v)

@@ -1,6 +1,7 @@
 /* Checkpoint files for nets and optimizers; see docs/checkpoint-format.md. All integers and
  * doubles are little-endian; doubles are IEEE-754 binary64. */
 #include "qnn/checkpoint.h"
+#include "qnn/fileio.h"
 
 #include <errno.h>
 #include <math.h>
@@ -67,7 +68,7 @@ static void wb_header(wbuf *b, const char *magic) {
     wb_u64(b, 0); /* total length, patched in finish */
 }
 
-/* patch the length, append CRC32, write to tmp and rename */
+/* patch the length, append CRC32, write atomically (qnn/fileio.h) */
 static int wb_finish(wbuf *b, const char *path, qnn_error *err) {
     if (b->oom) return qnn_error_set(err, QNN_ENOMEM, "out of memory while serialising");
     uint64_t total = (uint64_t)b->n + 4;
@@ -81,34 +82,7 @@ static int wb_finish(wbuf *b, const char *path, qnn_error *err) {
     }
     wb_u32(b, (uint32_t)crc);
     if (b->oom) return qnn_error_set(err, QNN_ENOMEM, "out of memory while serialising");
-    size_t plen = strlen(path);
-    char *tmp = (char *)malloc(plen + 32);
-    if (!tmp) return qnn_error_set(err, QNN_ENOMEM, "out of memory");
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int e = errno;
-        free(tmp);
-        return qnn_error_set(err, QNN_EIO, "cannot write %s: %s", path, strerror(e));
-    }
-    int ok = fwrite(b->p, 1, b->n, f) == b->n;
-    ok = (fflush(f) == 0) && ok;
-    ok = (fsync(fileno(f)) == 0 || errno == EINVAL) && ok;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok) {
-        int e = errno;
-        remove(tmp);
-        free(tmp);
-        return qnn_error_set(err, QNN_EIO, "cannot write %s: %s", path, strerror(e));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        free(tmp);
-        return qnn_error_set(err, QNN_EIO, "cannot rename onto %s: %s", path, strerror(e));
-    }
-    free(tmp);
-    return QNN_OK;
+    return qnn_write_atomic(path, b->p, b->n, err);
 }
 
 /* ---------------- reading ---------------- */
