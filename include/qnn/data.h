@@ -91,7 +91,9 @@ int qnn_data_split(const int *labels, size_t n, int nclasses, double test_frac, 
 
 /* Parses a decimal number at s (no leading spaces): [+-]digits[.digits][(e|E)[+-]digits], also
  * "nan"/"inf" are NOT accepted. Returns the number of characters consumed (0 = not a number)
- * and stores the value (correctly rounded, same as strtod) in *out. */
+ * and stores the value (correctly rounded, same as strtod) in *out. A number beyond the double
+ * range (1e999) stores +-inf: the CSV and JSON readers refuse it with an error naming the file
+ * and line, as they refuse the text "inf". */
 size_t qnn_data_parse_number(const char *s, const char *end, double *out);
 
 #endif

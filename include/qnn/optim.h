@@ -32,7 +32,11 @@ typedef struct qnn_optim {
 /* Sets defaults for `kind`: SGD lr 0.01 (PyTorch has none), momentum 0; Adam lr 1e-3, betas
  * (0.9, 0.999), eps 1e-8; RMSprop lr 1e-2, alpha 0.99, eps 1e-8. Weight decay 0. */
 void qnn_optim_defaults(qnn_optim *o, int kind);
-/* Validates the hyper-parameters (finite, ranges) with a message naming the bad one. */
+/* Largest learning rate (and weight decay) accepted: larger values overflow parameter updates. */
+#define QNN_OPTIM_MAX_LR 1e6
+/* Validates the hyper-parameters with a message naming the bad one: lr and weight_decay in
+ * [0, 1e6], momentum and betas in [0, 1), dampening in [0, 1], eps in (0, 1] for Adam and
+ * RMSprop ([0, 1] for SGD), alpha in [0, 1), step count >= 0. */
 int qnn_optim_check(const qnn_optim *o, qnn_error *err);
 /* One update of params[0..n) from grads with learning rate lr (>= 0, finite). */
 int qnn_optim_step(qnn_optim *o, double *params, const double *grads, size_t n, double lr,

@@ -405,10 +405,12 @@ int qnn_ckpt_load_optim(const char *path, qnn_optim *out, qnn_error *err) {
         free(data);
         return qnn_error_set(err, QNN_EFORMAT, "%s: malformed optimizer state", path);
     }
-    rc = qnn_optim_check(&o, err);
+    qnn_error why;
+    qnn_error_clear(&why);
+    rc = qnn_optim_check(&o, &why);
     if (rc) {
         free(data);
-        return qnn_error_set(err, QNN_EFORMAT, "%s: invalid optimizer settings", path);
+        return qnn_error_set(err, QNN_EFORMAT, "%s: invalid optimizer settings: %s", path, why.msg);
     }
     if (n > 0) {
         o.m = (double *)qnn_aligned_alloc(64, (size_t)n * sizeof(double));
@@ -421,6 +423,21 @@ int qnn_ckpt_load_optim(const char *path, qnn_optim *out, qnn_error *err) {
         o.n = (size_t)n;
         for (size_t k = 0; k < o.n; k++) o.m[k] = rb_f64(&r);
         for (size_t k = 0; k < o.n; k++) o.v[k] = rb_f64(&r);
+        /* moments must be finite; second moments (Adam, RMSprop) are averages of squares */
+        for (size_t k = 0; k < o.n; k++) {
+            int bad_v = !isfinite(o.v[k]) || (o.kind != QNN_OPTIM_SGD && o.v[k] < 0);
+            if (!isfinite(o.m[k]) || bad_v) {
+                size_t kk = k;
+                int is_v = bad_v;
+                double val = is_v ? o.v[k] : o.m[k];
+                qnn_optim_release(&o);
+                free(data);
+                return qnn_error_set(err, QNN_EFORMAT,
+                                     "%s: invalid optimizer state: %s[%zu] = %g (must be %s)", path,
+                                     is_v ? "second moment" : "first moment", kk + 1, val,
+                                     is_v ? "finite and >= 0" : "finite");
+            }
+        }
     }
     free(data);
     *out = o;

@@ -271,6 +271,13 @@ int qnn_data_read_csv(const char *path, const qnn_csv_options *opt, qnn_tensor *
                 else used = 0;
             }
             while (r < lend && (*r == ' ' || *r == '\t')) r++;
+            if (used > 0 && isinf(v)) {
+                field_text(quoted ? q - 1 : q, lend, ftxt, sizeof ftxt);
+                rc = qnn_error_set(err, QNN_EFORMAT,
+                                   "%s:%zu: column %zu: number '%s' is out of the double range "
+                                   "(|x| > 1.8e308, it would be inf)", path, line, col + 1, ftxt);
+                goto fail;
+            }
             if (used == 0 || (r < lend && *r != ',')) {
                 field_text(quoted ? q - 1 : q, lend, ftxt, sizeof ftxt);
                 if (ftxt[0] == '\0')
@@ -600,6 +607,30 @@ static void jws(jparser *j) {
     while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t')) j->p++;
 }
 
+static int jfail(jparser *j, const char *what);
+
+/* 1-based line of the parser position */
+static size_t jline(const jparser *j) {
+    size_t line = 1;
+    for (const char *c = j->s; c < j->p && c < j->end; c++) line += *c == '\n';
+    return line;
+}
+
+/* parses a number at j->p; refuses overflow to inf (as the text "inf" is refused) */
+static int jnumber(jparser *j, double *v) {
+    size_t used = qnn_data_parse_number(j->p, j->end, v);
+    if (used == 0) return jfail(j, "a number");
+    if (isinf(*v)) {
+        int n = used > 40 ? 40 : (int)used;
+        return qnn_error_set(j->err, QNN_EFORMAT,
+                             "%s: line %zu (byte offset %zu): number '%.*s' is out of the double "
+                             "range (|x| > 1.8e308, it would be inf)",
+                             j->name, jline(j), (size_t)(j->p - j->s), n, j->p);
+    }
+    j->p += used;
+    return QNN_OK;
+}
+
 static int jfail(jparser *j, const char *what) {
     if (j->p >= j->end)
         return qnn_error_set(j->err, QNN_EFORMAT, "%s: byte offset %zu: unexpected end of input, expected %s",
@@ -675,10 +706,8 @@ static int jskip(jparser *j, int depth) {
         }
     }
     double v;
-    size_t used = qnn_data_parse_number(j->p, j->end, &v);
-    if (used == 0) return jfail(j, "a value");
-    j->p += used;
-    return QNN_OK;
+    if (qnn_data_parse_number(j->p, j->end, &v) == 0) return jfail(j, "a value");
+    return jnumber(j, &v);
 }
 
 /* Array of numbers, or (outer level only) array of arrays of numbers of one length. */
@@ -708,9 +737,8 @@ static int jnumbers(jparser *j, dvec *out, size_t *rows) {
                 for (;;) {
                     jws(j);
                     double v;
-                    size_t used = qnn_data_parse_number(j->p, j->end, &v);
-                    if (used == 0) return jfail(j, "a number");
-                    j->p += used;
+                    int jrc = jnumber(j, &v);
+                    if (jrc) return jrc;
                     if (dvec_push(out, v))
                         return qnn_error_set(j->err, QNN_ENOMEM, "%s: out of memory", j->name);
                     jws(j);
@@ -736,9 +764,8 @@ static int jnumbers(jparser *j, dvec *out, size_t *rows) {
             if (nested == 1) return jfail(j, "'[' (the array mixes arrays and numbers)");
             nested = 0;
             double v;
-            size_t used = qnn_data_parse_number(j->p, j->end, &v);
-            if (used == 0) return jfail(j, "a number");
-            j->p += used;
+            int jrc = jnumber(j, &v);
+            if (jrc) return jrc;
             if (dvec_push(out, v)) return qnn_error_set(j->err, QNN_ENOMEM, "%s: out of memory", j->name);
         }
         jws(j);

@@ -31,22 +31,28 @@ const char *qnn_optim_name(int kind) {
 int qnn_optim_check(const qnn_optim *o, qnn_error *err) {
     if (o->kind < QNN_OPTIM_SGD || o->kind > QNN_OPTIM_RMSPROP)
         return qnn_error_set(err, QNN_EINVAL, "unknown optimizer kind %d", o->kind);
-    if (!isfinite(o->lr) || o->lr < 0)
-        return qnn_error_set(err, QNN_EINVAL, "learning rate must be a finite number >= 0, got %g",
-                             o->lr);
+    if (!isfinite(o->lr) || o->lr < 0 || o->lr > QNN_OPTIM_MAX_LR)
+        return qnn_error_set(err, QNN_EINVAL, "learning rate must be a number in [0, %g], got %g",
+                             QNN_OPTIM_MAX_LR, o->lr);
     if (!isfinite(o->momentum) || o->momentum < 0 || o->momentum >= 1)
         return qnn_error_set(err, QNN_EINVAL, "momentum must be in [0, 1), got %g", o->momentum);
     if (!isfinite(o->dampening) || o->dampening < 0 || o->dampening > 1)
         return qnn_error_set(err, QNN_EINVAL, "dampening must be in [0, 1], got %g", o->dampening);
     if (o->nesterov && (o->momentum <= 0 || o->dampening != 0))
         return qnn_error_set(err, QNN_EINVAL, "nesterov needs momentum > 0 and dampening 0");
-    if (!isfinite(o->weight_decay) || o->weight_decay < 0)
-        return qnn_error_set(err, QNN_EINVAL, "weight_decay must be >= 0, got %g", o->weight_decay);
+    if (!isfinite(o->weight_decay) || o->weight_decay < 0 || o->weight_decay > QNN_OPTIM_MAX_LR)
+        return qnn_error_set(err, QNN_EINVAL, "weight_decay must be in [0, %g], got %g",
+                             QNN_OPTIM_MAX_LR, o->weight_decay);
     if (!(o->beta1 >= 0 && o->beta1 < 1) || !(o->beta2 >= 0 && o->beta2 < 1))
         return qnn_error_set(err, QNN_EINVAL, "betas must be in [0, 1), got (%g, %g)", o->beta1,
                              o->beta2);
-    if (!isfinite(o->eps) || o->eps < 0)
-        return qnn_error_set(err, QNN_EINVAL, "eps must be >= 0, got %g", o->eps);
+    /* Adam and RMSprop divide by sqrt(v) + eps, and v is 0 for a weight whose gradient was 0 */
+    int divides = o->kind == QNN_OPTIM_ADAM || o->kind == QNN_OPTIM_RMSPROP;
+    if (!isfinite(o->eps) || o->eps < 0 || (divides && !(o->eps > 0)) || o->eps > 1)
+        return qnn_error_set(err, QNN_EINVAL, "eps must be in %s1], got %g",
+                             divides ? "(0, " : "[0, ", o->eps);
+    if (o->t < 0) return qnn_error_set(err, QNN_EINVAL, "step count must be >= 0, got %lld",
+                                       (long long)o->t);
     if (!(o->alpha >= 0 && o->alpha < 1))
         return qnn_error_set(err, QNN_EINVAL, "alpha must be in [0, 1), got %g", o->alpha);
     return QNN_OK;

@@ -54,7 +54,7 @@ static void read_lr(lua_State *L, int t, lopt *u, int uidx, double def) {
         return;
     }
     lua_pop(L, 1);
-    u->o.lr = qnn_lua_optfield_num(L, t, "lr", def, 0.0, HUGE_VAL);
+    u->o.lr = qnn_lua_optfield_num(L, t, "lr", def, 0.0, QNN_OPTIM_MAX_LR);
 }
 
 static void finish_new(lua_State *L, lopt *u) {
@@ -75,7 +75,7 @@ static int l_sgd(lua_State *L) {
     u->o.momentum = qnn_lua_optfield_num(L, t, "momentum", 0.0, 0.0, 0.999999999);
     u->o.dampening = qnn_lua_optfield_num(L, t, "dampening", 0.0, 0.0, 1.0);
     u->o.nesterov = qnn_lua_optfield_bool(L, t, "nesterov", 0);
-    u->o.weight_decay = qnn_lua_optfield_num(L, t, "weight_decay", 0.0, 0.0, HUGE_VAL);
+    u->o.weight_decay = qnn_lua_optfield_num(L, t, "weight_decay", 0.0, 0.0, QNN_OPTIM_MAX_LR);
     finish_new(L, u);
     return 1;
 }
@@ -106,8 +106,8 @@ static int l_adam(lua_State *L) {
         }
         lua_pop(L, 1);
     }
-    u->o.eps = qnn_lua_optfield_num(L, t, "eps", 1e-8, 0.0, HUGE_VAL);
-    u->o.weight_decay = qnn_lua_optfield_num(L, t, "weight_decay", 0.0, 0.0, HUGE_VAL);
+    u->o.eps = qnn_lua_optfield_num(L, t, "eps", 1e-8, 1e-300, 1.0);
+    u->o.weight_decay = qnn_lua_optfield_num(L, t, "weight_decay", 0.0, 0.0, QNN_OPTIM_MAX_LR);
     finish_new(L, u);
     return 1;
 }
@@ -121,9 +121,9 @@ static int l_rmsprop(lua_State *L) {
     qnn_optim_defaults(&u->o, QNN_OPTIM_RMSPROP);
     read_lr(L, t, u, ui, 1e-2);
     u->o.alpha = qnn_lua_optfield_num(L, t, "alpha", 0.99, 0.0, 0.999999999);
-    u->o.eps = qnn_lua_optfield_num(L, t, "eps", 1e-8, 0.0, HUGE_VAL);
+    u->o.eps = qnn_lua_optfield_num(L, t, "eps", 1e-8, 1e-300, 1.0);
     u->o.momentum = qnn_lua_optfield_num(L, t, "momentum", 0.0, 0.0, 0.999999999);
-    u->o.weight_decay = qnn_lua_optfield_num(L, t, "weight_decay", 0.0, 0.0, HUGE_VAL);
+    u->o.weight_decay = qnn_lua_optfield_num(L, t, "weight_decay", 0.0, 0.0, QNN_OPTIM_MAX_LR);
     finish_new(L, u);
     return 1;
 }
@@ -136,9 +136,9 @@ static double current_lr(lua_State *L, int uidx, lopt *u) {
         int ok = 0;
         double lr = lua_tonumberx(L, -1, &ok);
         lua_pop(L, 1);
-        if (!ok || !isfinite(lr) || lr < 0)
-            luaL_error(L, "learning-rate function returned %s at step %d (need a finite number "
-                          ">= 0)",
+        if (!ok || !isfinite(lr) || lr < 0 || lr > QNN_OPTIM_MAX_LR)
+            luaL_error(L, "learning-rate function returned %s at step %d (need a number in "
+                          "[0, 1e6])",
                        ok ? (isnan(lr) ? "NaN" : "an invalid number") : "a non-number",
                        (int)u->o.t + 1);
         return lr;
@@ -177,7 +177,7 @@ static int m_lr(lua_State *L) {
             lua_pushvalue(L, 2);
             lua_setiuservalue(L, 1, 1);
         } else {
-            u->o.lr = qnn_lua_checknum(L, 2, "lr", 0.0, HUGE_VAL);
+            u->o.lr = qnn_lua_checknum(L, 2, "lr", 0.0, QNN_OPTIM_MAX_LR);
             lua_pushnil(L);
             lua_setiuservalue(L, 1, 1);
         }
@@ -467,19 +467,21 @@ static const luaL_Reg meta[] = {
 static const qnn_lua_reg funcs[] = {
     {"sgd", l_sgd,
      "qnn.optim.sgd{lr=0.01, momentum=0, dampening=0, nesterov=false, weight_decay=0} -> Optimizer",
-     "lr: number >= 0 or function(step) -> number; momentum in [0, 1); nesterov needs momentum "
-     "> 0 and dampening 0; weight_decay >= 0.\nPyTorch semantics."},
+     "lr: number in [0, 1e6] or function(step) -> number; momentum in [0, 1); nesterov needs "
+     "momentum > 0 and dampening 0; weight_decay in [0, 1e6].\nPyTorch semantics."},
     {"adam", l_adam,
      "qnn.optim.adam{lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weight_decay=0} -> Optimizer",
-     "lr: number >= 0 or function(step); betas in [0, 1); eps >= 0; weight_decay >= 0 (L2 "
+     "lr: number in [0, 1e6] or function(step); betas in [0, 1); eps in (0, 1]; weight_decay "
+     "in [0, 1e6] (L2 "
      "added to the gradient, as torch.optim.Adam).\nBias-corrected Adam."},
     {"rmsprop", l_rmsprop,
      "qnn.optim.rmsprop{lr=1e-2, alpha=0.99, eps=1e-8, momentum=0, weight_decay=0} -> Optimizer",
-     "lr: number >= 0 or function(step); alpha in [0, 1); eps >= 0.\nPyTorch RMSprop "
+     "lr: number in [0, 1e6] or function(step); alpha in [0, 1); eps in (0, 1].\nPyTorch RMSprop "
      "(non-centered)."},
     {"load", l_load, "qnn.optim.load(path) -> Optimizer",
      "path: file written by Optimizer:save.\nRefuses truncated, corrupted, wrong-magic or "
-     "wrong-version files."},
+     "wrong-version files, and settings or state a constructor would refuse (e.g. eps = 0, "
+     "lr > 1e6, betas outside [0, 1), negative or non-finite moments), naming the bad one."},
     {NULL, NULL, NULL, NULL}};
 
 QNN_LUA_OPENER(optim) {

@@ -40,3 +40,52 @@ describe("limits on user-given counts", function()
     assert.are.equal(10, (c[0] or 0) + (c[1] or 0))
   end)
 end)
+
+describe("numbers beyond the double range in data files", function()
+  local function write(name, text)
+    local p = os.tmpname() .. name
+    local f = assert(io.open(p, "wb")); f:write(text); f:close()
+    return p
+  end
+
+  it("CSV refuses 1e999 like inf, naming file, line and column", function()
+    local p = write(".csv", "1,2\n3,1e999\n")
+    local ok, e = pcall(qnn.data.csv, p)
+    assert.is_false(ok)
+    assert.matches(p .. ":2: column 2: number '1e999' is out of the double range", e, 1, true)
+    local p2 = write(".csv", "1,2\n-1e400,4\n")
+    assert.matches(":2: column 1: number '-1e400'", select(2, pcall(qnn.data.csv, p2)), 1, true)
+    local p3 = write(".csv", "1,inf\n")
+    assert.is_false(pcall(qnn.data.csv, p3))
+    local p4 = write(".csv", "1,1e308\n") -- large but finite is fine
+    assert.are.equal(1e308, qnn.data.csv(p4)[1][2])
+    for _, f in ipairs{p, p2, p3, p4} do os.remove(f) end
+  end)
+
+  it("JSON refuses 1e999 naming file and line", function()
+    local p = write(".json", "[1, 2,\n 1e999]")
+    local ok, e = pcall(qnn.data.json, p)
+    assert.is_false(ok)
+    assert.matches(p .. ": line 2 (byte offset 8): number '1e999' is out of the double range", e, 1, true)
+    local p2 = write(".json", '{"data": [[1, 2], [3, -1E+999]]}')
+    assert.matches("line 1", select(2, pcall(qnn.data.json, p2, {key = "data"})), 1, true)
+    os.remove(p); os.remove(p2)
+  end)
+end)
+
+describe("optimizer settings that diverge are refused", function()
+  it("constructors, Optimizer:lr and learning-rate functions", function()
+    assert.has_error(function() qnn.optim.adam{eps = 0} end)
+    assert.has_error(function() qnn.optim.rmsprop{eps = 0} end)
+    assert.has_error(function() qnn.optim.sgd{lr = 1e308} end)
+    assert.has_error(function() qnn.optim.adam{weight_decay = 1e300} end)
+    local o = qnn.optim.sgd{}
+    assert.has_error(function() o:lr(1e308) end)
+    local net = qnn.nn.mlp{2, 2, seed = 1}
+    net:backward(qnn.tensor.from{{1, 2}}, {1})
+    local o2 = qnn.optim.sgd{lr = function() return 1e308 end}
+    local ok, e = pcall(o2.step, o2, net)
+    assert.is_false(ok)
+    assert.matches("[0, 1e6]", e, 1, true)
+  end)
+end)
