@@ -69,6 +69,8 @@ typedef struct qnn_circuit qnn_circuit;
 /* ---- life cycle ---- */
 int qnn_circuit_new(qnn_circuit **out, int nqubits, qnn_error *err); /* 1 <= n <= 30 */
 void qnn_circuit_free(qnn_circuit *c);
+/* C memory held (gate list, dense unitary/diagonal data, parameters); O(1). */
+size_t qnn_circuit_bytes(const qnn_circuit *c);
 int qnn_circuit_copy(qnn_circuit **out, const qnn_circuit *c, qnn_error *err);
 
 int qnn_circuit_nqubits(const qnn_circuit *c);

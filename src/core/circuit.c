@@ -155,6 +155,7 @@ int qnn_circuit_copy(qnn_circuit **out, const qnn_circuit *c, qnn_error *err) {
         }
         d->nops++;
     }
+    d->data_doubles = c->data_doubles;
     *out = d;
     return QNN_OK;
 }
@@ -271,6 +272,7 @@ int qnn_circ_push(qnn_circuit *c, qnn_op *op, qnn_error *err) {
         op_release(op);
         return qnn_error_set(err, QNN_ENOMEM, "out of memory");
     }
+    c->data_doubles += qnn_circ_op_datalen(op, c->n);
     c->ops[c->nops++] = *op;
     return QNN_OK;
 }
@@ -472,6 +474,7 @@ int qnn_circuit_append(qnn_circuit *c, const qnn_circuit *other, const int *map,
         for (int j = 0; j < op.nq; j++) q[j] = map[q[j]];
         for (int j = 0; j < 3; j++)
             if (op.ang[j].param >= 0) op.ang[j].param = pmap[op.ang[j].param];
+        c->data_doubles += qnn_circ_op_datalen(&op, c->n);
         c->ops[c->nops++] = op;
     }
     free(pmap);
@@ -808,4 +811,11 @@ int qnn_circuit_draw(const qnn_circuit *c, char **out, qnn_error *err) {
     }
     *out = b.p;
     return QNN_OK;
+}
+
+size_t qnn_circuit_bytes(const qnn_circuit *c) {
+    if (!c) return 0;
+    /* O(1): parameter names are counted at a typical 16 bytes */
+    return sizeof *c + c->cap * sizeof(qnn_op) + c->data_doubles * sizeof(double) +
+           (size_t)c->pcap * (sizeof(char *) + sizeof(double) + 16);
 }

@@ -16,6 +16,7 @@ struct qnn_circuit {
     char **names;   /* parameter names */
     double *values; /* parameter values */
     int np, pcap;
+    size_t data_doubles; /* sum of qnn_circ_op_datalen over ops (memory accounting) */
 };
 
 int qnn_circ_push(qnn_circuit *c, qnn_op *op, qnn_error *err);

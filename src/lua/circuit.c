@@ -13,6 +13,7 @@ static const char CIRC_T[] = "qnn.Circuit";
 
 typedef struct lcirc {
     qnn_circuit *c;
+    qnn_lua_mem mem;
 } lcirc;
 
 static int circ_isopen(const void *ud) { return ((const lcirc *)ud)->c != NULL; }
@@ -24,6 +25,8 @@ static lcirc *check_lc(lua_State *L, int arg) {
         if (arg > 1) qnn_lua_closederror(L, arg, "circuit", "Circuit");
         luaL_error(L, "Circuit is closed");
     }
+    /* O(1); counts what the previous call added (dense unitaries can be 16 MiB each) */
+    qnn_lua_mem_set(L, &lc->mem, QNN_MEM_CIRCUIT, qnn_circuit_bytes(lc->c));
     return lc;
 }
 
@@ -34,7 +37,7 @@ static qnn_circuit *check_c(lua_State *L, int arg) { return check_lc(L, arg)->c;
 /* Creates a userdata first (so a Lua memory error cannot leak the circuit), then the circuit. */
 static lcirc *push_empty(lua_State *L) {
     lcirc *lc = (lcirc *)lua_newuserdatauv(L, sizeof *lc, 0);
-    lc->c = NULL;
+    memset(lc, 0, sizeof *lc);
     luaL_setmetatable(L, CIRC_T);
     return lc;
 }
@@ -552,6 +555,7 @@ static int l_gc(lua_State *L) {
     lcirc *lc = (lcirc *)luaL_checkudata(L, 1, CIRC_T);
     qnn_circuit_free(lc->c);
     lc->c = NULL;
+    qnn_lua_mem_release(L, &lc->mem);
     return 0;
 }
 
@@ -827,6 +831,7 @@ static int l_close(lua_State *L) {
     lcirc *lc = (lcirc *)luaL_checkudata(L, 1, CIRC_T);
     qnn_circuit_free(lc->c);
     lc->c = NULL;
+    qnn_lua_mem_release(L, &lc->mem);
     return 0;
 }
 

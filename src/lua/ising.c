@@ -732,6 +732,9 @@ static int sample_sa(lua_State *L, qnn_ising *m, int o) {
     int sweeps = (int)qnn_lua_optfield_int(L, o, "sweeps", 1000, 1, 1 << 28);
     qnn_rng local;
     qnn_rng *rng = qnn_lua_getrng(L, o, &local);
+    qnn_lua_checkwork(L, W, "reads * sweeps * (spins + 2 couplings)",
+                      (double)reads * sweeps * ((double)m->n + 2.0 * (double)m->ne),
+                      QNN_LUA_MAX_WORK, "spin updates; lower reads or sweeps");
     const int8_t *init = opt_init(L, o, m->n, W);
     int sidx = opt_sched(L, o, W);
     double *betas = scratch_n(L, (size_t)sweeps, sizeof(double), W);
@@ -814,6 +817,9 @@ static int sample_sqa(lua_State *L, qnn_ising *m, int o) {
     double beta = qnn_lua_optfield_num(L, o, "beta", (double)P / scale, 1e-300, HUGE_VAL);
     double gamma = qnn_lua_optfield_num(L, o, "gamma", 3.0 * scale, 0.0, HUGE_VAL);
     int readout = qnn_lua_optfield_choice(L, o, "readout", READOUTS, 0);
+    qnn_lua_checkwork(L, W, "reads * sweeps * slices * (spins + 2 couplings)",
+                      (double)reads * sweeps * P * ((double)m->n + 2.0 * (double)m->ne),
+                      QNN_LUA_MAX_WORK, "spin updates; lower reads, sweeps or slices");
     qnn_rng local;
     qnn_rng *rng = qnn_lua_getrng(L, o, &local);
     const int8_t *init = opt_init(L, o, m->n, W);
@@ -899,6 +905,8 @@ static int sample_exact(lua_State *L, qnn_ising *m, int o) {
     int reads = (int)qnn_lua_optfield_int(L, o, "reads", 0, 0, 1 << 26);
     int top = (int)qnn_lua_optfield_int(L, o, "top", 64, 1, 1 << 24);
     double minp = qnn_lua_optfield_num(L, o, "min_prob", 1e-9, 0.0, 1.0);
+    qnn_lua_checkwork(L, W, "steps * 2^n * n", (double)steps * ldexp(1.0, m->n) * (m->n + 1),
+                      QNN_LUA_MAX_WORK, "amplitude updates; lower steps");
     qnn_rng local;
     qnn_rng *rng = qnn_lua_getrng(L, o, &local);
     const int8_t *init = opt_init(L, o, m->n, W);
@@ -1138,6 +1146,8 @@ static int l_min_gap(lua_State *L) {
     int has = qnn_lua_checkopts(L, 3, allowed);
     int o = has ? 3 : 0;
     int points = (int)qnn_lua_optfield_int(L, o, "points", 51, 2, 100000);
+    qnn_lua_checkwork(L, W, "points * (2^n)^3", (double)points * ldexp(1.0, 3 * m->n),
+                      100 * QNN_LUA_MAX_WORK, "flops of dense eigensolves; lower points");
     int mode = qnn_lua_optfield_choice(L, o, "levels", LEVELS, 0);
     double tolr = qnn_lua_optfield_num(L, o, "tol", 1e-8, 0.0, 1.0);
     int k = m->n <= 10 ? 12 : 6;

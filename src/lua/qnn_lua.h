@@ -106,6 +106,12 @@ void qnn_lua_progress_done(qnn_lua_progress *p);
  * Shots are drawn one by one (each a table update in Lua): 2^30 shots take about a minute, so
  * larger counts are refused with an error naming the limit instead of running for hours. */
 #define QNN_LUA_MAX_SHOTS ((lua_Integer)1 << 30)
+/* Products of counts (reads x sweeps x spins, points x 2^3n, ...) are bounded by this many
+ * elementary updates (about a quarter of an hour at 1 ns each); the error names the product. */
+#define QNN_LUA_MAX_WORK 1e12
+/* Raises "<where>: <what> = <work> exceeds the limit of <limit> (<hint>)" if work > limit. */
+void qnn_lua_checkwork(lua_State *L, const char *where, const char *what, double work,
+                       double limit, const char *hint);
 
 /* ---- misc ---- */
 /* Name of the qnn userdata type at idx ("State"), or NULL. */

@@ -12,6 +12,7 @@
 #include "qnn/lstm.h"
 #include "qnn/nn.h"
 #include "qnn/qt.h"
+#include "qnn/statevec.h"
 #include "qnn_lua.h"
 
 #define QT_T "qnn.QuantumTrain"
@@ -272,6 +273,20 @@ static int l_quantum_train(lua_State *L) {
         if (!ok || d < 1 || d > 100000)
             return luaL_error(L, "qnn.nn.quantum_train: depth must be an integer in [1, 100000]");
         cfg.depth = (int)d;
+    }
+    {
+        /* refuse sizes that cannot run before building any candidate circuit */
+        int nq = qnn_qt_qubits_for(cfg.ntarget);
+        qnn_error serr;
+        qnn_error_clear(&serr);
+        if (qnn_state_check_size(nq, 1, &serr) != QNN_OK)
+            return luaL_error(L, "qnn.nn.quantum_train: %d target weights need %d qubits: %s",
+                              (int)cfg.ntarget, nq, serr.msg);
+        qnn_lua_checkwork(L, "qnn.nn.quantum_train", "depth * qubits (gates per candidate)",
+                          (double)cfg.depth * nq, 1e7, "lower depth");
+        qnn_lua_checkwork(L, "qnn.nn.quantum_train", "depth * qubits * 2^qubits",
+                          (double)cfg.depth * nq * ldexp(1.0, nq), QNN_LUA_MAX_WORK / 10,
+                          "amplitude updates per candidate and generation; lower depth");
     }
     cfg.normalize = qnn_lua_optfield_choice(L, 1, "normalize", norm_names, 0);
     cfg.gamma = qnn_lua_optfield_num(L, 1, "gamma", 0.1, 1e-300, HUGE_VAL);

@@ -456,6 +456,17 @@ const char *qnn_lua_typename(lua_State *L, int idx) {
     return name;
 }
 
+void qnn_lua_checkwork(lua_State *L, const char *where, const char *what, double work,
+                       double limit, const char *hint) {
+    if (!(work <= limit)) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "%s: %s = %.3g exceeds the limit of %.3g (%s)", where, what, work,
+                 limit, hint);
+        lua_pushstring(L, msg);
+        lua_error(L);
+    }
+}
+
 /* ---------------- object lifetime ---------------- */
 static const char LIFE_FIELD[] = "__qnn_life";
 

@@ -89,3 +89,24 @@ describe("optimizer settings that diverge are refused", function()
     assert.matches("[0, 1e6]", e, 1, true)
   end)
 end)
+
+describe("products of counts are bounded", function()
+  it("annealing samplers, min_gap and quantum_train name the product and the limit", function()
+    local m = qnn.ising.model{n = 64}
+    assert.matches("reads * sweeps * (spins + 2 couplings) = ",
+                   err_of(function() qnn.ising.sample(m, {reads = 1 << 24, sweeps = 1 << 28}) end), 1, true)
+    local m3 = qnn.ising.model{n = 3}
+    assert.matches("exceeds the limit of 1e+12", err_of(function()
+      qnn.ising.sample(m3, {sampler = "sqa", reads = 1 << 24, sweeps = 1 << 28}) end), 1, true)
+    assert.matches("steps * 2^n * n", err_of(function()
+      qnn.ising.sample(qnn.ising.model{n = 20}, {sampler = "exact", steps = 1 << 26}) end), 1, true)
+    assert.matches("points * (2^n)^3", err_of(function()
+      qnn.ising.min_gap(qnn.ising.model{n = 12}, nil, {points = 100000}) end), 1, true)
+    assert.matches("need 30 qubits", err_of(function()
+      qnn.nn.quantum_train{target = 1 << 30, depth = 100000} end), 1, true)
+    assert.matches("depth * qubits * 2^qubits", err_of(function()
+      qnn.nn.quantum_train{target = 1 << 20, depth = 100000} end), 1, true)
+    -- ordinary sizes still run
+    assert.are.equal(2, #qnn.ising.sample(m3, {reads = 2, sweeps = 10, seed = 1}))
+  end)
+end)
