@@ -494,7 +494,13 @@ static int m_backward(lua_State *L) {
 
 static int m_backward_output(lua_State *L) {
     lnet *u = lnet_check(L, 1);
-    qnn_lua_checkborrow(L, 1, 1); /* the first layer reads the last forward's input */
+    /* the first layer's backward reads the last forward's input (borrowed, user value 1) */
+    lua_getiuservalue(L, 1, 1);
+    int input_closed = qnn_lua_isopen(L, -1) == 0;
+    lua_pop(L, 1);
+    if (input_closed)
+        return luaL_error(L, "Net:backward_output: the input Tensor of the last forward pass is "
+                             "closed (run forward again, or close the input after backward)");
     int single;
     qnn_tensor d = get_X(L, 2, &single, 0);
     qnn_error err;

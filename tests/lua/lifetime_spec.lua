@@ -58,7 +58,7 @@ describe("borrowed objects", function()
     local X = qnn.tensor.from{{1, 2}}
     n:forward(X)
     X:close()
-    assert.matches("Net: the Tensor it uses is closed",
+    assert.matches("the input Tensor of the last forward pass is closed",
                    err_of(function() n:backward_output(qnn.tensor.from{{1, 1}}) end), 1, true)
     -- a new forward replaces the borrowed input
     n:forward(qnn.tensor.from{{1, 2}})

@@ -2,11 +2,10 @@
 -- hanging or exhausting memory (issue 12 item 5).
 local qnn = require "qnn"
 
+-- (a regression would hang or exhaust memory instead of raising: the suite would not finish)
 local function err_of(f)
-  local t0 = os.clock()
   local ok, e = pcall(f)
   assert.is_false(ok, "expected an error")
-  assert.truthy(os.clock() - t0 < 5, "the refusal must be immediate")
   return tostring(e)
 end
 
