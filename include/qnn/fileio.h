@@ -12,8 +12,9 @@
  *    fsync'ed, then renamed over the target (the directory is fsync'ed after). The temp file is
  *    removed on every error path.
  *  - Before writing, stale temp files "<target>.tmp.<pid>[.<hex>]" whose writer process no
- *    longer exists (kill(pid, 0) fails with ESRCH) are removed; temp files of live processes
- *    are left alone. (A pid is only meaningful on this host: on a shared network file system a
+ *    longer exists (kill(pid, 0) fails with ESRCH, or the number is above Linux's pid limit
+ *    2^22, as in the "<target>.tmp.<random>" names of older versions) are removed; temp files
+ *    of live processes are left alone. (A pid is only meaningful on this host: on a shared network file system a
  *    temp file of a writer on another machine could be taken for a dead one.)
  */
 #ifndef QNN_FILEIO_H

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #define MAX_LINKS 40
+#define PID_LIMIT 4194304L /* PID_MAX_LIMIT on 64-bit Linux */
 
 static char *dupstr(const char *s) {
     size_t n = strlen(s) + 1;
@@ -104,8 +105,9 @@ static long stale_pid(const char *name, const char *base) {
     const char *p = name + bl + 5;
     if (*p < '0' || *p > '9') return -1;
     long pid = 0;
+    int digits = 0;
     while (*p >= '0' && *p <= '9') {
-        if (pid > 100000000L) return -1;
+        if (++digits > 12) return -1;
         pid = pid * 10 + (*p++ - '0');
     }
     if (*p == '.') {
@@ -131,7 +133,10 @@ int qnn_atomic_clean_stale(const char *path) {
         while ((e = readdir(d)) != NULL) {
             long pid = stale_pid(e->d_name, base);
             if (pid < 0) continue;
-            if (pid > 0 && (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+            /* numbers above Linux's PID_MAX_LIMIT (2^22) are no live process: older versions
+             * named temp files "<target>.tmp.<random>" */
+            if (pid > 0 && pid <= PID_LIMIT &&
+                (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH))
                 continue; /* our own or a live (or foreign-owned) writer */
             char *full = (char *)malloc(strlen(dir) + strlen(e->d_name) + 2);
             if (!full) break;

@@ -70,11 +70,13 @@ describe("qnn.io.write_atomic", function()
     -- pid 2^22 + 12345 is above Linux's pid_max (2^22): no such process
     local dead = p"r.csv" .. ".tmp." .. tostring((1 << 22) + 12345)
     local dead2 = p"r.csv" .. ".tmp." .. tostring((1 << 22) + 12345) .. ".1f2e"
+    local legacy = p"r.csv" .. ".tmp.1073741823" -- the old Lua writer's "<name>.tmp.<random>"
     local live = p"r.csv" .. ".tmp.1.1f2e" -- pid 1 always exists
-    for _, f in ipairs{dead, dead2, live} do assert(io.open(f, "w")):close() end
+    for _, f in ipairs{dead, dead2, legacy, live} do assert(io.open(f, "w")):close() end
     qnn.report.csv(p"r.csv", {"a"}, {{1}})
     assert.is_nil(lfs.attributes(dead))
     assert.is_nil(lfs.attributes(dead2))
+    assert.is_nil(lfs.attributes(legacy))
     assert.is_not_nil(lfs.attributes(live))
     os.remove(live)
     assert.are.equal(0, qnn.io.clean_stale(p"r.csv"))
