@@ -49,8 +49,7 @@ static qnn_anet *check_net(lua_State *L, int arg) {
         qnn_lua_argerror(L, arg, "net", "must be an IsingNet, got %s", tn ? tn : luaL_typename(L, arg));
     }
     if (!u->n) {
-        if (arg > 1) qnn_lua_closederror(L, arg, "net", "IsingNet");
-        luaL_error(L, "IsingNet is closed");
+        qnn_lua_closederror(L, arg, "net", "IsingNet");
     }
     qnn_lua_mem_set(L, &u->mem, QNN_MEM_ISING_NET,
                     sizeof *u->n + u->n->nparams * sizeof(double) +

@@ -22,8 +22,7 @@ static const qnn_lua_life circ_life = {"Circuit", circ_isopen, NULL};
 static lcirc *check_lc(lua_State *L, int arg) {
     lcirc *lc = (lcirc *)luaL_checkudata(L, arg, CIRC_T);
     if (!lc->c) {
-        if (arg > 1) qnn_lua_closederror(L, arg, "circuit", "Circuit");
-        luaL_error(L, "Circuit is closed");
+        qnn_lua_closederror(L, arg, "circuit", "Circuit");
     }
     /* O(1); counts what the previous call added (dense unitaries can be 16 MiB each) */
     qnn_lua_mem_set(L, &lc->mem, QNN_MEM_CIRCUIT, qnn_circuit_bytes(lc->c));

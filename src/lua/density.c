@@ -19,8 +19,7 @@ typedef struct ldensity {
 static ldensity *check_open(lua_State *L, int arg) {
     ldensity *u = (ldensity *)luaL_checkudata(L, arg, DENSITY_T);
     if (u->closed || !u->d.vec.amp) {
-        if (arg > 1) qnn_lua_closederror(L, arg, "density", "Density");
-        luaL_error(L, "Density is closed");
+        qnn_lua_closederror(L, arg, "density", "Density");
     }
     return u;
 }

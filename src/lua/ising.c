@@ -56,8 +56,7 @@ static qnn_ising *check_model(lua_State *L, int arg) {
                          tn ? tn : luaL_typename(L, arg));
     }
     if (!u->m) {
-        if (arg > 1) qnn_lua_closederror(L, arg, "model", "Ising");
-        lerr(L, "Ising is closed");
+        qnn_lua_closederror(L, arg, "model", "Ising");
     }
     qnn_lua_mem_set(L, &u->mem, QNN_MEM_ISING, ising_bytes(u->m));
     return u->m;

@@ -39,8 +39,7 @@ static lnet *lnet_check(lua_State *L, int arg) {
         qnn_lua_argerror(L, arg, "net", "must be a Net, got %s", tn ? tn : luaL_typename(L, arg));
     }
     if (u->closed || !u->net) {
-        if (arg > 1) qnn_lua_closederror(L, arg, "net", "Net");
-        luaL_error(L, "Net is closed");
+        qnn_lua_closederror(L, arg, "net", "Net");
     }
     net_account(L, u);
     return u;

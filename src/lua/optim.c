@@ -28,8 +28,7 @@ static lopt *lopt_check(lua_State *L, int arg) {
                          tn ? tn : luaL_typename(L, arg));
     }
     if (u->closed) {
-        if (arg > 1) qnn_lua_closederror(L, arg, "optimizer", "Optimizer");
-        luaL_error(L, "Optimizer is closed");
+        qnn_lua_closederror(L, arg, "optimizer", "Optimizer");
     }
     /* the moment buffers appear at the first step */
     qnn_lua_mem_set(L, &u->mem, QNN_MEM_OPTIMIZER,

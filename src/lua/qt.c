@@ -249,6 +249,9 @@ static int l_quantum_train(lua_State *L) {
                                  "2^30 = 1073741824 (30 qubits at most)", p);
         cfg.ntarget = (size_t)p;
     } else if (!lua_isnil(L, 2)) {
+        if (qnn_lua_isopen(L, 2) == 0)
+            return luaL_error(L, "qnn.nn.quantum_train: option 'target' is a closed %s",
+                              qnn_lua_typename(L, 2));
         qnn_net *net = qnn_lua_checknet(L, 2);
         if (net->nparams > QNN_QT_MAX_WEIGHTS)
             return luaL_error(L, "qnn.nn.quantum_train: target has %zu weights, more than "

@@ -295,8 +295,7 @@ void qnn_lua_sim_push_counts(lua_State *L, const uint64_t *out, size_t m) {
 static lstate *check_open(lua_State *L, int arg) {
     lstate *u = (lstate *)luaL_checkudata(L, arg, STATE_T);
     if (u->closed || !u->s.amp) {
-        if (arg > 1) qnn_lua_closederror(L, arg, "state", "State");
-        luaL_error(L, "State is closed");
+        qnn_lua_closederror(L, arg, "state", "State");
     }
     return u;
 }

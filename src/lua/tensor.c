@@ -32,8 +32,7 @@ static ltensor *lt_check(lua_State *L, int arg) {
                          tn ? tn : luaL_typename(L, arg));
     }
     if (u->closed || (u->anchor_closed && *u->anchor_closed)) {
-        if (arg > 1) qnn_lua_closederror(L, arg, "tensor", "Tensor");
-        luaL_error(L, "Tensor is closed");
+        qnn_lua_closederror(L, arg, "tensor", "Tensor");
     }
     return u;
 }

@@ -493,6 +493,11 @@ int qnn_lua_isopen(lua_State *L, int idx) {
 }
 
 int qnn_lua_closederror(lua_State *L, int arg, const char *argname, const char *tname) {
+    lua_Debug ar;
+    int is_method = lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.namewhat &&
+                    (strcmp(ar.namewhat, "method") == 0 || strcmp(ar.namewhat, "metamethod") == 0);
+    /* self of a method or metamethod, or a value that is not an argument (a user value) */
+    if (arg <= 0 || (arg == 1 && is_method)) return luaL_error(L, "%s is closed", tname);
     return qnn_lua_argerror(L, arg, argname, "%s is closed", tname);
 }
 
