@@ -596,6 +596,7 @@ void qnn_lua_mem_reserve(lua_State *L, size_t bytes) {
 }
 
 void qnn_lua_mem_set(lua_State *L, qnn_lua_mem *m, int kind, size_t bytes) {
+    if (bytes == m->bytes && (bytes == 0 || kind == m->kind)) return; /* hot path: unchanged */
     mem_stats *s = get_stats(L, 1);
     size_t prev = m->bytes;
     if (prev) { /* drop the old record */
