@@ -135,6 +135,26 @@ function M.train(opts)
                 "fallbacks", "marked", "hits", "searches", "depth_sum", "gates_sum", "queries_to_best", "p_marked_sum"}
   local total = {qubits = 0, depth = 0, gates = 0}
   for _, k in ipairs(COST) do total[k] = 0 end
+  -- coherent-oracle cost model (qnn.grover.resources): Toffoli gates a fault-tolerant machine
+  -- would spend on the queries made, beside the flops of the classical candidate evaluations
+  local rsizes = {}
+  for _, info in ipairs(net:layers()) do
+    if info.name == "dense" then
+      if #rsizes == 0 then rsizes[1] = info["in"] end
+      rsizes[#rsizes + 1] = info.out
+    end
+  end
+  local nsamples = train.X:shape()
+  local rcache = {}
+  local function oracle_cost(L)
+    local r = rcache[L]
+    if r == nil and #rsizes == D + 1 then
+      r = qnn.grover.resources{sizes = rsizes, samples = nsamples, layer = L, resolution = res[L]}
+      rcache[L] = r
+    end
+    return r
+  end
+  total.oracle_toffoli, total.classical_flops = 0, 0
   local history = {}
   local t0 = qnn.clock()
   local interrupted = false
@@ -165,6 +185,11 @@ function M.train(opts)
       }
       passes[L] = (passes[L] or 0) + 1
       for _, k in ipairs(COST) do ec[k] = ec[k] + info[k] end
+      local rc = oracle_cost(L)
+      if rc then
+        ec.oracle_toffoli = (ec.oracle_toffoli or 0) + info.queries * rc.per_query.toffoli
+        ec.classical_flops = (ec.classical_flops or 0) + info.candidates * nsamples * rc.classical.flops_per_sample
+      end
       ec.qubits = math.max(ec.qubits, info.qubits)
       ec.depth = math.max(ec.depth, info.depth)
       ec.gates = math.max(ec.gates, info.gates)
@@ -178,6 +203,9 @@ function M.train(opts)
                  wall = qnn.clock() - te, alpha = alphas, interrupted = interrupted or nil}
     if test then row.test_ce, row.test_loss, row.test_acc = evaluate(test) end
     for _, k in ipairs(COST) do row[k] = ec[k]; total[k] = total[k] + ec[k] end
+    row.oracle_toffoli, row.classical_flops = ec.oracle_toffoli or 0, ec.classical_flops or 0
+    total.oracle_toffoli = total.oracle_toffoli + row.oracle_toffoli
+    total.classical_flops = total.classical_flops + row.classical_flops
     row.qubits, row.depth, row.gates = ec.qubits, ec.depth, ec.gates
     row.depth_mean = ec.searches > 0 and ec.depth_sum / ec.searches or 0
     row.gates_mean = ec.searches > 0 and ec.gates_sum / ec.searches or 0
