@@ -23,7 +23,7 @@ local KEYS = {
 local SAMPLER_KEYS = {
   sampler = true, reads = true, sweeps = true, steps = true, schedule = true, betas = true,
   beta_range = true, A = true, B = true, slices = true, gamma = true, beta = true, T = true,
-  lambda = true, budget = true,
+  lambda = true, budget = true, best_of_slices = true, control_noise = true,
 }
 local SAMPLERS = {sa = true, sqa = true, exact = true, grover = true}
 
