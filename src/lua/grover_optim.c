@@ -232,32 +232,12 @@ static int cb_oracle(void *ud, const double *losses, size_t N, const qnn_gopt_we
     return rc;
 }
 
-/* noise option: plain table with p1, p2, amp_damp, phase_damp, bit_flip, phase_flip */
+/* noise option: a qnn.noise model (the shared checker of every noise option) */
 static int get_noise(lua_State *L, int t, qnn_noise *nm, const char *f) {
-    memset(nm, 0, sizeof *nm);
-    if (lua_getfield(L, t, "noise") == LUA_TNIL) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    int ni = lua_gettop(L);
-    if (!lua_istable(L, ni)) luaL_error(L, "%s: option 'noise' must be a qnn.noise model", f);
-    static const char *const keys[] = {"p1", "p2", "amp_damp", "phase_damp", "bit_flip",
-                                       "phase_flip"};
-    double *dst[] = {&nm->p1, &nm->p2, &nm->amp_damp, &nm->phase_damp, &nm->bit_flip,
-                     &nm->phase_flip};
-    for (int i = 0; i < 6; i++) {
-        lua_getfield(L, ni, keys[i]);
-        if (!lua_isnil(L, -1)) {
-            int ok;
-            double v = lua_tonumberx(L, -1, &ok);
-            if (!ok || !(v >= 0.0 && v <= 1.0))
-                luaL_error(L, "%s: noise field '%s' must be a probability in [0, 1]", f, keys[i]);
-            *dst[i] = v;
-        }
-        lua_pop(L, 1);
-    }
+    lua_getfield(L, t, "noise");
+    int present = qnn_lua_checknoise(L, -1, f, nm);
     lua_pop(L, 1);
-    return 1;
+    return present;
 }
 
 static const char *const pass_opts[] = {
