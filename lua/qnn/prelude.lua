@@ -30,12 +30,19 @@ return function(qnn)
     if type(sub) == "table" and name:sub(1, 1) ~= "_" then attach(name, sub) end
   end
 
+  -- The Lua half of each method lives in lua/qnn/methods/<method>.lua (see lua/qnn/README.md);
+  -- the public names qnn.nq, qnn.diffqas, qnn.anneal (and require "qnn.nq", ...) stay.
+  local METHODS = { nq = "qnn.methods.nq", diffqas = "qnn.methods.diffqas", anneal = "qnn.methods.anneal" }
+  for short, full in pairs(METHODS) do
+    package.preload["qnn." .. short] = package.preload["qnn." .. short] or function() return require(full) end
+  end
+
   -- lazy Lua-only modules
   setmetatable(qnn, {
     __index = function(t, k)
       if type(k) ~= "string" or k:sub(1, 1) == "_" then return nil end
       local modname = "qnn." .. k
-      if searchpath(modname, package.path) then
+      if METHODS[k] or searchpath(modname, package.path) then
         local m = require(modname)
         rawset(t, k, m)
         return m
@@ -60,6 +67,7 @@ return function(qnn)
         p:close()
       end
     end
+    for m in pairs(METHODS) do local _ = qnn[m] end
     return qnn
   end
   qnn.document(qnn.loadall, "qnn.loadall", "qnn.loadall() -> qnn",

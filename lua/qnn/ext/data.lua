@@ -111,17 +111,36 @@ return function(data, qnn)
         "Sneaker", "Bag", "Ankle boot" } },
   }
   local SET_NAMES = "wine, digits, iris, breast_cancer, mnist, fashion_mnist"
-  local FETCH = "fetch it with `make data` (or `bash scripts/fetch-data.sh`)"
+  local FETCH = "fetch it with `qnnlab --fetch-data` (in a checkout: `make data`)"
+
+  -- the per-user directory `qnnlab --fetch-data` fills by default
+  local function user_dir()
+    local x = os.getenv("XDG_DATA_HOME")
+    if x and x ~= "" then return x .. "/qnnlab" end
+    local h = os.getenv("HOME")
+    if h and h ~= "" then return h .. "/.local/share/qnnlab" end
+    return nil
+  end
+
+  local function isdir(p)
+    local ok, _, code = os.rename(p, p) -- true for an existing file or directory
+    return ok or code == 13
+  end
 
   function data.dir()
     local d = os.getenv("QNN_DATA_DIR")
     if d and d ~= "" then return d end
     local lua = rawget(qnn, "_luadir")
-    if lua then return lua .. "/../data" end
-    return "data"
+    -- a checkout: lua/ next to data/ (and make data fills it)
+    if lua and isdir(lua .. "/../data") then return lua .. "/../data" end
+    local u = user_dir()
+    if u then return u end
+    return lua and (lua .. "/../data") or "data"
   end
   doc(data.dir, "qnn.data.dir", "qnn.data.dir() -> string",
-    "Returns the data directory: $QNN_DATA_DIR if set, else <project>/data (next to lua/).")
+    "Returns the data directory, the first of: $QNN_DATA_DIR if set; the project's data/ (next to\n" ..
+    "lua/, in a checkout where it exists); $XDG_DATA_HOME/qnnlab or ~/.local/share/qnnlab\n" ..
+    "(what `qnnlab --fetch-data` fills).")
 
   local function exists(p)
     local f = io.open(p, "rb")
@@ -242,7 +261,7 @@ return function(data, qnn)
     "+ 10000 test x 784, 10; pixels 0..255).\n" ..
     "split: \"train\" (default for fashion_mnist), \"test\" or \"all\" (70000); the other sets only " ..
     "\"all\". dir: data directory (default qnn.data.dir()).\n" ..
-    "Labels become 1-based. A missing set raises an error naming `make data`.")
+    "Labels become 1-based. A missing set raises an error naming `qnnlab --fetch-data`.")
 
   -- ---------------- Dataset methods ----------------
   local function method(name, fn, sig, text)
