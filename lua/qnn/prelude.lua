@@ -77,6 +77,19 @@ return function(qnn)
     return require("qnn.help").help(qnn, x)
   end
   qnn.document(qnn.help, "qnn.help", "qnn.help([x])",
-    "x: nil, a qnn function, method, userdata, module table or a name such as \"qnn.state\" or \"State:h\".\n" ..
-    "Prints the signature and doc string; qnn.help() lists the modules.")
+    "x: nil, a qnn function, method, userdata, module table or a name such as \"qnn.state\", \"State:h\",\n" ..
+    "\"Circuit\" or just \"expect\".\n" ..
+    "Prints the signature and doc string; for a constructor (or a class name or object) also the\n" ..
+    "class's methods with one line each; for a bare name every function or method of that name;\n" ..
+    "otherwise what qnn.apropos finds. qnn.help() lists the modules.")
+
+  function qnn.apropos(pat)
+    if type(pat) ~= "string" or pat == "" then
+      error("bad argument #1 'pattern' to 'qnn.apropos' (must be a non-empty string, got " .. type(pat) .. ")", 2)
+    end
+    print(require("qnn.help").apropos_text(qnn, pat))
+  end
+  qnn.document(qnn.apropos, "qnn.apropos", "qnn.apropos(text)",
+    "text: non-empty string (plain, case-insensitive).\n" ..
+    "Lists every documented function and method whose name, signature or doc string contains text.")
 end

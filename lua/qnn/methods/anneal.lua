@@ -564,7 +564,8 @@ function Trainer:fit(train, opts)
   local h = {epoch = {}, eta = {}, train_free_error = {}, train_error = {}, test_error = {},
     test_error_anneal = {}, sweeps = {}, flip_attempts = {}, queries = {}, exact_steps = {},
     sampler_calls = {}, time = {}, gap = {}, epochs = 0, cost = self.cost}
-  local bar = qnn.progress.bar{label = opts.label or "anneal fit", total = epochs, quiet = opts.progress == false}
+  local bar <close> = qnn.progress.run{label = opts.label or "anneal fit", total = epochs, unit = "epoch",
+                                       quiet = opts.progress == false}
   local c = self.cost
   for e = 1, epochs do
     qnn.check_interrupt()
@@ -601,7 +602,10 @@ function Trainer:fit(train, opts)
     bar:update(e)
     if opts.on_epoch and opts.on_epoch(e, rec, self) == true then break end
   end
-  bar:finish()
+  if h.epochs > 0 then
+    bar:finish(string.format("%d epochs, train error %.4f%s", h.epochs, h.train_error[h.epochs],
+      h.test_error[h.epochs] and string.format(", test error %.4f", h.test_error[h.epochs]) or ""))
+  end
   return h
 end
 
@@ -637,7 +641,7 @@ end
 
 M.Trainer = Trainer
 
-qnn.document(M.new, "qnn.methods.anneal.new",
+qnn.document(M.new, "qnn.anneal.new",
   "qnn.optim.anneal{sizes={in, hidden..., out} | net=IsingNet, init=\"uniform\"|\"gaussian\", scale=1|{per layer}, " ..
   "sampler=\"sa\"|\"sqa\"|\"exact\"|\"grover\"|{...}, free=, nudged=, reads=4, sweeps=100, schedule=, " ..
   "nudge=\"strong\"|beta, eta=0.05|fn(epoch), batch=16, weighting=\"counts\"|\"lowest\", settle=2, l2=0, " ..
@@ -660,6 +664,9 @@ qnn.document(M.new, "qnn.methods.anneal.new",
   "trainer.net is the IsingNet, trainer.cost the accumulated cost model.")
 qnn.document(Trainer.fit, "AnnealTrainer:fit",
   "AnnealTrainer:fit(train, {epochs=10, test=, on_epoch=fn(e, record, trainer), anneal_eval=false, progress=true}) -> history",
+  "on_epoch(e, record, trainer) returning true stops; record = {epoch, eta, train_free_error (free-phase " ..
+  "read-out error during the epoch), train_error, gap (mean nudged-free energy gap), test_error, " ..
+  "test_error_anneal (anneal_eval=true), sweeps, flip_attempts, queries, time} (cumulative cost counters).\n" ..
   "train/test: Dataset or {X=, y=labels}. on_epoch returning true stops. Returns {epoch, eta, " ..
   "train_free_error (free-phase answers during the epoch), train_error and test_error (feed-forward " ..
   "read-out), test_error_anneal (if anneal_eval), gap, cumulative sweeps, flip_attempts, queries, " ..
@@ -670,11 +677,11 @@ qnn.document(Trainer.predict, "AnnealTrainer:predict",
   "the read-out sampler (blocks as in training, or blocks of 16 for exact/grover).")
 qnn.document(Trainer.evaluate, "AnnealTrainer:evaluate",
   "AnnealTrainer:evaluate(data [, {readout=}]) -> error", "Error rate of :predict on a Dataset or {X=, y=}.")
-qnn.document(M.sampler_table, "qnn.methods.anneal.sampler_table",
-  "qnn.methods.anneal.sampler_table(spec [, defaults]) -> table",
+qnn.document(M.sampler_table, "qnn.anneal.sampler_table",
+  "qnn.anneal.sampler_table(spec [, defaults]) -> table",
   "spec: sampler name or table; schedules are sampled into arrays (betas / A, B) for the C side.")
-qnn.document(M.make_blocks, "qnn.methods.anneal.make_blocks",
-  "qnn.methods.anneal.make_blocks(net, {mode=, layers=, block=, blocks=}) -> blocks|nil, mode",
+qnn.document(M.make_blocks, "qnn.anneal.make_blocks",
+  "qnn.anneal.make_blocks(net, {mode=, layers=, block=, blocks=}) -> blocks|nil, mode",
   "Active blocks (lists of global spin indices) for layer-wise / block training.")
 
 return M

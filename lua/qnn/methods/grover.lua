@@ -140,6 +140,9 @@ function M.train(opts)
   local interrupted = false
   local passes = {}
   local verbose = opts.verbose
+  -- one live line for the whole run (epochs; each layer's pass shows inside it)
+  local bar <close> = qnn.progress.run{label = opts.label or "grover", total = epochs, unit = "epoch",
+                                       quiet = opts.progress == false}
   -- epoch 0 row: the starting point
   do
     local ce, lw, acc = evaluate(train)
@@ -169,6 +172,10 @@ function M.train(opts)
       ec.depth = math.max(ec.depth, info.depth)
       ec.gates = math.max(ec.gates, info.gates)
       if info.interrupted then interrupted = true break end
+      if verbose then
+        io.write(string.format("epoch %3d  layer %d: loss %.4f -> %.4f, %d accepted of %d visited\n",
+          epoch, L, info.loss_before, info.loss_after, info.accepted, info.visited))
+      end
       sched:update(L, {layer = L, epoch = epoch, pass = passes[L], loss_before = info.loss_before,
                        loss_after = info.loss_after, accepted = info.accepted,
                        visited = info.visited, output = output, alpha = alpha})
@@ -192,8 +199,15 @@ function M.train(opts)
         row.accepted, row.queries, row.wall))
       io.flush()
     end
+    bar:update(epoch)
     if interrupted then break end
     if opts.on_epoch and opts.on_epoch(row) == false then break end
+  end
+  do
+    local last = history[#history]
+    bar:finish(string.format("%d epochs, train acc %.3f%s%s", last.epoch, last.train_acc,
+      last.test_acc and string.format(", test acc %.3f", last.test_acc) or "",
+      interrupted and " (interrupted)" or ""))
   end
   total.wall = qnn.clock() - t0
   total.depth_mean = total.searches > 0 and total.depth_sum / total.searches or 0
