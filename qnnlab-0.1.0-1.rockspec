@@ -18,11 +18,13 @@ natural quantization, DiffQAS-QT) with experiment runners.]],
 }
 dependencies = {
    "lua >= 5.4, < 5.5",
+   "lua-cjson >= 2.1", -- qnn.report's JSON (Debian: lua-cjson)
 }
 build = {
    type = "make",
    build_target = "all",
    build_variables = {
+      CFLAGS = "$(CFLAGS)",
       LUA_INCDIR = "$(LUA_INCDIR)",
    },
    install_target = "rock-install",

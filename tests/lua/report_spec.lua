@@ -72,6 +72,27 @@ describe("qnn.report", function()
     os.execute('rm -rf "' .. d .. '"')
   end)
 
+  it("encodes JSON through lua-cjson: escapes, exact integers, sorted keys, one-line mode", function()
+    local v = {s = "tab\tquote\"back\\ nl\n \1 é", big = 9007199254740993, f = 0.1, neg = -2.5e-300,
+      arr = {1, 2.5, "x", true, false}, empty = {}, nested = {b = 1, a = {c = 0 / 0, d = 1 / 0}}}
+    local one = report.json_encode(v, false)
+    assert.falsy(one:find("\n", 1, true))
+    assert.truthy(one:find('"big":9007199254740993', 1, true), one)
+    assert.truthy(one:find('"empty":[]', 1, true), one)
+    assert.truthy(one:find('"nested":{"a":{"c":null,"d":null},"b":1}', 1, true), one)
+    -- keys sorted: same value, same bytes
+    assert.are.equal(one, report.json_encode(v, false))
+    local back = report.json_decode(one)
+    assert.are.equal(v.s, back.s)
+    assert.are.equal(0.1, back.f)
+    assert.are.equal(-2.5e-300, back.neg)
+    assert.are.same({1, 2.5, "x", true, false}, back.arr)
+    assert.are.equal(report.null, back.nested.a.c)
+    assert.are.same(report.json_decode(report.json_encode(v)), back) -- indented form parses the same
+    assert.has_error(function() report.json_decode("{\"a\": [1, 2") end)
+    assert.has_error(function() report.json_decode(42) end, "bad argument #1 'text' to 'qnn.report.json_decode' (must be a string, got number)")
+  end)
+
   it("refuses cyclic tables and unwritable paths", function()
     local t = {}
     t.self = t
