@@ -439,7 +439,8 @@ describe("qnn.data.load", function()
     else
       assert.truthy(d:find("/data$"), d)
     end
-    local docs = qnn._docs[qnn.data.dir].doc
+    assert.are.equal(d, qnn.data.dirs()[1])
+    local docs = qnn._docs[qnn.data.dirs].doc
     assert.truthy(docs:find("XDG_DATA_HOME", 1, true) and docs:find("fetch-data", 1, true), docs)
   end)
 

@@ -83,6 +83,11 @@ if (cd "$root/data" 2>/dev/null && ls $sk >/dev/null 2>&1); then
   for f in $sk; do cp "$root/data/$f" "$tmp/xdg/qnnlab/$f"; done
   out=$(XDG_DATA_HOME="$tmp/xdg" "$P/bin/qnnlab" -e 'print((qnn.data.load("iris"):size()))' 2>&1)
   [ "$out" = 150 ] && ok || bad "iris from \$XDG_DATA_HOME/qnnlab: $out"
+  # each set comes from the first directory that holds it: an empty $QNN_DATA_DIR is skipped
+  mkdir -p "$tmp/emptydata"
+  out=$(QNN_DATA_DIR="$tmp/emptydata" XDG_DATA_HOME="$tmp/xdg" "$P/bin/qnnlab" -e \
+    'print(#qnn.data.dirs(), qnn.data.dir(), (qnn.data.load("iris"):size()))' 2>&1)
+  [ "$out" = "2	$tmp/emptydata	150" ] && ok || bad "search order \$QNN_DATA_DIR, then \$XDG_DATA_HOME/qnnlab: $out"
   # the installed fetcher gets DIR (here: every sklearn file present, so it returns at once
   # and silently without downloading)
   out=$("$P/bin/qnnlab" --fetch-data "$tmp/xdg/qnnlab" --only sklearn --quiet-if-present 2>&1); rc=$?
