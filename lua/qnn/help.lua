@@ -217,7 +217,11 @@ function M.text(qnn, x)
     elseif mt and type(mt.methods) == "table" then
       list_table(qnn, mt.methods, "methods:", out)
     else
-      list_table(qnn, x, "module:", out)
+      local title = "module:"
+      for k, v in pairs(qnn) do
+        if v == x and type(k) == "string" then title = "qnn." .. k .. ":" break end
+      end
+      list_table(qnn, x, title, out)
     end
     return table.concat(out, "\n")
   end
