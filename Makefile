@@ -142,6 +142,7 @@ bench-statevec: all
 #   $(PREFIX)/lib/libqnn.a, libqnn.so.$(VERSION) (+ $(SONAME), libqnn.so links)
 #   $(PREFIX)/lib/pkgconfig/qnn.pc           cflags and every library (OpenMP included)
 #   $(PREFIX)/share/qnnlab/fetch-data.sh     the data fetcher behind `qnnlab --fetch-data`
+#   $(PREFIX)/share/qnnlab/examples/         the experiment scripts (run them from anywhere)
 # DESTDIR is honoured (staged installs for distribution packages).
 LUAVER    := 5.4
 DEST      := $(DESTDIR)$(PREFIX)
@@ -182,13 +183,15 @@ install: all $(PC)
 	for f in $(LUA_FILES); do install -D -m 644 $$f $(INST_LUA)/$${f#lua/}; done
 	install -m 644 docs/qnnlab.1 $(DEST)/share/man/man1/qnnlab.1
 	install -m 755 scripts/fetch-data.sh $(DEST)/share/qnnlab/fetch-data.sh
+	install -d $(DEST)/share/qnnlab/examples
+	install -m 644 examples/*.lua $(DEST)/share/qnnlab/examples/
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && [ -w /etc/ld.so.cache ]; then ldconfig 2>/dev/null || true; fi
 
 uninstall:
 	rm -f $(DEST)/bin/qnnlab $(INST_LMOD)/qnn.so $(DEST)/lib/libqnn.a $(DEST)/lib/libqnn.so \
 	  $(DEST)/lib/$(SONAME) $(DEST)/lib/libqnn.so.$(VERSION) $(DEST)/lib/pkgconfig/qnn.pc \
 	  $(DEST)/share/man/man1/qnnlab.1 $(DEST)/share/qnnlab/fetch-data.sh
-	rm -rf $(DEST)/include/qnn $(INST_LUA)/qnn
+	rm -rf $(DEST)/include/qnn $(INST_LUA)/qnn $(DEST)/share/qnnlab/examples
 	-rmdir $(DEST)/share/qnnlab 2>/dev/null
 
 # LuaRocks (qnnlab-<version>.rockspec, build type make) installs into the rock's own

@@ -47,7 +47,7 @@ ok
 for f in bin/qnnlab lib/lua/5.4/qnn.so share/lua/5.4/qnn/prelude.lua share/lua/5.4/qnn/help.lua \
          share/lua/5.4/qnn/methods/nq.lua share/lua/5.4/qnn/ext/data.lua include/qnn/qnn.h \
          lib/libqnn.a lib/libqnn.so lib/pkgconfig/qnn.pc share/man/man1/qnnlab.1 \
-         share/qnnlab/fetch-data.sh; do
+         share/qnnlab/fetch-data.sh share/qnnlab/examples/grover_wine.lua; do
   [ -e "$P/$f" ] && ok || bad "missing $P/$f"
 done
 soname=$(readelf -d "$P/lib/libqnn.so" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
@@ -92,6 +92,11 @@ if (cd "$root/data" 2>/dev/null && ls $sk >/dev/null 2>&1); then
   # and silently without downloading)
   out=$("$P/bin/qnnlab" --fetch-data "$tmp/xdg/qnnlab" --only sklearn --quiet-if-present 2>&1); rc=$?
   [ $rc = 0 ] && [ -z "$out" ] && ok || bad "--fetch-data DIR --quiet-if-present: rc $rc: $out"
+  # the main experiment, installed copy, from another directory, data from $XDG_DATA_HOME/qnnlab
+  out=$(cd "$tmp/elsewhere" && XDG_DATA_HOME="$tmp/xdg" OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+    "$P/bin/qnnlab" "$P/share/qnnlab/examples/grover_wine.lua" --quick --seeds=1 --out=res 2>&1); rc=$?
+  [ $rc = 0 ] && [[ $out =~ "wrote res/grover_wine" ]] && [ -s "$tmp/elsewhere/res/grover_wine.json" ] && ok ||
+    bad "installed grover_wine.lua --quick from another directory: rc $rc: $out"
 fi
 out=$("$P/bin/qnnlab" --fetch-data --help 2>&1); rc=$?
 [ $rc = 0 ] && [[ $out =~ "usage: scripts/fetch-data.sh" ]] && ok || bad "--fetch-data --help: rc $rc: $out"
