@@ -166,14 +166,22 @@ local cjson = require("cjson").new()
 cjson.encode_invalid_numbers("null")
 cjson.encode_number_precision(14)
 
+-- lua-cjson 2.1 escapes every '/' as "\/" (valid, but paths become unreadable); every "\/" in
+-- its output is such an escape (a backslash itself comes out as "\\"), so undoing it is exact.
+local function jstring(s)
+  return (cjson.encode(s):gsub("\\/", "/"))
+end
+
 local function json_encode(v, ind, cur, seen)
   local t = type(v)
   if t == "nil" then return "null" end
   if t == "number" then
     if math.type(v) == "integer" then return tostring(v) end
     return cjson.encode(v)
-  elseif t == "boolean" or t == "string" then
+  elseif t == "boolean" then
     return cjson.encode(v)
+  elseif t == "string" then
+    return jstring(v)
   elseif t == "table" then
     if seen[v] then error("qnn.report.json: cyclic table", 0) end
     seen[v] = true
@@ -200,14 +208,14 @@ local function json_encode(v, ind, cur, seen)
     for _, k in ipairs(keys) do
       local val = v[k]
       if val == nil then val = v[tonumber(k)] end
-      parts[#parts + 1] = cjson.encode(k) .. sep .. json_encode(val, ind, ind and (cur .. ind), seen)
+      parts[#parts + 1] = jstring(k) .. sep .. json_encode(val, ind, ind and (cur .. ind), seen)
     end
     seen[v] = nil
     return "{" .. nl .. table.concat(parts, "," .. nl) .. close .. "}"
   elseif t == "userdata" and qnn.type(v) == "Tensor" then
     return json_encode(v:totable(), ind, cur, seen)
   end
-  return cjson.encode(tostring(v))
+  return jstring(tostring(v))
 end
 
 function M.json_encode(v, indent)

@@ -73,7 +73,7 @@ describe("qnn.report", function()
   end)
 
   it("encodes JSON through lua-cjson: escapes, exact integers, sorted keys, one-line mode", function()
-    local v = {s = "tab\tquote\"back\\ nl\n \1 é", big = 9007199254740993, f = 0.1, neg = -2.5e-300,
+    local v = {s = "tab\tquote\"back\\ nl\n \1 é", path = "results/a.csv", bs = "a\\/b\\", big = 9007199254740993, f = 0.1, neg = -2.5e-300,
       arr = {1, 2.5, "x", true, false}, empty = {}, nested = {b = 1, a = {c = 0 / 0, d = 1 / 0}}}
     local one = report.json_encode(v, false)
     assert.falsy(one:find("\n", 1, true))
@@ -84,6 +84,8 @@ describe("qnn.report", function()
     assert.are.equal(one, report.json_encode(v, false))
     local back = report.json_decode(one)
     assert.are.equal(v.s, back.s)
+    assert.truthy(one:find('"path":"results/a.csv"', 1, true), one)
+    assert.are.equal(v.bs, back.bs)
     assert.are.equal(0.1, back.f)
     assert.are.equal(-2.5e-300, back.neg)
     assert.are.same({1, 2.5, "x", true, false}, back.arr)
