@@ -139,6 +139,18 @@ function Bar:finish(summary)
   io.stdout:flush()
 end
 
+--- Writes text (e.g. a verbose log line) without mixing it into a live bar: clears the bar's
+--- line first; the bar redraws at its next update.
+function M.write(text)
+  local r = stack[#stack]
+  if r and r.shown and not r.silent then
+    io.stdout:write("\r\27[K")
+    r.last = -1
+  end
+  io.stdout:write(text)
+  io.stdout:flush()
+end
+
 --- The open run (innermost), or nil.
 function M.current()
   return stack[#stack]
@@ -154,6 +166,8 @@ qnn.document(M.run, "qnn.progress.run", "qnn.progress.run{label=, total=, unit=\
   "line 'label: summary (mm:ss)'. Silent when stdout is not a TTY or QNN_QUIET=1.")
 qnn.document(M.current, "qnn.progress.current", "qnn.progress.current() -> bar | nil",
   "The innermost open qnn.progress.run, if any.")
+qnn.document(M.write, "qnn.progress.write", "qnn.progress.write(text)",
+  "text: string.\nWrites text to stdout, first clearing the open run's live line (log lines during a run).")
 qnn.document(M.fmt_time, "qnn.progress.fmt_time", "qnn.progress.fmt_time(seconds) -> string",
   "Formats seconds as mm:ss (h:mm:ss from one hour; --:-- for unknown).")
 return M

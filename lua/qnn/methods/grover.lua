@@ -173,7 +173,7 @@ function M.train(opts)
       ec.gates = math.max(ec.gates, info.gates)
       if info.interrupted then interrupted = true break end
       if verbose then
-        io.write(string.format("epoch %3d  layer %d: loss %.4f -> %.4f, %d accepted of %d visited\n",
+        qnn.progress.write(string.format("epoch %3d  layer %d: loss %.4f -> %.4f, %d accepted of %d visited\n",
           epoch, L, info.loss_before, info.loss_after, info.accepted, info.visited))
       end
       sched:update(L, {layer = L, epoch = epoch, pass = passes[L], loss_before = info.loss_before,
@@ -193,7 +193,7 @@ function M.train(opts)
     total.gates = math.max(total.gates, ec.gates)
     history[#history + 1] = row
     if verbose then
-      io.write(string.format("epoch %3d  train %.4f (ce %.4f, acc %.3f)%s  accepted %d  queries %d  %.2fs\n",
+      qnn.progress.write(string.format("epoch %3d  train %.4f (ce %.4f, acc %.3f)%s  accepted %d  queries %d  %.2fs\n",
         epoch, lw, ce, acc,
         test and string.format("  test ce %.4f acc %.3f", row.test_ce, row.test_acc) or "",
         row.accepted, row.queries, row.wall))
