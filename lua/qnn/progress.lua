@@ -32,7 +32,20 @@ end
 M.fmt_time = fmt_time
 
 local function new(opts, is_run)
+  local fn = is_run and "qnn.progress.run" or "qnn.progress.bar"
   opts = opts or {}
+  if type(opts) ~= "table" then
+    error(string.format("bad argument #1 'options' to '%s' (must be a table, got %s)", fn, type(opts)), 3)
+  end
+  local function bad(k, what)
+    error(string.format("bad option '%s' to '%s' (must be %s, got %s)", k, fn, what, tostring(opts[k])), 4)
+  end
+  if opts.label ~= nil and type(opts.label) ~= "string" then bad("label", "a string") end
+  if opts.unit ~= nil and type(opts.unit) ~= "string" then bad("unit", "a string") end
+  local t = opts.total
+  if t ~= nil and (type(t) ~= "number" or t ~= t or t < 0 or t == math.huge) then bad("total", "a finite number >= 0") end
+  local w = opts.width
+  if w ~= nil and (math.type(w) ~= "integer" or w < 1 or w > 200) then bad("width", "an integer in [1, 200]") end
   local parent = not is_run and stack[#stack] or nil
   return setmetatable({
     label = opts.label or "",
@@ -142,6 +155,9 @@ end
 --- Writes text (e.g. a verbose log line) without mixing it into a live bar: clears the bar's
 --- line first; the bar redraws at its next update.
 function M.write(text)
+  if type(text) ~= "string" then
+    error("bad argument #1 'text' to 'qnn.progress.write' (must be a string, got " .. type(text) .. ")", 2)
+  end
   local r = stack[#stack]
   if r and r.shown and not r.silent then
     io.stdout:write("\r\27[K")

@@ -138,3 +138,33 @@ describe("qnn.report", function()
     os.execute('rm -rf "' .. d .. '"')
   end)
 end)
+
+describe("qnn.progress", function()
+  it("rejects bad options with the option's name", function()
+    local p = qnn.progress
+    assert.has_error(function() p.run(5) end, "bad argument #1 'options' to 'qnn.progress.run' (must be a table, got number)")
+    assert.has_error(function() p.bar{total = -1} end, "bad option 'total' to 'qnn.progress.bar' (must be a finite number >= 0, got -1)")
+    assert.has_error(function() p.bar{total = 0 / 0} end)
+    assert.has_error(function() p.bar{width = 1e9} end)
+    assert.has_error(function() p.run{label = {}} end)
+    assert.has_error(function() p.write(nil) end, "bad argument #1 'text' to 'qnn.progress.write' (must be a string, got nil)")
+  end)
+
+  it("nests bars in the open run and closes runs (also through <close>)", function()
+    local p = qnn.progress
+    assert.is_nil(p.current())
+    local r = p.run{label = "r", total = 2}
+    assert.are.equal(r, p.current())
+    local c = p.bar{label = "c", total = 4}
+    assert.are.equal(r, c.parent)
+    c:update(2); c:finish(); r:update(1)
+    r:finish("done")
+    assert.is_nil(p.current())
+    assert.is_nil(p.bar{}.parent)
+    pcall(function() local q <close> = p.run{total = 1}; error("x") end)
+    assert.is_nil(p.current())
+    assert.are.equal("01:05", p.fmt_time(65))
+    assert.are.equal("1:00:00", p.fmt_time(3600))
+    assert.are.equal("--:--", p.fmt_time(0 / 0))
+  end)
+end)
