@@ -241,7 +241,13 @@ M.Schedule = Schedule
 
 local docs = {
   schedule = {"qnn.anneal.schedule{s=, A=, B=, beta=} -> Schedule",
-    "Fields: plain functions s(t), A(s), B(s), beta(t) (each optional). Returns a schedule object."},
+    "Fields: plain functions s(t), A(s), B(s), beta(t) (each optional). Returns a schedule object.\n" ..
+    "Schedule protocol (what the samplers and qnn.optim.anneal read; write your own against it):\n" ..
+    "t in [0, 1] is the fraction of the anneal done (sweep k of K: t = k/(K-1); Trotter step k of S:\n" ..
+    "t = (k - 1/2)/S). A plain function f(t) is beta(t) >= 0 for sampler \"sa\", else the path s(t) in\n" ..
+    "[0, 1] with A(s) = 1 - s, B(s) = s. A table may define :s(t) -> [0, 1], :A(s) -> >= 0,\n" ..
+    ":B(s) -> >= 0 and (sa only) :beta(t) -> >= 0; for \"sa\" also an array of `sweeps` betas.\n" ..
+    "Every value is sampled and checked before the C loop runs; H(s) = -A(s) sum_i X_i + B(s) H_P."},
   linear = {"qnn.anneal.linear() -> Schedule", "s(t) = t, A(s) = 1 - s, B(s) = s."},
   quadratic = {"qnn.anneal.quadratic() -> Schedule", "s(t) = t^2, A(s) = 1 - s, B(s) = s."},
   pause = {"qnn.anneal.pause(s_p, dur) -> Schedule",
@@ -261,7 +267,7 @@ for k, d in pairs(docs) do qnn.document(M[k], "qnn.anneal." .. k, d[1], d[2]) en
 for _, k in ipairs {"s", "A", "B", "with_path"} do
   qnn.document(Schedule[k], "Schedule:" .. k, "Schedule:" .. k .. "(x)",
     k == "with_path" and "p: function t -> s or schedule. Replaces the path; returns self." or
-    "Schedule protocol method (see qnn.help(qnn.anneal)).")
+    "Schedule protocol method (see help(qnn.anneal.schedule)).")
 end
 
 
