@@ -1,8 +1,9 @@
-# qnnlab build. Outputs: lib/libqnn.a (C core), lib/qnn.so (Lua module), bin/qnnlab (host).
+# qnnlab build. Outputs: lib/libqnn.a and lib/libqnn.so (C core), lib/qnn.so (Lua module), bin/qnnlab (host).
 # make            build everything          make test     C + Lua test suites
 # make demo       main experiment (quick)   make asan     tests under ASan+UBSan
 # make bench      benchmarks                make data     fetch data sets into data/
-# make install PREFIX=/usr/local            NATIVE=1      -march=native
+# make install PREFIX=/usr/local (uninstall) NATIVE=1    -march=native
+# make api-doc     docs/api.md from the doc strings   CC=clang      build with clang
 # O=dir puts build/, lib/ and bin/ under dir (parallel builds by several people).
 O        ?= .
 BUILD    := $(O)/build
