@@ -160,6 +160,9 @@ function M.train(opts)
   local interrupted = false
   local passes = {}
   local verbose = opts.verbose
+  -- one live line for the whole run (epochs; each layer's pass shows inside it)
+  local bar <close> = qnn.progress.run{label = opts.label or "grover", total = epochs, unit = "epoch",
+                                       quiet = opts.progress == false}
   -- epoch 0 row: the starting point
   do
     local ce, lw, acc = evaluate(train)
@@ -194,6 +197,10 @@ function M.train(opts)
       ec.depth = math.max(ec.depth, info.depth)
       ec.gates = math.max(ec.gates, info.gates)
       if info.interrupted then interrupted = true break end
+      if verbose then
+        qnn.progress.write(string.format("epoch %3d  layer %d: loss %.4f -> %.4f, %d accepted of %d visited\n",
+          epoch, L, info.loss_before, info.loss_after, info.accepted, info.visited))
+      end
       sched:update(L, {layer = L, epoch = epoch, pass = passes[L], loss_before = info.loss_before,
                        loss_after = info.loss_after, accepted = info.accepted,
                        visited = info.visited, output = output, alpha = alpha})
@@ -214,14 +221,21 @@ function M.train(opts)
     total.gates = math.max(total.gates, ec.gates)
     history[#history + 1] = row
     if verbose then
-      io.write(string.format("epoch %3d  train %.4f (ce %.4f, acc %.3f)%s  accepted %d  queries %d  %.2fs\n",
+      qnn.progress.write(string.format("epoch %3d  train %.4f (ce %.4f, acc %.3f)%s  accepted %d  queries %d  %.2fs\n",
         epoch, lw, ce, acc,
         test and string.format("  test ce %.4f acc %.3f", row.test_ce, row.test_acc) or "",
         row.accepted, row.queries, row.wall))
       io.flush()
     end
+    bar:update(epoch)
     if interrupted then break end
     if opts.on_epoch and opts.on_epoch(row) == false then break end
+  end
+  do
+    local last = history[#history]
+    bar:finish(string.format("%d epochs, train acc %.3f%s%s", last.epoch, last.train_acc,
+      last.test_acc and string.format(", test acc %.3f", last.test_acc) or "",
+      interrupted and " (interrupted)" or ""))
   end
   total.wall = qnn.clock() - t0
   total.depth_mean = total.searches > 0 and total.depth_sum / total.searches or 0

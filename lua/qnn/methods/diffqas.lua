@@ -87,6 +87,8 @@ function M.train(model, opts)
   local wall0 = M.now()
   local step = 0
   local stop = false
+  local bar <close> = qnn.progress.run{ label = "diffqas train", total = epochs, unit = "epoch",
+                                        quiet = opts.log == true }
   for ep = 1, epochs do
     -- shuffled order
     local order = {}
@@ -111,6 +113,7 @@ function M.train(model, opts)
       step = step + 1
       sum, cnt = sum + l, cnt + 1
       hist.step_loss[#hist.step_loss + 1] = l
+      bar:update(ep - 1 + math.min(b0 + bs - 1, n) / n)
       if opts.on_step then opts.on_step(step, l) end
       if step >= max_steps or M.now() - wall0 >= time_limit then stop = true; break end
     end
@@ -124,9 +127,11 @@ function M.train(model, opts)
         tr and ((loss == "mse") and ("  test mse %.4g"):format(tr.loss)
           or ("  test acc %.4f"):format(tr.accuracy)) or ""))
     end
+    bar:update(ep)
     if opts.on_epoch then opts.on_epoch(ep, hist) end
     if stop then break end
   end
+  bar:finish(string.format("%d steps, train loss %.5g", step, hist.loss[#hist.loss] or 0 / 0))
   hist.steps = step
   hist.seconds = M.now() - wall0
   hist.cpu = clock()
@@ -137,7 +142,10 @@ doc(M.train, "qnn.diffqas.train",
   "qnn.diffqas.train(model, {train=, test=, optimizer=adam(1e-3), epochs=1, batch=100, loss=\"cross_entropy\", seed=1, max_steps=, time_limit=, log=false, on_step=, on_epoch=}) -> history",
   "model: a QuantumTrain (trains theta, structural weights and mapping; the target's weights are " ..
   "generated) or a Net (trained directly); train/test: Dataset or {X=, y=} (y: labels or a " ..
-  "Tensor for mse); max_steps / time_limit (seconds): stop early.\nReturns {loss = per-epoch " ..
+  "Tensor for mse); max_steps / time_limit (seconds): stop early; on_step(step, loss) after every " ..
+  "mini-batch; on_epoch(epoch, history) after every epoch, history = the table being filled " ..
+  "({loss = per-epoch mean train loss so far, test = per-epoch evaluate tables {loss=, accuracy=, ...}, " ..
+  "step_loss = every mini-batch loss}).\nReturns {loss = per-epoch " ..
   "mean train loss, test = per-epoch evaluate tables, step_loss, steps, seconds, final}.")
 
 --- standalone(qt, idx) -> QuantumTrain with candidates idx (same theta, mapping; weights of idx)
