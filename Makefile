@@ -2,6 +2,7 @@
 # make            build everything          make test     C + Lua test suites
 # make demo       main experiment (quick)   make asan     tests under ASan+UBSan
 # make bench      benchmarks                make data     fetch data sets into data/
+# make fuzz       API + parser fuzzer (FUZZ_S=60, FUZZ_SEED)   make test-examples  examples --quick
 # make install PREFIX=/usr/local            NATIVE=1      -march=native
 # O=dir puts build/, lib/ and bin/ under dir (parallel builds by several people).
 O        ?= .
@@ -51,7 +52,7 @@ LIBA  := $(LIBDIR)/libqnn.a
 LIBSO := $(LIBDIR)/qnn.so
 HOST  := $(BINDIR)/qnnlab
 
-.PHONY: all deps test test-c test-lua asan demo bench data install clean check-tree
+.PHONY: all deps test test-c test-lua asan fuzz test-examples demo bench data install clean check-tree
 all: $(LIBA) $(LIBSO) $(if $(HOST_SRC),$(HOST))
 
 deps:
@@ -103,6 +104,11 @@ test: all $(TEST_BIN)
 
 asan:
 	@$(MAKE) --no-print-directory O=build/asan SAN=1 OPT=-O1 test
+
+# Random programs over the whole Lua API + mutated parser inputs, ASan+UBSan build (scripts/fuzz.sh;
+# FUZZ_S=seconds, FUZZ_SEED=n reproduces a run).
+fuzz:
+	@bash scripts/fuzz.sh
 
 demo: all
 	@bash scripts/fetch-data.sh --quiet-if-present || true
