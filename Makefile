@@ -110,6 +110,10 @@ asan:
 fuzz:
 	@bash scripts/fuzz.sh
 
+# Every script in examples/ with --quick (smoke test; outputs in a temp dir). Also run by .ci/run.
+test-examples: all
+	@O="$(O)" bash scripts/test-examples.sh
+
 demo: all
 	@bash scripts/fetch-data.sh --quiet-if-present || true
 	$(HOST) examples/hello.lua

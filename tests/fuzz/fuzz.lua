@@ -307,7 +307,7 @@ local RECIPES = {
   {"qnn.circuit.from_qasm", "Circuit", function() return lit_str("OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; h q[0]; rx(0.3) q[1]; cx q[0],q[1];") end},
   {"qnn.tensor.randn", "Tensor", function() return R(5) .. ", " .. R(5) .. ", {seed = " .. R(9) .. "}" end},
   {"qnn.tensor.from", "Tensor", function() return ("F.grid(%d, %d)"):format(R(4), R(4)) end},
-  {"qnn.nn.mlp", "Net", function() return ("{%d, %d, %d, seed = %d}"):format(R(4), R(5), 1 + R(3), R(9)) end},
+  {"qnn.nn.mlp", "Net", function() return ("{%d, %d, %d, seed = %d}"):format(chance(0.7) and 3 or R(4), R(5), 1 + R(3), R(9)) end},
   {"qnn.nn.sequential", "Net", function() return "{qnn.nn.dense(3, 4), qnn.nn.relu(), qnn.nn.dense(4, 2), qnn.nn.softmax(), seed = 1}" end},
   {"qnn.optim.adam", "Optimizer", function() return "{lr = 0.01}" end},
   {"qnn.optim.sgd", "Optimizer", function() return "{lr = 0.1, momentum = 0.9}" end},
@@ -485,7 +485,8 @@ local function run(text, timeout)
   local prog = work .. "/prog.lua"
   spit(prog, text)
   local errf = work .. "/stderr.txt"
-  local cmd = ("cd %s && QNN_QUIET=1 QNN_FUZZ_RT=%s QNN_LUA_DIR=%s QNN_DATA_DIR=%s QNN_MAX_BYTES=268435456 " ..
+  local stats = os.getenv("FUZZ_STATS") and ("FUZZ_STATS=" .. sq(os.getenv("FUZZ_STATS")) .. " ") or ""
+  local cmd = (stats .. "cd %s && QNN_QUIET=1 QNN_FUZZ_RT=%s QNN_LUA_DIR=%s QNN_DATA_DIR=%s QNN_MAX_BYTES=268435456 " ..
     "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ASAN_OPTIONS=%s UBSAN_OPTIONS=%s LSAN_OPTIONS=%s " ..
     "timeout -s KILL %d %s %s </dev/null >/dev/null 2>%s"):format(sq(dir), sq(RT), sq(root .. "/lua"),
     sq(root .. "/data"), ASAN, UBSAN, sq(LSAN), math.ceil(timeout), sq(QNNLAB), sq(prog), sq(errf))

@@ -131,8 +131,11 @@ function F.mt(kind)
   if kind == "index_err" then return setmetatable({}, {__index = function() error("index fails") end}) end
   if kind == "len_huge" then return setmetatable({}, {__len = function() return math.maxinteger end}) end
   if kind == "len_neg" then return setmetatable({}, {__len = function() return -5 end}) end
-  if kind == "gc" then return setmetatable({1, 2, 3}, {__index = function() collectgarbage("collect") return 1 end}) end
-  return setmetatable({}, {__index = function(_, k) return k end})
+  -- (finite: an __index answering every integer key makes ipairs endless, which is the caller's loop)
+  if kind == "gc" then
+    return setmetatable({1, 2}, {__index = function(_, k) collectgarbage("collect") return k == 3 and 3 or nil end})
+  end
+  return setmetatable({}, {__index = function(_, k) if type(k) ~= "number" then return k end end})
 end
 function F.str(n, byte) return string.rep(byte or "x", n) end
 function F.seq(n, v) local t = {} for i = 1, n do t[i] = v or i end return t end
@@ -141,7 +144,9 @@ function F.co_obj() return coroutine.create(function() end) end
 function F.ud() return io.stderr end
 
 -- ---------------- statements ----------------
-local function store(dst, ok, r)
+local STATS = os.getenv("FUZZ_STATS") and io.open(os.getenv("FUZZ_STATS"), "a")
+local function store(dst, ok, r, name)
+  if STATS and name then STATS:write(ok and "ok\t" or "err\t", name, "\n") STATS:flush() end
   if dst and dst > 0 and ok and r ~= nil then V[dst] = r end
 end
 
@@ -150,7 +155,8 @@ function F.c(n, name, dst, ...)
   mark(n)
   local f = fns[name]
   if not f then return end
-  store(dst, pcall(f, ...))
+  local ok, r = pcall(f, ...)
+  store(dst, ok, r, name)
 end
 
 -- the same inside a coroutine (callbacks may yield); resumed a few times, then abandoned
@@ -162,7 +168,7 @@ function F.co(n, name, dst, ...)
   local co = coroutine.create(function() return f(table.unpack(args, 1, args.n)) end)
   for _ = 1, 3 do
     local ok, r = coroutine.resume(co)
-    if not ok or coroutine.status(co) == "dead" then store(dst, ok, r) break end
+    if not ok or coroutine.status(co) == "dead" then store(dst, ok, r, name) break end
   end
   if coroutine.status(co) == "suspended" and n % 2 == 0 then pcall(coroutine.close, co) end
 end
