@@ -263,7 +263,7 @@ end
 
 -- the argument list (text) of a call to e; self_expr for methods
 local function gen_args(e, self_expr, small)
-  local lim = known.known[e.name]
+  local lim = known.known[e.name] or known.known[(e.cls or "") .. ":*"]
   if type(lim) == "table" and lim.small then small = true end
   local out = {}
   if self_expr then out[1] = self_expr end

@@ -85,6 +85,21 @@ if arg and arg[1] == "--api" then
   return
 end
 
+-- ---------------- known issues (tests/fuzz/known.lua) ----------------
+-- {unless_closed = "Net"}: skip the call once any object of that type was closed, finalized
+-- or dropped in this program (the borrowed-object bugs being fixed elsewhere).
+local known = dofile((os.getenv("QNN_FUZZ_RT") or "tests/fuzz/rt.lua"):gsub("rt%.lua$", "known.lua")).known
+local gone = {} -- type -> true once an object of that type was closed or dropped
+local function went(o) if o ~= nil then gone[qnn.type(o)] = true end end
+local function known_of(name)
+  return known[name] or known[(name:match("^(%u[%w_]*)[:%.]") or "") .. ":*"]
+end
+local function skipped(name)
+  local k = known_of(name)
+  return type(k) == "table" and k.unless_closed and gone[k.unless_closed]
+end
+F.went = went
+
 -- ---------------- values ----------------
 local function mark(n) io.stderr:write("@", n, "\n") end
 
@@ -107,15 +122,16 @@ function F.cb(kind, a, b)
     elseif kind == "gc" then collectgarbage("collect") return a
     elseif kind == "close" then
       local o = V[a]
+      went(o)
       if o ~= nil then pcall(function() o:close() end) end
       collectgarbage("collect")
       return b
-    elseif kind == "drop" then V[a] = nil collectgarbage("collect") return b
+    elseif kind == "drop" then went(V[a]) V[a] = nil collectgarbage("collect") return b
     elseif kind == "reenter" then
       depth = depth + 1
       if depth < 3 then
         local f = fns[a]
-        if f then pcall(f, ...) end
+        if f and not skipped(a) then pcall(f, ...) end
       end
       depth = depth - 1
       return b
@@ -147,14 +163,17 @@ function F.ud() return io.stderr end
 local STATS = os.getenv("FUZZ_STATS") and io.open(os.getenv("FUZZ_STATS"), "a")
 local function store(dst, ok, r, name)
   if STATS and name then STATS:write(ok and "ok\t" or "err\t", name, "\n") STATS:flush() end
-  if dst and dst > 0 and ok and r ~= nil then V[dst] = r end
+  if dst and dst > 0 and ok and r ~= nil then went(V[dst]) V[dst] = r end
 end
 
 -- call the named function with the given arguments, storing the first result in slot dst
+local function closes(name) return name:match(":close$") or name:match("%.__gc$") or name:match("%.__close$") end
+
 function F.c(n, name, dst, ...)
   mark(n)
   local f = fns[name]
-  if not f then return end
+  if not f or skipped(name) then return end
+  if closes(name) then went((...)) end
   local ok, r = pcall(f, ...)
   store(dst, ok, r, name)
 end
@@ -163,7 +182,8 @@ end
 function F.co(n, name, dst, ...)
   mark(n)
   local f = fns[name]
-  if not f then return end
+  if not f or skipped(name) then return end
+  if closes(name) then went((...)) end
   local args = table.pack(...)
   local co = coroutine.create(function() return f(table.unpack(args, 1, args.n)) end)
   for _ = 1, 3 do
@@ -176,11 +196,13 @@ end
 function F.close(n, k)
   mark(n)
   local o = V[k]
+  went(o)
   if o ~= nil then pcall(function() return o:close() end) end
 end
 
 function F.drop(n, k, full)
   mark(n)
+  went(V[k])
   V[k] = nil
   if full then collectgarbage("collect") else collectgarbage("step", 100) end
 end
@@ -194,7 +216,8 @@ end
 function F.tbc(n, k, name, ...)
   mark(n)
   local o = V[k]
-  if o == nil then return end
+  if o == nil or skipped(name) then return end
+  went(o)
   local f = fns[name]
   local args = table.pack(...)
   pcall(function()
