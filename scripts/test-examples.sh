@@ -7,6 +7,7 @@
 # Per-example extra flags (documented here, keep short):
 #   grover_resolution: --data=wine   (its --quick sweeps N on Digits, ~2 min on a shared 2-core
 #                                     machine; on Wine the same code paths take seconds)
+#   grover_digits: --epochs=1 (1 min or more for its 2 quick epochs when the machine is busy)
 #   nq_*: --epochs=1 (the --quick runs train 2 epochs on 5000 MNIST images per config, 50-90 s
 #         each on the shared machine; one epoch runs every code path), nq_sweep_g: one g point
 set -uo pipefail
@@ -18,7 +19,7 @@ bash scripts/fetch-data.sh --quiet-if-present >/dev/null 2>&1 || echo "test-exam
 tmp=$(mktemp -d /tmp/qnn-examples.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 export QNN_QUIET=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-declare -A extra=([grover_resolution]="--data=wine" [nq_mnist]="--epochs=1" [nq_fashion]="--epochs=1"
+declare -A extra=([grover_resolution]="--data=wine" [grover_digits]="--epochs=1" [nq_mnist]="--epochs=1" [nq_fashion]="--epochs=1"
                   [nq_sweep_a]="--epochs=1" [nq_sweep_g]="--epochs=1 --g=0.125")
 pass=0; fail=0; t_all=$(date +%s)
 list=${EXAMPLES:-}
