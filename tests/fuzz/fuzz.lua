@@ -138,7 +138,7 @@ local ODD_STRINGS = {"", "x", "\0", "\255\254\0abc", "nan", "inf", "-inf", "1e99
   "threshold", "single", "double", "full", "ZI", "XX", "ZZZ", "theta", "all", "train", "test", "cross_entropy",
   "mse", "counts", "lowest", "OPENQASM 2.0; qreg q[2]; h q[0]; cx q[0],q[1];", "%s%n%d", ("\226\130\172"):rep(3)}
 
-local function int_small() return pick{0, 1, 1, 2, 2, 2, 3, 3, 4, 5, 6, 8} end
+local function int_small() return pick{0, 0, 1, 1, 1, 2, 2, 3, 3, 4, 5, 8} end
 local function int_any(small)
   if small or chance(0.8) then return tostring(int_small()) end
   return pick{"-1", "-2", "7", "10", "12", "16", "20", "64", "100", "1000", "2^31", "2^32", "math.maxinteger",
@@ -431,14 +431,22 @@ local function gen_program(pseed, mode)
         local cls = slot_type[k]
         local e = pick(by_cls[cls])
         if chance(0.05) then e = pick(api) end -- wrong receiver
-        local dst = chance(0.5) and R(NSLOT) or 0
+        local dst = 0
+        if e.ret and chance(0.35) then -- prefer a free slot or one of the same type
+          dst = R(NSLOT)
+          for _ = 1, 4 do if slot_type[dst] == nil or slot_type[dst] == e.ret then break end dst = R(NSLOT) end
+        end
         local self = chance(0.93) and ("F.v(" .. k .. ")") or hostile(1)
         line("F.c(%d, %s, %d, %s)", lit_str(e.name), dst, gen_args(e, self))
         if dst > 0 then slot_type[dst] = e.ret end
       end
     elseif r <= 75 then
       local e = pick(modfns)
-      local dst = chance(0.6) and R(NSLOT) or 0
+      local dst = 0
+      if chance(0.5) then
+        dst = R(NSLOT)
+        for _ = 1, 4 do if slot_type[dst] == nil or slot_type[dst] == e.ret then break end dst = R(NSLOT) end
+      end
       local args = gen_args(e)
       if e.name:match("%.__call$") then args = "nil" .. (args ~= "" and ", " .. args or "") end
       line("F.c(%d, %s, %d, %s)", lit_str(e.name), dst, args)

@@ -162,7 +162,7 @@ function F.ud() return io.stderr end
 -- ---------------- statements ----------------
 local STATS = os.getenv("FUZZ_STATS") and io.open(os.getenv("FUZZ_STATS"), "a")
 local function store(dst, ok, r, name)
-  if STATS and name then STATS:write(ok and "ok\t" or "err\t", name, "\n") STATS:flush() end
+  if STATS and name then STATS:write(ok and "ok\t" or "err\t", name, ok and "" or ("\t" .. tostring(r):sub(1, 100):gsub("\n", " ")), "\n") STATS:flush() end
   if dst and dst > 0 and ok and r ~= nil then went(V[dst]) V[dst] = r end
 end
 
