@@ -171,7 +171,7 @@ static int l_run(lua_State *L) {
         argv[i - 1] = lua_tolstring(L, -1, &n);
         if (strlen(argv[i - 1]) != n)
             qnn_lua_argerror(L, 1, "argv", "entry %d contains a NUL byte", (int)i);
-        /* left on the stack: keeps the string alive */
+        lua_pop(L, 1); /* the table at 1 keeps the string alive; no Lua code runs until the spawn */
     }
     argv[argc] = NULL;
     posix_spawn_file_actions_t fa;

@@ -188,6 +188,11 @@ describe("paths with shell metacharacters", function()
     assert.is_nil(r)
     assert.truthy(msg:find("cannot start qnn-no-such-program", 1, true))
     assert.is_nil(qnn.sys.which("qnn-no-such-program"))
+    local many = {"true"}
+    for i = 2, 4096 do many[i] = "arg" .. i end
+    assert.are.same({true, "exit", 0}, {qnn.sys.run(many)})
+    many[4097] = "x"
+    assert.has_error(function() qnn.sys.run(many) end)
     assert.has_error(function() qnn.sys.run{} end)
     assert.has_error(function() qnn.sys.run{"true", 3} end)
     assert.is_false(exists(out))
