@@ -4,6 +4,7 @@
 # make bench      benchmarks                make data     fetch data sets into data/
 # make install PREFIX=/usr/local (uninstall) NATIVE=1    -march=native
 # make api-doc     docs/api.md from the doc strings   CC=clang      build with clang
+# make fuzz       API + parser fuzzer (FUZZ_S=60, FUZZ_SEED)   make test-examples  examples --quick
 # O=dir puts build/, lib/ and bin/ under dir (parallel builds by several people).
 O        ?= .
 BUILD    := $(O)/build
@@ -65,7 +66,7 @@ SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 SONAME    := libqnn.so.$(SOMAJOR)
 LIBSHARED := $(LIBDIR)/libqnn.so.$(VERSION)
 
-.PHONY: all deps test test-c test-lua asan demo bench data install uninstall clean check-tree
+.PHONY: all deps test test-c test-lua asan fuzz test-examples demo bench data install uninstall clean check-tree
 all: $(LIBA) $(LIBSO) $(LIBSHARED) $(if $(HOST_SRC),$(HOST))
 
 deps:
@@ -117,6 +118,15 @@ test: all $(TEST_BIN)
 
 asan:
 	@$(MAKE) --no-print-directory O=build/asan SAN=1 OPT=-O1 test
+
+# Random programs over the whole Lua API + mutated parser inputs, ASan+UBSan build (scripts/fuzz.sh;
+# FUZZ_S=seconds, FUZZ_SEED=n reproduces a run).
+fuzz:
+	@bash scripts/fuzz.sh
+
+# Every script in examples/ with --quick (smoke test; outputs in a temp dir). Also run by .ci/run.
+test-examples: all
+	@O="$(O)" bash scripts/test-examples.sh
 
 demo: all
 	@bash scripts/fetch-data.sh --quiet-if-present || true

@@ -58,13 +58,9 @@ return function(qnn)
     end
     local dir = rawget(qnn, "_luadir")
     if dir then
-      local p = io.popen('ls "' .. dir .. '/qnn" 2>/dev/null')
-      if p then
-        for f in p:lines() do
-          local m = f:match("^([%w_]+)%.lua$")
-          if m and m ~= "prelude" and rawget(qnn, m) == nil then local _ = qnn[m] end
-        end
-        p:close()
+      for _, f in ipairs(qnn.sys.dir(dir .. "/qnn") or {}) do -- readdir(3), no shell
+        local m = f:match("^([%w_]+)%.lua$")
+        if m and m ~= "prelude" and rawget(qnn, m) == nil then local _ = qnn[m] end
       end
     end
     for m in pairs(METHODS) do local _ = qnn[m] end

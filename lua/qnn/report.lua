@@ -127,12 +127,15 @@ doc(M.loglog, "loglog", "qnn.report.loglog(xs, ys) -> slope, intercept, r2, npoi
   "Power-law fit y = e^intercept * x^slope by least squares in log-log space (points with x, y > 0);\n" ..
   "r2 is the coefficient of determination of the log-log fit.")
 
+-- No shell anywhere: directories through mkdir(2) (qnn.sys.mkdir), gnuplot through posix_spawn.
 function M.mkdir(dir)
-  local ok = os.execute('mkdir -p "' .. dir:gsub('"', '\\"') .. '"')
-  if not ok then error("cannot create directory " .. dir, 2) end
+  if type(dir) ~= "string" then error("qnn.report.mkdir: dir must be a string, got " .. type(dir), 2) end
+  local ok, err = qnn.sys.mkdir(dir)
+  if not ok then error("qnn.report.mkdir: " .. err, 2) end
   return dir
 end
-doc(M.mkdir, "mkdir", "qnn.report.mkdir(dir) -> dir", "Creates dir and its parents.")
+doc(M.mkdir, "mkdir", "qnn.report.mkdir(dir) -> dir",
+  "Creates dir and its parents with mkdir(2) (no shell: any bytes but NUL are allowed in dir).")
 
 --- Writes text to path atomically through qnn.io.write_atomic (temp file beside the target,
 --- fsync, rename; symlinks followed, non-regular targets refused, old mode kept).
@@ -354,13 +357,20 @@ doc(M.table, "table", "qnn.report.table(header, rows) -> string",
   "Markdown-style aligned table (paste into docs/). Numbers are formatted with %.4g.")
 
 function M.have_gnuplot()
-  local p = io.popen("command -v gnuplot 2>/dev/null")
-  if not p then return false end
-  local s = p:read("a")
-  p:close()
-  return s ~= nil and s ~= ""
+  return qnn.sys.which("gnuplot") ~= nil
 end
 doc(M.have_gnuplot, "have_gnuplot", "qnn.report.have_gnuplot() -> boolean", "True if gnuplot is on PATH.")
+
+--- A gnuplot string literal holding exactly the bytes of tostring(x): double-quoted with every
+--- byte outside [%w ._,:/+=-] written as an octal escape, so quotes, newlines, backquotes
+--- (gnuplot's shell substitution), '@' (macros) and '$' reach gnuplot as plain characters.
+function M.gnuplot_quote(x)
+  return '"' .. tostring(x):gsub("[^%w %._,:/%+=%-]", function(c) return ("\\%03o"):format(c:byte()) end) .. '"'
+end
+doc(M.gnuplot_quote, "gnuplot_quote", "qnn.report.gnuplot_quote(x) -> string",
+  "x: any value (tostring'ed).\nA double-quoted gnuplot string with every byte outside letters, digits and " ..
+  "' ._,:/+=-' octal-escaped: safe for file names and titles in a gnuplot script (no command or macro " ..
+  "substitution, no line breaks).")
 
 --- Runs a gnuplot script so that its PNGs appear atomically: every "set output '<file>'" is
 --- redirected to <file>.tmp, renamed over <file> when gnuplot succeeds, removed when it fails.
@@ -374,11 +384,19 @@ function M.gnuplot(script)
     outs[#outs + 1] = file
     return "set output '" .. file .. ".tmp'"
   end)
+  text = text:gsub('set output "([^"]+)"', function(q) -- as written by qnn.report.gnuplot_quote
+    local esc = {n = "\n", t = "\t", r = "\r"}
+    outs[#outs + 1] = (q:gsub("\\(.)([0-7]?[0-7]?)", function(c, more)
+      if c:match("[0-7]") then return string.char(tonumber(c .. more, 8) % 256) end
+      return (esc[c] or c) .. more
+    end))
+    return 'set output "' .. q .. '.tmp"'
+  end)
   local tmp = os.tmpname()
   local f = assert(io.open(tmp, "w"))
   f:write(text, "\n")
   f:close()
-  local ok = os.execute("gnuplot " .. tmp .. " >/dev/null 2>&1")
+  local ok = qnn.sys.run({"gnuplot", tmp}) -- fixed argv, no shell
   os.remove(tmp)
   for _, file in ipairs(outs) do
     if ok then os.rename(file .. ".tmp", file) else os.remove(file .. ".tmp") end
@@ -387,7 +405,7 @@ function M.gnuplot(script)
   return outs[1] or true
 end
 doc(M.gnuplot, "gnuplot", "qnn.report.gnuplot(script) -> first output file | true, or nil, message",
-  "script: gnuplot commands. Each \"set output 'file'\" writes to file.tmp, renamed over file only when " ..
+  "script: gnuplot commands. Each \"set output 'file'\" (or \"file\", see gnuplot_quote) writes to file.tmp, renamed over file only when " ..
   "gnuplot succeeds (removed otherwise), so a failed or interrupted plot never leaves a truncated PNG.\n" ..
   "Returns nil and a message when gnuplot is missing or fails.")
 
@@ -412,7 +430,7 @@ function M.plot(opts)
     io.stderr:write("qnn.report.plot: gnuplot not found, skipping " .. opts.png .. "\n")
     return nil
   end
-  local q = function(s) return "'" .. tostring(s):gsub("'", "''") .. "'" end
+  local q = M.gnuplot_quote
   local g = {
     string.format("set terminal pngcairo size %d,%d noenhanced", opts.width or 900, opts.height or 560),
     "set output " .. q(opts.png),
@@ -456,7 +474,7 @@ function M.bars(opts)
     io.stderr:write("qnn.report.bars: gnuplot not found, skipping " .. opts.png .. "\n")
     return nil
   end
-  local q = function(x) return "'" .. tostring(x):gsub("'", "''") .. "'" end
+  local q = M.gnuplot_quote
   local dat = os.tmpname()
   local f = assert(io.open(dat, "w"))
   for li, lab in ipairs(labels) do

@@ -384,10 +384,11 @@ int qnn_gopt_eval_new(qnn_gopt_eval **out, qnn_net *net, const qnn_tensor *X, co
             return qnn_error_set(err, QNN_EINVAL, "grover optimiser: softmax only after the last layer");
         }
     if (X->cols != ev->d[0].in || X->rows == 0) {
+        size_t nin = ev->d[0].in; /* read before ev is freed */
         qnn_gopt_eval_free(ev);
         return qnn_error_set(err, QNN_EINVAL,
                              "grover optimiser: X is %zu x %zu, the net takes %zu inputs", X->rows,
-                             X->cols, ev->d[0].in);
+                             X->cols, nin);
     }
     ev->net = net;
     ev->X = X;

@@ -97,7 +97,8 @@ static int precision_of(lua_State *L, int arg, const char *s) {
 }
 
 static int build_dense(lua_State *L) {
-    qnn_net *net = (qnn_net *)lua_touserdata(L, 1);
+    /* only the light userdata qnn.nn.sequential passes, never a full userdata from Lua */
+    qnn_net *net = lua_islightuserdata(L, 1) ? (qnn_net *)lua_touserdata(L, 1) : NULL;
     luaL_checktype(L, 2, LUA_TTABLE);
     if (!net) return luaL_error(L, "dense: bad net handle");
     lua_Integer in = spec_int(L, 2, "in", 0), out = spec_int(L, 2, "out", 0);
@@ -128,7 +129,8 @@ static int build_dense(lua_State *L) {
 }
 
 static int build_act(lua_State *L) {
-    qnn_net *net = (qnn_net *)lua_touserdata(L, 1);
+    /* only the light userdata qnn.nn.sequential passes, never a full userdata from Lua */
+    qnn_net *net = lua_islightuserdata(L, 1) ? (qnn_net *)lua_touserdata(L, 1) : NULL;
     luaL_checktype(L, 2, LUA_TTABLE);
     if (!net) return luaL_error(L, "activation: bad net handle");
     lua_getfield(L, 2, "kind");

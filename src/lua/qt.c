@@ -83,7 +83,8 @@ static const qnn_layer_vtable carrier_vt = {"qt_params", carrier_fwd, carrier_bw
                                             NULL};
 
 static int build_carrier(lua_State *L) {
-    qnn_net *net = (qnn_net *)lua_touserdata(L, 1);
+    /* only the light userdata qnn.nn.sequential passes, never a full userdata from Lua */
+    qnn_net *net = lua_islightuserdata(L, 1) ? (qnn_net *)lua_touserdata(L, 1) : NULL;
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_getfield(L, 2, "n");
     lua_Integer n = lua_tointeger(L, -1);
@@ -735,7 +736,8 @@ static int m_close(lua_State *L) {
 
 /* ---------------- LSTM spec ---------------- */
 static int build_lstm(lua_State *L) {
-    qnn_net *net = (qnn_net *)lua_touserdata(L, 1);
+    /* only the light userdata qnn.nn.sequential passes, never a full userdata from Lua */
+    qnn_net *net = lua_islightuserdata(L, 1) ? (qnn_net *)lua_touserdata(L, 1) : NULL;
     luaL_checktype(L, 2, LUA_TTABLE);
     if (!net) return luaL_error(L, "lstm: bad net handle");
     lua_getfield(L, 2, "input");

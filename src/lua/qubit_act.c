@@ -89,7 +89,8 @@ static void push_params(lua_State *L, const qnn_qact_params *p) {
 }
 
 static int build_qact(lua_State *L) {
-    qnn_net *net = (qnn_net *)lua_touserdata(L, 1);
+    /* only the light userdata qnn.nn.sequential passes, never a full userdata from Lua */
+    qnn_net *net = lua_islightuserdata(L, 1) ? (qnn_net *)lua_touserdata(L, 1) : NULL;
     luaL_checktype(L, 2, LUA_TTABLE);
     if (!net) return luaL_error(L, "qubit_activation: bad net handle");
     qnn_qact_params p;

@@ -773,7 +773,8 @@ static int mm_newindex(lua_State *L) {
 }
 
 static int mm_gc(lua_State *L) {
-    ltensor *u = (ltensor *)lua_touserdata(L, 1);
+    /* also reachable from Lua (getmetatable(t).__gc(x)): only ever touch a Tensor */
+    ltensor *u = (ltensor *)luaL_testudata(L, 1, TENSOR_T);
     if (u && !u->closed) {
         qnn_tensor_release(&u->t);
         qnn_lua_mem_release(L, &u->mem);

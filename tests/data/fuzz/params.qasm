@@ -1,0 +1,9 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[3];
+rx(pi/4) q[0];
+ry(-0.5*2) q[1];
+u3(0.1,0.2,0.3) q[2];
+crz(1e-3) q[0],q[2];
+barrier q;
+rz(-(pi/2)^2+sin(0.1)*cos(2)/sqrt(4)-exp(ln(2))) q[1];
