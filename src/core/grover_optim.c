@@ -2,7 +2,7 @@
 #include "fastmath.h"
 #include "qnn/grover_optim.h"
 
-#include <cblas.h>
+#include "qnn/blas.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -491,8 +491,7 @@ double *qnn_gopt_eval_weight(qnn_gopt_eval *ev, size_t L, size_t i, size_t j) {
 
 /* Z = A W (+ b) for dense layer g; A has `rows` rows. */
 static void dense_forward(const gdense *g, const double *A, size_t rows, double *Z) {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)g->out, (int)g->in,
-                1.0, A, (int)g->in, g->layer->w, (int)g->out, 0.0, Z, (int)g->out);
+    qnn_blas_dgemm(0, 0, rows, g->out, g->in, 1.0, A, g->in, g->layer->w, g->out, 0.0, Z, g->out);
     if (g->bias) {
         const double *b = g->layer->w + g->in * g->out;
         for (size_t s = 0; s < rows; s++) {
