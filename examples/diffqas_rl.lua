@@ -12,6 +12,8 @@
 --   bin/qnnlab examples/diffqas_rl.lua             (full: 5x5 and 6x6, --updates=600 per model)
 -- Options: --envs=5,6  --updates=N  --models=classical,diffqas,single  --depth=10  --lr=1e-3
 --          --qt_lr=1e-2  --entropy=0.01  --out=results/diffqas_rl
+--          --dump_params=FILE (append each model's final policy and value weights as hex floats:
+--          tests/sh/determinism.sh compares them across thread counts)
 -- Runs are bounded by update counts, never by wall time: same seed, same numbers on any machine
 -- and any thread count.
 local qnn = require "qnn"
@@ -19,7 +21,7 @@ local dq = qnn.diffqas
 local gw = qnn.gridworld
 local A = dq.args(arg, { quick = false, envs = nil, updates = nil, models = "classical,diffqas,single",
   depth = 10, lr = 1e-3, qt_lr = 1e-2, entropy = 0.01, out = nil, seed = 1,
-  single = "H-ring-RY", init_scale = 0.05, plots = true }, { "envs", "updates", "out" })
+  single = "H-ring-RY", init_scale = 0.05, plots = true }, { "envs", "updates", "out", "dump_params" })
 local quick = A.quick == true
 local NENV, NSTEP, GAMMA = 16, 5, 0.9
 local envs_list = tostring(A.envs or (quick and "5" or "5,6"))
@@ -183,6 +185,15 @@ for _, s in ipairs(split_list(envs_list)) do
     rows[#rows + 1] = r
     curves[#curves + 1] = { env = r.env, model = label, episodes = eps }
     report.results[#report.results + 1] = r
+    if A.dump_params then
+      local f = assert(io.open(A.dump_params, "a"))
+      for _, net in ipairs { m.pi, m.v } do
+        local p, hx = net:params(), {}
+        for i = 1, p:shape() do hx[i] = string.format("%a", p:get(i)) end
+        f:write(r.env, " ", label, " ", table.concat(hx, " "), "\n")
+      end
+      f:close()
+    end
     if m.qpi then
       r.ranking_policy = m.qpi:ranking()[1].name
       m.qpi:close(); m.qv:close()

@@ -5,7 +5,7 @@
 #include <omp.h>
 
 /* Products below this many multiply-adds are one call (splitting costs more than it saves). */
-#define BLAS_SPLIT_MIN_FLOPS ((double)(1 << 18))
+#define BLAS_SPLIT_MIN_FLOPS ((double)(1 << 22))
 /* At most this many row blocks; blocks have at least BLAS_MIN_ROWS rows, a multiple of 8. */
 #define BLAS_MAX_BLOCKS 32
 #define BLAS_MIN_ROWS 32
