@@ -574,11 +574,15 @@ static void propagate_rows(qnn_gopt_eval *ev, size_t d, double *T, double *other
     if (cur != T) memcpy(T, cur, rows * ev->K * sizeof(double));
 }
 
+/* Below this many multiply-adds per call the candidates stay on one thread (a parallel region
+ * costs a few microseconds, more on a loaded machine). */
+#define GOPT_PAR_MIN_WORK 2e5
+
 /* Threads for a loop over N candidates: up to omp_get_max_threads(), with per-thread scratch
  * grown on demand (if memory runs out, fewer threads: every candidate's loss is computed the
  * same way by any thread, so the results never depend on the team size). */
-static int cand_team(qnn_gopt_eval *ev, size_t N) {
-    if (omp_in_parallel()) return 1;
+static int cand_team(qnn_gopt_eval *ev, size_t N, double work) {
+    if (omp_in_parallel() || work < GOPT_PAR_MIN_WORK) return 1;
     int want = omp_get_max_threads();
     if ((size_t)want > N) want = (int)N;
     if (want < 1) want = 1;
@@ -679,7 +683,9 @@ static void fused_candidates(qnn_gopt_eval *ev, size_t L, size_t j, const double
                                                                            : qnn_gopt_kern_generic;
     /* the candidates are cut into one contiguous range per thread; a candidate's sum does not
      * depend on the other candidates of its range (per-candidate accumulators) */
-    int nt = cand_team(ev, N);
+    double work = (double)o1;
+    for (size_t l = 0; l < nl; l++) work += (double)ev->klay[l].in * (double)ev->klay[l].out;
+    int nt = cand_team(ev, N, work * (double)N * (double)nb);
     if (ev->tn == 0) {
         nt = 1;
         jb.work = ev->kwork;
@@ -756,7 +762,7 @@ int qnn_gopt_eval_candidates(qnn_gopt_eval *ev, size_t L, size_t i, size_t j, co
             ly[s] = lg[s * K + ev->labels[s]];
         }
         /* candidates in parallel, per-thread scratch (thread 0 without it: the shared one) */
-        int nt = cand_team(ev, N);
+        int nt = cand_team(ev, N, 20.0 * (double)N * (double)B);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
         for (size_t c = 0; c < N; c++) {
             const int t = omp_get_thread_num();

@@ -73,12 +73,13 @@ describe("results do not depend on the thread count", function()
   end)
 
   it("Grover candidate losses (hidden and output layers) and a training epoch", function()
-    local X = qnn.tensor.uniform(90, 6, -1, 1, {seed = 4})
+    -- large enough for the candidate loops to run in parallel (GOPT_PAR_MIN_WORK)
+    local X = qnn.tensor.uniform(400, 6, -1, 1, {seed = 4})
     local y = {}
-    for i = 1, 90 do y[i] = 1 + i % 3 end
+    for i = 1, 400 do y[i] = 1 + i % 3 end
     local function run()
-      local net = qnn.nn.sequential {qnn.nn.dense(6, 8), qnn.nn.tanh(), qnn.nn.dense(8, 5), qnn.nn.tanh(),
-        qnn.nn.dense(5, 3), qnn.nn.softmax(), seed = 5}
+      local net = qnn.nn.sequential {qnn.nn.dense(6, 16), qnn.nn.tanh(), qnn.nn.dense(16, 12), qnn.nn.tanh(),
+        qnn.nn.dense(12, 3), qnn.nn.softmax(), seed = 5}
       local T = qnn.optim.grover_trainer(net, X, y)
       local w = {}
       for c = 1, 33 do w[c] = -1 + 2 * (c - 1) / 32 end
