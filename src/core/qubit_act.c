@@ -527,6 +527,22 @@ int qnn_qact_last_register(const qnn_layer *l, const double **v0, const double *
 }
 
 /* ---------------- shot-based inference ---------------- */
+/* Prepares dst (a copy of src) for qnn_net_forward_from(dst, k0, ...) on the rows Xc that src
+ * just ran: its input and the input of layer k0 (src's activation k0). */
+static int copy_prefix(qnn_net *dst, const qnn_net *src, const qnn_tensor *Xc, size_t k0,
+                       qnn_error *err) {
+    int rc = qnn_net_reserve(dst, Xc->rows, err);
+    if (rc) return rc;
+    qnn_tensor_wrap(&dst->input, Xc->data, Xc->rows, Xc->cols, Xc->ld, 2);
+    dst->batch = Xc->rows;
+    if (k0 > 0) {
+        qnn_tensor a = qnn_net_activation(src, k0), b = qnn_net_activation(dst, k0);
+        for (size_t r = 0; r < Xc->rows; r++)
+            memcpy(qnn_tensor_row(&b, r), qnn_tensor_row(&a, r), a.cols * sizeof(double));
+    }
+    return QNN_OK;
+}
+
 static size_t argmax_row(const double *o, size_t K) {
     size_t b = 0;
     for (size_t j = 1; j < K; j++)
@@ -564,9 +580,9 @@ int qnn_qact_predict(qnn_net *net, const qnn_tensor *X, size_t shots, int mode, 
                                                             : QNN_QACT_READ_SAMPLE);
     if (k0 == net->nlayers) shots = 1; /* deterministic net */
     if (!rng) rng = &net->rng; /* the net's own stream, as qnn_net_forward */
-    /* Several shots: shot sh draws from its own stream (split from rng in shot order), so the
-     * shots run in parallel on per-thread copies of the net (thread t: shots t, t + nt, ...)
-     * and the votes (integer counts) do not depend on the thread count. One shot: rng itself. */
+    /* Several shots: shot sh draws from its own stream (split from rng in shot order), so shots
+     * 1.. run in parallel on per-thread copies of the net (thread t: shots 1 + t, 1 + t + nt,
+     * ...) and the votes (integer counts) do not depend on the thread count. */
     int nt = 1;
     if (shots > 1 && !omp_in_parallel()) {
         int t = omp_get_max_threads();
@@ -610,29 +626,38 @@ int qnn_qact_predict(qnn_net *net, const qnn_tensor *X, size_t shots, int mode, 
             if (s0 && mode != QNN_QACT_PREDICT_MEAN && shots > 1) s0->cache_mode = 1;
             trc[t] = QNN_OK;
         }
-#pragma omp parallel num_threads(nt) if (nt > 1)
-        {
-            const int t = omp_get_thread_num();
-            qnn_net *nt_net = nets[t];
-            int *tv = votes + (size_t)t * nb * K;
-            int lrc = QNN_OK, fresh = 1;
-            for (size_t sh = (size_t)t; sh < shots && !lrc; sh += (size_t)nt) {
-                qnn_rng *r = rs ? &rs[sh] : rng;
-                if (fresh) lrc = qnn_net_forward(nt_net, &Xc, 0, r, NULL, &terr[t]);
-                else lrc = qnn_net_forward_from(nt_net, k0, 0, r, &terr[t]);
-                fresh = 0;
-                if (lrc) break;
-                qnn_tensor o = qnn_net_activation(nt_net, nt_net->nlayers);
-                for (size_t i = 0; i < nb; i++) {
-                    size_t c = argmax_row(qnn_tensor_row(&o, i), K);
-                    tv[i * K + c]++;
-                    if (sh == 0 && first) first[r0 + i] = (int)c;
-                }
-                lrc = t == 0 ? qnn_progress_step(NULL, 0, 0)
-                             : (qnn_interrupt_pending() ? QNN_EINTR : QNN_OK);
-                if (lrc) qnn_error_set(&terr[t], lrc, "predict: interrupted");
+        /* shot 0 on the net itself, outside the parallel region (its products may use every
+         * thread); the other shots re-run layers k0.. on copies holding its input of layer k0 */
+        rc = qnn_net_forward(net, &Xc, 0, rs ? &rs[0] : rng, NULL, err);
+        if (!rc) {
+            qnn_tensor o = qnn_net_activation(net, net->nlayers);
+            for (size_t i = 0; i < nb; i++) {
+                size_t c = argmax_row(qnn_tensor_row(&o, i), K);
+                votes[i * K + c]++;
+                if (first) first[r0 + i] = (int)c;
             }
-            trc[t] = lrc;
+            rc = qnn_progress_step(NULL, 0, 0);
+            if (rc) qnn_error_set(err, rc, "predict: interrupted");
+        }
+        for (int t = 1; t < nt && !rc && shots > 1; t++) rc = copy_prefix(nets[t], net, &Xc, k0, err);
+        if (!rc && shots > 1) {
+#pragma omp parallel num_threads(nt) if (nt > 1)
+            {
+                const int t = omp_get_thread_num();
+                qnn_net *tn = nets[t];
+                int *tv = votes + (size_t)t * nb * K;
+                int lrc = QNN_OK;
+                for (size_t sh = 1 + (size_t)t; sh < shots && !lrc; sh += (size_t)nt) {
+                    lrc = qnn_net_forward_from(tn, k0, 0, &rs[sh], &terr[t]);
+                    if (lrc) break;
+                    qnn_tensor o = qnn_net_activation(tn, tn->nlayers);
+                    for (size_t i = 0; i < nb; i++) tv[i * K + argmax_row(qnn_tensor_row(&o, i), K)]++;
+                    lrc = t == 0 ? qnn_progress_step(NULL, 0, 0)
+                                 : (qnn_interrupt_pending() ? QNN_EINTR : QNN_OK);
+                    if (lrc) qnn_error_set(&terr[t], lrc, "predict: interrupted");
+                }
+                trc[t] = lrc;
+            }
         }
         for (int t = 0; t < nt; t++) {
             qact_state *s0 = k0 < nets[t]->nlayers ? (qact_state *)nets[t]->layers[k0].state : NULL;
