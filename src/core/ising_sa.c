@@ -179,7 +179,8 @@ int qnn_ising_sa(qnn_ising *m, const double *betas, int sweeps, int reads, qnn_r
      * interrupt flag; the first failure stops every read. */
     int nt = omp_get_max_threads();
     if (nt > reads) nt = reads;
-    if (nt < 1 || omp_in_parallel()) nt = 1;
+    /* small jobs (e.g. the annealing trainer's per-sample problems) stay on one thread */
+    if (nt < 1 || omp_in_parallel() || (double)reads * sweeps * n < QNN_ISING_PAR_MIN_ATTEMPTS) nt = 1;
     qnn_rng *rr = malloc((size_t)reads * sizeof *rr);
     double *rflips = calloc((size_t)reads, sizeof *rflips);
     int *rrc = calloc((size_t)reads, sizeof *rrc);

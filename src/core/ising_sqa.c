@@ -97,7 +97,8 @@ int qnn_ising_sqa(qnn_ising *m, const double *gamma, const double *bscale, int s
      * workspace per thread: results do not depend on the thread count (see qnn_ising_sa). */
     int nt = omp_get_max_threads();
     if (nt > reads) nt = reads;
-    if (nt < 1 || omp_in_parallel()) nt = 1;
+    if (nt < 1 || omp_in_parallel() || (double)reads * sweeps * n * P < QNN_ISING_PAR_MIN_ATTEMPTS)
+        nt = 1;
     qnn_rng *rr = malloc((size_t)reads * sizeof *rr);
     double *rfl = calloc((size_t)2 * (size_t)reads, sizeof *rfl);
     int *rrc = calloc((size_t)reads, sizeof *rrc);

@@ -456,7 +456,7 @@ static int stop_cb(void *ud, double done, double total) {
 }
 
 TEST(parallel_reads_thread_independent) {
-    enum { R = 7, SW = 200, P = 6 };
+    enum { R = 7, SW = 300, P = 6 }; /* above QNN_ISING_PAR_MIN_ATTEMPTS for every kind */
     double b[SW], G[SW], Bs[SW];
     int saved = omp_get_max_threads();
     for (int kind = 0; kind < 3; kind++) {

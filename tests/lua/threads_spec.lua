@@ -61,8 +61,8 @@ describe("results do not depend on the thread count", function()
   end
 
   it("SA and SQA reads", function()
-    for _, o in ipairs {{sampler = "sa", reads = 7, sweeps = 100, seed = 1},
-                        {sampler = "sqa", reads = 5, sweeps = 30, slices = 6, seed = 2}} do
+    for _, o in ipairs {{sampler = "sa", reads = 7, sweeps = 200, seed = 1},
+                        {sampler = "sqa", reads = 5, sweeps = 40, slices = 6, seed = 2}} do
       local a = with_threads(1, function() return sample(o) end)
       local b = with_threads(2, function() return sample(o) end)
       assert.are.equal(a, b)
