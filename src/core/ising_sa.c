@@ -199,7 +199,7 @@ int qnn_ising_sa(qnn_ising *m, const double *betas, int sweeps, int reads, qnn_r
     double total = (double)reads * (double)sweeps;
     _Atomic int stop = 0;
     _Atomic long long done_sweeps = 0;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
+#pragma omp parallel for schedule(static, 1) num_threads(nt) if (nt > 1)
     for (int rd = 0; rd < reads; rd++) {
         if (stop) continue;
         const int tid = omp_get_thread_num();
@@ -244,6 +244,11 @@ int qnn_ising_sa(qnn_ising *m, const double *betas, int sweeps, int reads, qnn_r
         rflips[rd] = fl;
         rrc[rd] = lrc;
         if (lrc) stop = 1;
+    }
+    /* final report from the calling thread (reads of the other threads may have finished last) */
+    if (!stop) {
+        int frc = qnn_progress_step(p, total, total);
+        if (frc) rrc[reads - 1] = frc;
     }
     double flips = 0;
     for (int rd = 0; rd < reads; rd++) flips += rflips[rd];
