@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,7 +234,7 @@ int qnn_ising_sa(qnn_ising *m, const double *betas, int sweeps, int reads, qnn_r
             if (use_int) fl += sweeps_int(&pk, betas, k0, k1, &r, si, vi, w->thr);
             else if (dense) fl += sweeps_dense(n, dense, betas, k0, k1, &r, s, f);
             else fl += sweeps_sparse(&pk, betas, k0, k1, &r, s, f);
-            long long dn = (done_sweeps += k1 - k0);
+            long long dn = atomic_fetch_add(&done_sweeps, (long long)(k1 - k0)) + (k1 - k0);
             if (tid == 0) lrc = qnn_progress_step(p, (double)dn, total);
             else if (qnn_interrupt_pending()) lrc = QNN_EINTR;
             if (!lrc && stop) lrc = QNN_EINTR;

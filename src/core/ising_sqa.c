@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -248,7 +249,7 @@ int qnn_ising_sqa(qnn_ising *m, const double *gamma, const double *bscale, int s
                     }
             }
             if (++since == chunk || t + 1 == sweeps) {
-                long long dn = (done_sweeps += since);
+                long long dn = atomic_fetch_add(&done_sweeps, (long long)since) + since;
                 since = 0;
                 if (tid == 0) rc = qnn_progress_step(p, (double)dn, total);
                 else if (qnn_interrupt_pending()) rc = QNN_EINTR;
