@@ -6,8 +6,10 @@
 --       target 2 threads >= 1.6x faster, identical weights.
 --   NQ: 15-shot vote of net:predict, 784-256-256-10 with two qubit-activation layers, 2,000
 --       MNIST-sized rows; identical labels (no target in the issue; 1.6x shown for reference).
--- Run: bin/qnnlab scripts/bench_threads.lua [--reps=2] [--skip=grover]  (or `make bench
--- BENCH=threads`). The machine may be shared: the load average is printed; compare ratios.
+-- Run: bin/qnnlab scripts/bench_threads.lua [--reps=2] [--skip=sa,grover,nq]  (or `make bench
+-- BENCH=threads`). The machine may be shared: the load average is printed; compare ratios. On a
+-- loaded machine set OMP_WAIT_POLICY=passive (spinning OpenMP threads wait a time slice for each
+-- other at every Grover weight).
 -- Exits non-zero only if results differ between thread counts (speed targets are reported).
 local qnn = require "qnn"
 local reps, skip = 2, {}
@@ -53,6 +55,13 @@ print(string.format("bench_threads: %d cores (OMP start value %d), best of %d, l
   start_threads, start_threads, reps, loadavg()))
 print("  (cpu = process CPU time of all threads; on a loaded machine the wall-time speed-up is capped by the")
 print("   free cores, while cpu(2)/cpu(1) near 1 shows the work divides without overhead)")
+do
+  local l1 = tonumber((loadavg():match("^(%S+)")))
+  if l1 and l1 > start_threads - 0.5 and (os.getenv("OMP_WAIT_POLICY") or ""):lower() ~= "passive" then
+    print(("  note: load %.1f on %d cores and libgomp's default (spinning) wait policy: the 2-thread Grover"):format(l1, start_threads))
+    print("  run can be many times slower; run with OMP_WAIT_POLICY=passive (docs/performance.md, Threads)")
+  end
+end
 local ok = true
 local function report(name, target, a, f1, b, f2)
   local same = f1 == f2
