@@ -12,7 +12,8 @@
 #include <stddef.h>
 
 /* Row-major C (m x n) = alpha op(A) op(B) + beta C, op = transpose when trans* != 0 (as
- * cblas_dgemm / cblas_sgemm with CblasRowMajor). */
+ * cblas_dgemm / cblas_sgemm with CblasRowMajor). Every dimension and leading dimension must fit
+ * in an int (OpenBLAS's interface; callers check, e.g. qnn_tensor_gemm). */
 void qnn_blas_dgemm(int transA, int transB, size_t m, size_t n, size_t k, double alpha,
                     const double *A, size_t lda, const double *B, size_t ldb, double beta,
                     double *C, size_t ldc);
