@@ -20,7 +20,8 @@
 -- Both modes: mapping init_scale 0.05 (the paper does not give the mapping model's initial
 -- range; with PyTorch's default U(+-1/sqrt(18)) the generated weights start ~20x larger than a
 -- default-initialised target's and the first epochs only shrink them) -- --init_scale=1 for that.
--- Options also: --lr=  --init_scale=  --time_limit= (seconds per model)  --seed=N  --log=false
+-- Options also: --lr=  --init_scale=  --max_steps=N (per model)  --seed=N  --log=false
+-- (runs are bounded by epochs and steps, never by wall time: same seed, same numbers anywhere)
 --   --inputs=raw|standardize (default raw = pixels in [0, 1]; standardize = (x - mean) / std with
 --   one mean and std over all training pixels, applied to both splits)
 -- (full runs print one line per epoch; per-epoch train loss and test accuracy go to the JSON)
@@ -31,7 +32,7 @@ local qnn = require "qnn"
 local dq = qnn.diffqas
 local A = dq.args(arg, { quick = false, tasks = nil, epochs = nil, singles = "all",
   normalize = "softmax,none", max_steps = nil, out = nil, seed = 1, depth = 15, lr = nil,
-  init_scale = 0.05, time_limit = nil, log = true, inputs = "raw" }, { "tasks", "epochs", "max_steps", "out", "lr", "time_limit", "combine" })
+  init_scale = 0.05, log = true, inputs = "raw" }, { "tasks", "epochs", "max_steps", "out", "lr", "combine" })
 local quick = A.quick == true
 
 local function split_list(s)
@@ -93,7 +94,7 @@ local epochs
 local function run(model, train, test, label)
   local h = dq.train(model, { train = train, test = test, epochs = epochs, batch = 100,
     optimizer = qnn.optim.adam { lr = lr }, seed = A.seed, max_steps = A.max_steps,
-    time_limit = A.time_limit, log = not quick and A.log ~= false })
+    log = not quick and A.log ~= false })
   local acc = h.final.accuracy
   print(("  %-34s test acc %.4f   (%d steps, %.1f s)"):format(label, acc, h.steps, h.seconds))
   return h, acc

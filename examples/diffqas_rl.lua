@@ -8,21 +8,24 @@
 -- The paper trains with A3C (asynchronous workers); this is the synchronous variant (A2C):
 -- 16 environments step together, one update per 5 steps from all 80 transitions.
 --
---   bin/qnnlab examples/diffqas_rl.lua --quick     (<= 60 s: Empty-5x5, ~15 s per model)
+--   bin/qnnlab examples/diffqas_rl.lua --quick     (Empty-5x5, 400 updates per model)
 --   bin/qnnlab examples/diffqas_rl.lua             (full: 5x5 and 6x6, --updates=600 per model)
 -- Options: --envs=5,6  --updates=N  --models=classical,diffqas,single  --depth=10  --lr=1e-3
---          --qt_lr=1e-2  --entropy=0.01  --time_limit=S (per model)  --out=results/diffqas_rl
+--          --qt_lr=1e-2  --entropy=0.01  --out=results/diffqas_rl
+--          --dump_params=FILE (append each model's final policy and value weights as hex floats:
+--          tests/sh/determinism.sh compares them across thread counts)
+-- Runs are bounded by update counts, never by wall time: same seed, same numbers on any machine
+-- and any thread count.
 local qnn = require "qnn"
 local dq = qnn.diffqas
 local gw = qnn.gridworld
 local A = dq.args(arg, { quick = false, envs = nil, updates = nil, models = "classical,diffqas,single",
-  depth = 10, lr = 1e-3, qt_lr = 1e-2, entropy = 0.01, time_limit = nil, out = nil, seed = 1,
-  single = "H-ring-RY", init_scale = 0.05, plots = true }, { "envs", "updates", "time_limit", "out" })
+  depth = 10, lr = 1e-3, qt_lr = 1e-2, entropy = 0.01, out = nil, seed = 1,
+  single = "H-ring-RY", init_scale = 0.05, plots = true }, { "envs", "updates", "out", "dump_params" })
 local quick = A.quick == true
 local NENV, NSTEP, GAMMA = 16, 5, 0.9
 local envs_list = tostring(A.envs or (quick and "5" or "5,6"))
 local updates = A.updates or (quick and 400 or 600)
-local time_limit = A.time_limit or (quick and 15 or math.huge)
 local out = A.out or (quick and "results/diffqas_rl_quick" or "results/diffqas_rl")
 
 local function split_list(s)
@@ -84,7 +87,7 @@ local function train_model(m, size, rng)
   local episodes = {}
   local env_steps = 0
   local u = 0
-  while u < updates and dq.now() - t0 < time_limit do
+  while u < updates do
     u = u + 1
     local obs_rows, acts, rews, dones = {}, {}, {}, {}
     for t = 1, NSTEP do
@@ -182,6 +185,15 @@ for _, s in ipairs(split_list(envs_list)) do
     rows[#rows + 1] = r
     curves[#curves + 1] = { env = r.env, model = label, episodes = eps }
     report.results[#report.results + 1] = r
+    if A.dump_params then
+      local f = assert(io.open(A.dump_params, "a"))
+      for _, net in ipairs { m.pi, m.v } do
+        local p, hx = net:params(), {}
+        for i = 1, p:shape() do hx[i] = string.format("%a", p:get(i)) end
+        f:write(r.env, " ", label, " ", table.concat(hx, " "), "\n")
+      end
+      f:close()
+    end
     if m.qpi then
       r.ranking_policy = m.qpi:ranking()[1].name
       m.qpi:close(); m.qv:close()

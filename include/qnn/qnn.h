@@ -6,6 +6,7 @@
 extern "C" {
 #endif
 #include "qnn/anneal_train.h"
+#include "qnn/blas.h"
 #include "qnn/checkpoint.h"
 #include "qnn/circuit.h"
 #include "qnn/common.h"

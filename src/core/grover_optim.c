@@ -2,8 +2,9 @@
 #include "fastmath.h"
 #include "qnn/grover_optim.h"
 
-#include <cblas.h>
+#include "qnn/blas.h"
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,10 @@ struct qnn_gopt_eval {
     double *kwork;          /* gopt_kwork_doubles(maxw) */
     gopt_klayer *klay;      /* D */
     double *cerow;          /* B: cross-entropy of each sample at the current weights */
+    /* per-thread scratch of the parallel candidate loops (threads 0..tn-1): the fused kernel's
+     * work area and 4 B-vectors of the output-layer path */
+    int tn;
+    double **tkw, **tsc;
 };
 
 /* ---------------- activations (same formulas as src/core/layers.c) ---------------- */
@@ -264,6 +269,12 @@ void qnn_gopt_eval_free(qnn_gopt_eval *ev) {
     qnn_aligned_free(ev->kwork);
     free(ev->klay);
     qnn_aligned_free(ev->cerow);
+    for (int t = 0; t < ev->tn; t++) {
+        qnn_aligned_free(ev->tkw[t]);
+        qnn_aligned_free(ev->tsc[t]);
+    }
+    free(ev->tkw);
+    free(ev->tsc);
     free(ev);
 }
 
@@ -502,8 +513,7 @@ double *qnn_gopt_eval_weight(qnn_gopt_eval *ev, size_t L, size_t i, size_t j) {
 
 /* Z = A W (+ b) for dense layer g; A has `rows` rows. */
 static void dense_forward(const gdense *g, const double *A, size_t rows, double *Z) {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)g->out, (int)g->in,
-                1.0, A, (int)g->in, g->layer->w, (int)g->out, 0.0, Z, (int)g->out);
+    qnn_blas_dgemm(0, 0, rows, g->out, g->in, 1.0, A, g->in, g->layer->w, g->out, 0.0, Z, g->out);
     if (g->bias) {
         const double *b = g->layer->w + g->in * g->out;
         for (size_t s = 0; s < rows; s++) {
@@ -573,6 +583,39 @@ static void propagate_rows(qnn_gopt_eval *ev, size_t d, double *T, double *other
         d++;
     }
     if (cur != T) memcpy(T, cur, rows * ev->K * sizeof(double));
+}
+
+/* Below this many multiply-adds per call the candidates stay on one thread (a parallel region
+ * costs a few microseconds, more on a loaded machine). */
+#define GOPT_PAR_MIN_WORK 2e5
+
+/* Threads for a loop over N candidates: up to omp_get_max_threads(), with per-thread scratch
+ * grown on demand (if memory runs out, fewer threads: every candidate's loss is computed the
+ * same way by any thread, so the results never depend on the team size). */
+static int cand_team(qnn_gopt_eval *ev, size_t N, double work) {
+    if (omp_in_parallel() || work < GOPT_PAR_MIN_WORK) return 1;
+    int want = omp_get_max_threads();
+    if ((size_t)want > N) want = (int)N;
+    if (want < 1) want = 1;
+    if (want > ev->tn) {
+        double **kw = (double **)realloc(ev->tkw, (size_t)want * sizeof *kw);
+        if (kw) ev->tkw = kw;
+        double **sc = kw ? (double **)realloc(ev->tsc, (size_t)want * sizeof *sc) : NULL;
+        if (sc) ev->tsc = sc;
+        while (kw && sc && ev->tn < want) {
+            double *a = alloc_mat(gopt_kwork_doubles(ev->maxw), 1);
+            double *b = alloc_mat(4 * ev->B, 1);
+            if (!a || !b) {
+                qnn_aligned_free(a);
+                qnn_aligned_free(b);
+                break;
+            }
+            ev->tkw[ev->tn] = a;
+            ev->tsc[ev->tn] = b;
+            ev->tn++;
+        }
+    }
+    return want < ev->tn ? want : (ev->tn > 0 ? ev->tn : 1);
 }
 
 /* Hidden-layer candidates through the fused kernel: prepares the padded, transposed per-sample
@@ -649,18 +692,44 @@ static void fused_candidates(qnn_gopt_eval *ev, size_t L, size_t j, const double
     void (*kern)(const gopt_kjob *) = ev->kernel == QNN_GOPT_KERNEL_AVX512 ? qnn_gopt_kern_avx512
                                       : ev->kernel == QNN_GOPT_KERNEL_AVX2 ? qnn_gopt_kern_avx2
                                                                            : qnn_gopt_kern_generic;
-    double delta[GOPT_KCHUNK];
-    for (size_t c0 = 0; c0 < N; c0 += GOPT_KCHUNK) {
-        size_t nc = N - c0 < GOPT_KCHUNK ? N - c0 : GOPT_KCHUNK;
-        for (size_t c = 0; c < nc; c++) delta[c] = cand[c0 + c] - w;
-        jb.N = nc;
-        jb.delta = delta;
-        jb.out = losses + c0;
-        kern(&jb);
-        for (size_t c = 0; c < nc; c++)
-            losses[c0 + c] = (losses[c0 + c] + ce_skip) / (double)B +
-                             ev->l2 * (sq_rest + cand[c0 + c] * cand[c0 + c]);
+    /* the candidates are cut into one contiguous range per thread; a candidate's sum does not
+     * depend on the other candidates of its range (per-candidate accumulators) */
+    double work = (double)o1;
+    for (size_t l = 0; l < nl; l++) work += (double)ev->klay[l].in * (double)ev->klay[l].out;
+    int nt = cand_team(ev, N, work * (double)N * (double)nb);
+    if (ev->tn == 0) {
+        nt = 1;
+        jb.work = ev->kwork;
     }
+    double delta[GOPT_KCHUNK];
+    for (size_t c0 = 0; c0 < N; c0 += (size_t)GOPT_KCHUNK * (size_t)nt) {
+        size_t nc = N - c0 < (size_t)GOPT_KCHUNK * nt ? N - c0 : (size_t)GOPT_KCHUNK * nt;
+        if (nt == 1) {
+            for (size_t c = 0; c < nc; c++) delta[c] = cand[c0 + c] - w;
+            jb.N = nc;
+            jb.delta = delta;
+            jb.out = losses + c0;
+            if (ev->tn) jb.work = ev->tkw[0];
+            kern(&jb);
+            continue;
+        }
+#pragma omp parallel num_threads(nt)
+        {
+            const int t = omp_get_thread_num();
+            const size_t a = c0 + nc * (size_t)t / (size_t)nt;
+            const size_t b = c0 + nc * (size_t)(t + 1) / (size_t)nt;
+            double dl[GOPT_KCHUNK];
+            gopt_kjob j = jb;
+            for (size_t c = a; c < b; c++) dl[c - a] = cand[c] - w;
+            j.N = b - a;
+            j.delta = dl;
+            j.out = losses + a;
+            j.work = ev->tkw[t];
+            if (j.N) kern(&j);
+        }
+    }
+    for (size_t c = 0; c < N; c++)
+        losses[c] = (losses[c] + ce_skip) / (double)B + ev->l2 * (sq_rest + cand[c] * cand[c]);
 }
 
 int qnn_gopt_eval_candidates(qnn_gopt_eval *ev, size_t L, size_t i, size_t j, const double *cand,
@@ -688,7 +757,6 @@ int qnn_gopt_eval_candidates(qnn_gopt_eval *ev, size_t L, size_t i, size_t j, co
         const int act = hidden_act(g);
         const double *lg = ev->A[ev->D];
         double *mex = ev->ws[0], *rex = ev->ws[0] + B, *ly = ev->ws[0] + 2 * B;
-        double *lj = ev->ws[1], *e1 = ev->ws[1] + B, *e2 = ev->ws[1] + 2 * B;
         int *isj = (int *)ev->dh; /* B flags fit in chunk_rows doubles */
         for (size_t s = 0; s < B; s++) {
             const double *l = lg + s * K;
@@ -704,14 +772,21 @@ int qnn_gopt_eval_candidates(qnn_gopt_eval *ev, size_t L, size_t i, size_t j, co
             isj[s] = (size_t)ev->labels[s] == j;
             ly[s] = lg[s * K + ev->labels[s]];
         }
+        /* candidates in parallel, per-thread scratch (thread 0 without it: the shared one) */
+        int nt = cand_team(ev, N, 20.0 * (double)N * (double)B);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
         for (size_t c = 0; c < N; c++) {
+            const int t = omp_get_thread_num();
+            double *lj = ev->tn ? ev->tsc[t] : ev->ws[1];
+            double *e1 = lj + B, *e2 = lj + 2 * B;
+            double *tmp = ev->tn ? lj + 3 * B : ev->tmp;
             double delta = cand[c] - w;
             if (K == 1) {
                 losses[c] = ev->l2 * (sq_rest + cand[c] * cand[c]);
                 continue;
             }
             for (size_t s = 0; s < B; s++) lj[s] = zj[s * outL + j] + delta * a[s];
-            act_vec(act, lj, ev->tmp, B);
+            act_vec(act, lj, tmp, B);
             double lin = 0.0;
             for (size_t s = 0; s < B; s++) {
                 double M = mex[s] > lj[s] ? mex[s] : lj[s];

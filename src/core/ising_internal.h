@@ -21,6 +21,10 @@ static inline double qnn_ising_exp_neg(double x) {
 
 
 
+/* Reads run in parallel only above this many flip attempts in total (a parallel region costs
+ * microseconds; the results do not depend on it). */
+#define QNN_ISING_PAR_MIN_ATTEMPTS 65536.0
+
 /* Sampler-friendly copy of a prepared model: CSR rows padded to a multiple of 4 entries with
  * (col = n, val = 0) so the field update after a flip is an unrolled loop with few exits
  * (arrays of spins/fields get one dummy slot n). When every h_i and J_ij is an integer

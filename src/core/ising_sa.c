@@ -11,6 +11,8 @@
 #include "ising_internal.h"
 
 #include <math.h>
+#include <omp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +117,31 @@ static double sweeps_dense(int n, const double *restrict J, const double *betas,
     return acc;
 }
 
+/* per-thread workspace of the read loop */
+typedef struct sa_work {
+    double *s, *f;
+    int8_t *si;
+    int *vi;
+    uint64_t *thr;
+} sa_work;
+
+static int sa_work_init(sa_work *w, int n, int F) {
+    w->s = malloc(((size_t)n + 1) * sizeof *w->s);
+    w->f = malloc(((size_t)n + 1) * sizeof *w->f);
+    w->si = malloc((size_t)n + 1);
+    w->vi = malloc(((size_t)n + 1) * sizeof *w->vi);
+    w->thr = malloc(((size_t)2 * F + 1) * sizeof *w->thr);
+    return w->s && w->f && w->si && w->vi && w->thr;
+}
+
+static void sa_work_free(sa_work *w) {
+    free(w->s);
+    free(w->f);
+    free(w->si);
+    free(w->vi);
+    free(w->thr);
+}
+
 int qnn_ising_sa(qnn_ising *m, const double *betas, int sweeps, int reads, qnn_rng *rng,
                  const int8_t *init, int8_t *spins, double *energies, qnn_ising_stats *st,
                  const qnn_progress *p, qnn_error *err) {
@@ -147,23 +174,41 @@ int qnn_ising_sa(qnn_ising *m, const double *betas, int sweeps, int reads, qnn_r
             }
     }
     int use_int = !dense && pk.ival != NULL;
-    double *s = malloc(((size_t)n + 1) * sizeof *s);
-    double *f = malloc(((size_t)n + 1) * sizeof *f);
-    int8_t *si = malloc((size_t)n + 1);
-    int *vi = malloc(((size_t)n + 1) * sizeof *vi);
-    uint64_t *thr = malloc(((size_t)2 * pk.F + 1) * sizeof *thr);
-    if (!s || !f || !si || !vi || !thr) {
+    /* Reads run in parallel, one seeded stream each (split from rng in read order, as a serial
+     * loop would) and one workspace per thread: spins and energies do not depend on the thread
+     * count. Only the calling thread (team thread 0) reports progress; the others poll the
+     * interrupt flag; the first failure stops every read. */
+    int nt = omp_get_max_threads();
+    if (nt > reads) nt = reads;
+    /* small jobs (e.g. the annealing trainer's per-sample problems) stay on one thread */
+    if (nt < 1 || omp_in_parallel() || (double)reads * sweeps * n < QNN_ISING_PAR_MIN_ATTEMPTS) nt = 1;
+    qnn_rng *rr = malloc((size_t)reads * sizeof *rr);
+    double *rflips = calloc((size_t)reads, sizeof *rflips);
+    int *rrc = calloc((size_t)reads, sizeof *rrc);
+    qnn_error *rerr = calloc((size_t)reads, sizeof *rerr);
+    sa_work *wk = calloc((size_t)nt, sizeof *wk);
+    int ok = rr && rflips && rrc && rerr && wk;
+    for (int t = 0; t < nt && ok; t++) ok = sa_work_init(&wk[t], n, pk.F);
+    if (!ok) {
         rc = qnn_error_set(err, QNN_ENOMEM, "out of memory for %d spins", n);
         goto done;
     }
-    double flips = 0;
+    for (int rd = 0; rd < reads; rd++) qnn_rng_split(rng, (uint64_t)rd, &rr[rd]);
     /* poll progress/interrupt about every 2^22 attempts */
     int chunk = (int)((1u << 22) / (unsigned)(n > 0 ? n : 1));
     if (chunk < 1) chunk = 1;
     double total = (double)reads * (double)sweeps;
-    for (int rd = 0; rd < reads && !rc; rd++) {
-        qnn_rng r;
-        qnn_rng_split(rng, (uint64_t)rd, &r);
+    _Atomic int stop = 0;
+    _Atomic long long done_sweeps = 0;
+#pragma omp parallel for schedule(static, 1) num_threads(nt) if (nt > 1)
+    for (int rd = 0; rd < reads; rd++) {
+        if (stop) continue;
+        const int tid = omp_get_thread_num();
+        sa_work *w = &wk[tid];
+        double *s = w->s, *f = w->f;
+        int8_t *si = w->si;
+        int *vi = w->vi;
+        qnn_rng r = rr[rd];
         for (int i = 0; i < n; i++)
             s[i] = init ? (double)init[i] : ((qnn_rng_next(&r) >> 63) ? 1.0 : -1.0);
         s[n] = 0;
@@ -182,17 +227,43 @@ int qnn_ising_sa(qnn_ising *m, const double *betas, int sweeps, int reads, qnn_r
             }
             vi[n] = 0;
         }
-        for (int k0 = 0; k0 < sweeps && !rc; k0 += chunk) {
+        double fl = 0;
+        int lrc = 0;
+        for (int k0 = 0; k0 < sweeps && !lrc; k0 += chunk) {
             int k1 = k0 + chunk < sweeps ? k0 + chunk : sweeps;
-            if (use_int) flips += sweeps_int(&pk, betas, k0, k1, &r, si, vi, thr);
-            else if (dense) flips += sweeps_dense(n, dense, betas, k0, k1, &r, s, f);
-            else flips += sweeps_sparse(&pk, betas, k0, k1, &r, s, f);
-            rc = qnn_progress_step(p, (double)rd * sweeps + k1, total);
+            if (use_int) fl += sweeps_int(&pk, betas, k0, k1, &r, si, vi, w->thr);
+            else if (dense) fl += sweeps_dense(n, dense, betas, k0, k1, &r, s, f);
+            else fl += sweeps_sparse(&pk, betas, k0, k1, &r, s, f);
+            long long dn = atomic_fetch_add(&done_sweeps, (long long)(k1 - k0)) + (k1 - k0);
+            if (tid == 0) lrc = qnn_progress_step(p, (double)dn, total);
+            else if (qnn_interrupt_pending()) lrc = QNN_EINTR;
+            if (!lrc && stop) lrc = QNN_EINTR;
         }
         int8_t *out = spins + (size_t)rd * (size_t)n;
         for (int i = 0; i < n; i++) out[i] = use_int ? si[i] : (s[i] > 0 ? 1 : -1);
-        if (!rc) rc = qnn_ising_energy(m, out, &energies[rd], err);
+        if (!lrc) lrc = qnn_ising_energy(m, out, &energies[rd], &rerr[rd]);
+        rflips[rd] = fl;
+        rrc[rd] = lrc;
+        if (lrc) stop = 1;
     }
+    /* final report from the calling thread (reads of the other threads may have finished last) */
+    if (!stop) {
+        int frc = qnn_progress_step(p, total, total);
+        if (frc) rrc[reads - 1] = frc;
+    }
+    double flips = 0;
+    for (int rd = 0; rd < reads; rd++) flips += rflips[rd];
+    /* the first error in read order; an interrupt or callback stop wins over the EINTR that it
+     * made the other reads return */
+    for (int rd = 0; rd < reads && !rc; rd++)
+        if (rrc[rd] && rrc[rd] != QNN_EINTR && rrc[rd] != QNN_ECALLBACK) {
+            rc = rrc[rd];
+            if (err) *err = rerr[rd];
+        }
+    for (int rd = 0; rd < reads && !rc; rd++)
+        if (rrc[rd] == QNN_ECALLBACK) rc = QNN_ECALLBACK;
+    for (int rd = 0; rd < reads && !rc; rd++)
+        if (rrc[rd]) rc = rrc[rd];
     if (st) {
         memset(st, 0, sizeof *st);
         st->flip_attempts = (double)reads * (double)sweeps * (double)n;
@@ -201,11 +272,13 @@ int qnn_ising_sa(qnn_ising *m, const double *betas, int sweeps, int reads, qnn_r
     if (rc == QNN_EINTR || rc == QNN_ECALLBACK)
         rc = qnn_error_set(err, rc, rc == QNN_EINTR ? "interrupted" : "stopped by callback");
 done:
-    free(s);
-    free(f);
-    free(si);
-    free(vi);
-    free(thr);
+    if (wk)
+        for (int t = 0; t < nt; t++) sa_work_free(&wk[t]);
+    free(wk);
+    free(rr);
+    free(rflips);
+    free(rrc);
+    free(rerr);
     free(dense);
     qnn_ising_pack_free(&pk);
     return rc;

@@ -1,6 +1,7 @@
 /* Dense spectrum of the transverse-field Ising Hamiltonian H = -A sum_q X_q + B H_P.
  * H is real symmetric in the computational basis: H[x][x] = B E(x), H[x][x ^ 2^q] = -A. */
 #include "qnn/ising.h"
+#include "qnn/blas.h"
 
 #include <lapacke.h>
 #include <math.h>
@@ -36,6 +37,7 @@ int qnn_ising_spectrum(qnn_ising *m, double A, double B, int k, double *evals, q
     }
     lapack_int found = 0;
     double z = 0;
+    qnn_blas_pin(); /* LAPACK's BLAS calls on one thread: the same bits for any thread count */
     lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'N', 'I', 'U', (lapack_int)N, H,
                                      (lapack_int)N, 0.0, 0.0, 1, (lapack_int)k, 0.0, &found, w,
                                      &z, 1, isuppz);

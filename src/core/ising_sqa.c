@@ -11,6 +11,8 @@
 #include "ising_internal.h"
 
 #include <math.h>
+#include <omp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +29,36 @@ static double jperp(double beta, double G, int P) {
     if (!(x > 1e-150)) x = 1e-150; /* G = 0: frozen world lines (large finite coupling) */
     double t = tanh(x);
     return 0.5 * log(1.0 / t);
+}
+
+/* per-thread workspace of the read loop: integer or double slices, read-out buffer */
+typedef struct sqa_work {
+    double *s, *f;
+    int8_t *is, *tmp;
+    int *iv;
+    uint64_t *thr;
+} sqa_work;
+
+static int sqa_work_init(sqa_work *w, int use_int, size_t ld, int P, int n, int F) {
+    w->tmp = malloc((size_t)n + 1);
+    if (use_int) {
+        w->is = calloc(ld * P, 1);
+        w->iv = calloc(ld * P, sizeof *w->iv);
+        w->thr = malloc((size_t)3 * (2 * (size_t)F + 1) * sizeof *w->thr);
+        return w->tmp && w->is && w->iv && w->thr;
+    }
+    w->s = calloc(ld * P, sizeof *w->s);
+    w->f = calloc(ld * P, sizeof *w->f);
+    return w->tmp && w->s && w->f;
+}
+
+static void sqa_work_free(sqa_work *w) {
+    free(w->s);
+    free(w->f);
+    free(w->is);
+    free(w->tmp);
+    free(w->iv);
+    free(w->thr);
 }
 
 int qnn_ising_sqa(qnn_ising *m, const double *gamma, const double *bscale, int sweeps,
@@ -62,35 +94,46 @@ int qnn_ising_sqa(qnn_ising *m, const double *gamma, const double *bscale, int s
     if (rc) return rc;
     const size_t ld = (size_t)n + 1; /* slice stride: n spins + the dummy slot of padded rows */
     int use_int = pk.ival != NULL && (size_t)3 * (2 * (size_t)pk.F + 1) <= (size_t)n * P / 2 + 64;
-    double *s = NULL, *f = NULL;
-    int8_t *is = NULL;
-    int *iv = NULL;
-    uint64_t *thr = NULL;
-    int8_t *tmp = malloc((size_t)n + 1);
-    if (use_int) {
-        is = calloc(ld * P, 1);
-        iv = calloc(ld * P, sizeof *iv);
-        thr = malloc((size_t)3 * (2 * (size_t)pk.F + 1) * sizeof *thr);
-    } else {
-        s = calloc(ld * P, sizeof *s);
-        f = calloc(ld * P, sizeof *f);
-    }
-    if (!tmp || (use_int ? (!is || !iv || !thr) : (!s || !f))) {
+    /* Reads run in parallel, one seeded stream each (split from rng in read order) and one
+     * workspace per thread: results do not depend on the thread count (see qnn_ising_sa). */
+    int nt = omp_get_max_threads();
+    if (nt > reads) nt = reads;
+    if (nt < 1 || omp_in_parallel() || (double)reads * sweeps * n * P < QNN_ISING_PAR_MIN_ATTEMPTS)
+        nt = 1;
+    qnn_rng *rr = malloc((size_t)reads * sizeof *rr);
+    double *rfl = calloc((size_t)2 * (size_t)reads, sizeof *rfl);
+    int *rrc = calloc((size_t)reads, sizeof *rrc);
+    qnn_error *rerr = calloc((size_t)reads, sizeof *rerr);
+    sqa_work *wk = calloc((size_t)nt, sizeof *wk);
+    int ok = rr && rfl && rrc && rerr && wk;
+    for (int t = 0; t < nt && ok; t++) ok = sqa_work_init(&wk[t], use_int, ld, P, n, pk.F);
+    if (!ok) {
         rc = qnn_error_set(err, QNN_ENOMEM, "out of memory for %d spins x %d slices", n, P);
         goto done;
     }
+    for (int rd = 0; rd < reads; rd++) qnn_rng_split(rng, (uint64_t)rd, &rr[rd]);
     const int *restrict rp = pk.rp;
     const int *restrict col = pk.col;
     const double *restrict val = pk.val;
     const int *restrict ival = pk.ival;
     const int F = pk.F;
-    double flips = 0, gflips = 0;
     int chunk = (int)((1u << 22) / ((unsigned)(n > 0 ? n : 1) * (unsigned)P));
     if (chunk < 1) chunk = 1;
     double total = (double)reads * (double)sweeps;
-    for (int rd = 0; rd < reads && !rc; rd++) {
-        qnn_rng r;
-        qnn_rng_split(rng, (uint64_t)rd, &r);
+    _Atomic int stop = 0;
+    _Atomic long long done_sweeps = 0;
+#pragma omp parallel for schedule(static, 1) num_threads(nt) if (nt > 1)
+    for (int rd = 0; rd < reads; rd++) {
+        if (stop) continue;
+        const int tid = omp_get_thread_num();
+        sqa_work *w = &wk[tid];
+        double *s = w->s, *f = w->f;
+        int8_t *is = w->is, *tmp = w->tmp;
+        int *iv = w->iv;
+        uint64_t *thr = w->thr;
+        double flips = 0, gflips = 0;
+        int rc = 0, since = 0;
+        qnn_rng r = rr[rd];
         for (int k = 0; k < P; k++) {
             for (int i = 0; i < n; i++) {
                 int v = init ? init[i] : ((qnn_rng_next(&r) >> 63) ? 1 : -1);
@@ -205,8 +248,13 @@ int qnn_ising_sqa(qnn_ising *m, const double *gamma, const double *bscale, int s
                         gflips += 1;
                     }
             }
-            if ((t + 1) % chunk == 0 || t + 1 == sweeps)
-                rc = qnn_progress_step(p, (double)rd * sweeps + t + 1, total);
+            if (++since == chunk || t + 1 == sweeps) {
+                long long dn = atomic_fetch_add(&done_sweeps, (long long)since) + since;
+                since = 0;
+                if (tid == 0) rc = qnn_progress_step(p, (double)dn, total);
+                else if (qnn_interrupt_pending()) rc = QNN_EINTR;
+                if (!rc && stop) rc = QNN_EINTR;
+            }
         }
         /* read-out */
         int8_t *out = spins + (size_t)rd * (size_t)n;
@@ -216,14 +264,37 @@ int qnn_ising_sqa(qnn_ising *m, const double *gamma, const double *bscale, int s
             for (int i = 0; i < n; i++)
                 tmp[i] = use_int ? is[k * ld + i] : (s[k * ld + i] > 0 ? 1 : -1);
             double E;
-            rc = qnn_ising_energy(m, tmp, &E, err);
+            rc = qnn_ising_energy(m, tmp, &E, &rerr[rd]);
             if (!rc && E < bestE) {
                 bestE = E;
                 memcpy(out, tmp, (size_t)n);
             }
         }
         energies[rd] = bestE;
+        rfl[2 * rd] = flips;
+        rfl[2 * rd + 1] = gflips;
+        rrc[rd] = rc;
+        if (rc) stop = 1;
     }
+    /* final report from the calling thread (reads of the other threads may have finished last) */
+    if (!stop) {
+        int frc = qnn_progress_step(p, total, total);
+        if (frc) rrc[reads - 1] = frc;
+    }
+    double flips = 0, gflips = 0;
+    for (int rd = 0; rd < reads; rd++) {
+        flips += rfl[2 * rd];
+        gflips += rfl[2 * rd + 1];
+    }
+    for (int rd = 0; rd < reads && !rc; rd++)
+        if (rrc[rd] && rrc[rd] != QNN_EINTR && rrc[rd] != QNN_ECALLBACK) {
+            rc = rrc[rd];
+            if (err) *err = rerr[rd];
+        }
+    for (int rd = 0; rd < reads && !rc; rd++)
+        if (rrc[rd] == QNN_ECALLBACK) rc = QNN_ECALLBACK;
+    for (int rd = 0; rd < reads && !rc; rd++)
+        if (rrc[rd]) rc = rrc[rd];
     if (st) {
         memset(st, 0, sizeof *st);
         st->flip_attempts = (double)reads * (double)sweeps * (double)n * (double)P;
@@ -234,12 +305,13 @@ int qnn_ising_sqa(qnn_ising *m, const double *gamma, const double *bscale, int s
     if (rc == QNN_EINTR || rc == QNN_ECALLBACK)
         rc = qnn_error_set(err, rc, rc == QNN_EINTR ? "interrupted" : "stopped by callback");
 done:
-    free(is);
-    free(iv);
-    free(thr);
+    if (wk)
+        for (int t = 0; t < nt; t++) sqa_work_free(&wk[t]);
+    free(wk);
+    free(rr);
+    free(rfl);
+    free(rrc);
+    free(rerr);
     qnn_ising_pack_free(&pk);
-    free(s);
-    free(f);
-    free(tmp);
     return rc;
 }

@@ -1,5 +1,5 @@
 /* Built-in layers: dense (BLAS) and elementwise activations, plus weight initialisers. */
-#include <cblas.h>
+#include "qnn/blas.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,8 +130,7 @@ static int dense_forward(qnn_layer *l, const qnn_tensor *in, qnn_tensor *out, in
         narrow_w(l, s->W);
         narrow_rows(in, B, ni, s->A);
         s->arows = B;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)no, (int)ni, 1.0f, s->A,
-                    (int)ni, s->W, (int)no, 0.0f, s->Z, (int)no);
+        qnn_blas_sgemm(0, 0, B, no, ni, 1.0f, s->A, ni, s->W, no, 0.0f, s->Z, no);
         const double *restrict b = l->has_bias ? l->w + ni * no : NULL;
         for (size_t r = 0; r < B; r++) {
             double *restrict o = qnn_tensor_row(out, r);
@@ -146,8 +145,8 @@ static int dense_forward(qnn_layer *l, const qnn_tensor *in, qnn_tensor *out, in
         }
         return QNN_OK;
     }
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)l->out, (int)l->in, 1.0,
-                in->data, (int)in->ld, l->w, (int)l->out, 0.0, out->data, (int)out->ld);
+    qnn_blas_dgemm(0, 0, B, l->out, l->in, 1.0, in->data, in->ld, l->w, l->out, 0.0, out->data,
+                   out->ld);
     if (l->has_bias) {
         const double *restrict b = l->w + l->in * l->out;
         for (size_t r = 0; r < B; r++) {
@@ -175,16 +174,14 @@ static int dense_backward32(qnn_layer *l, const qnn_tensor *in, const qnn_tensor
         s->arows = B;
     }
     narrow_rows(dout, B, no, s->Z); /* Z now holds dout */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ni, (int)no, (int)B, 1.0f, s->A,
-                (int)ni, s->Z, (int)no, 0.0f, s->dW, (int)no);
+    qnn_blas_sgemm(1, 0, ni, no, B, 1.0f, s->A, ni, s->Z, no, 0.0f, s->dW, no);
     double *restrict g = l->g;
     const float *restrict dW = s->dW;
     const size_t nw = ni * no;
 #pragma omp simd
     for (size_t k = 0; k < nw; k++) g[k] += (double)dW[k];
     if (din) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)ni, (int)no, 1.0f, s->Z,
-                    (int)no, s->W, (int)no, 0.0f, s->D, (int)ni);
+        qnn_blas_sgemm(0, 1, B, ni, no, 1.0f, s->Z, no, s->W, no, 0.0f, s->D, ni);
         for (size_t r = 0; r < B; r++) {
             double *restrict o = qnn_tensor_row(din, r);
             const float *restrict d = s->D + r * ni;
@@ -211,11 +208,11 @@ static int dense_backward(qnn_layer *l, const qnn_tensor *in, const qnn_tensor *
     }
     if (dense_is_single(l)) return dense_backward32(l, in, dout, din, err);
     /* gW (in x out) += in^T dout */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l->in, (int)l->out, (int)B, 1.0,
-                in->data, (int)in->ld, dout->data, (int)dout->ld, 1.0, l->g, (int)l->out);
+    qnn_blas_dgemm(1, 0, l->in, l->out, B, 1.0, in->data, in->ld, dout->data, dout->ld, 1.0, l->g,
+                   l->out);
     if (din)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)l->in, (int)l->out, 1.0,
-                    dout->data, (int)dout->ld, l->w, (int)l->out, 0.0, din->data, (int)din->ld);
+        qnn_blas_dgemm(0, 1, B, l->in, l->out, 1.0, dout->data, dout->ld, l->w, l->out, 0.0,
+                       din->data, din->ld);
     return QNN_OK;
 }
 

@@ -4,6 +4,7 @@
 #include "qnn/qubit_act.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -526,6 +527,22 @@ int qnn_qact_last_register(const qnn_layer *l, const double **v0, const double *
 }
 
 /* ---------------- shot-based inference ---------------- */
+/* Prepares dst (a copy of src) for qnn_net_forward_from(dst, k0, ...) on the rows Xc that src
+ * just ran: its input and the input of layer k0 (src's activation k0). */
+static int copy_prefix(qnn_net *dst, const qnn_net *src, const qnn_tensor *Xc, size_t k0,
+                       qnn_error *err) {
+    int rc = qnn_net_reserve(dst, Xc->rows, err);
+    if (rc) return rc;
+    qnn_tensor_wrap(&dst->input, Xc->data, Xc->rows, Xc->cols, Xc->ld, 2);
+    dst->batch = Xc->rows;
+    if (k0 > 0) {
+        qnn_tensor a = qnn_net_activation(src, k0), b = qnn_net_activation(dst, k0);
+        for (size_t r = 0; r < Xc->rows; r++)
+            memcpy(qnn_tensor_row(&b, r), qnn_tensor_row(&a, r), a.cols * sizeof(double));
+    }
+    return QNN_OK;
+}
+
 static size_t argmax_row(const double *o, size_t K) {
     size_t b = 0;
     for (size_t j = 1; j < K; j++)
@@ -562,9 +579,39 @@ int qnn_qact_predict(qnn_net *net, const qnn_tensor *X, size_t shots, int mode, 
     qnn_qact_set_readout(net, mode == QNN_QACT_PREDICT_MEAN ? QNN_QACT_READ_MEAN
                                                             : QNN_QACT_READ_SAMPLE);
     if (k0 == net->nlayers) shots = 1; /* deterministic net */
+    if (!rng) rng = &net->rng; /* the net's own stream, as qnn_net_forward */
+    /* Several shots: shot sh draws from its own stream (split from rng in shot order), so shots
+     * 1.. run in parallel on per-thread copies of the net (thread t: shots 1 + t, 1 + t + nt,
+     * ...) and the votes (integer counts) do not depend on the thread count. */
+    int nt = 1;
+    if (shots > 1 && !omp_in_parallel()) {
+        int t = omp_get_max_threads();
+        nt = (size_t)t < shots ? t : (int)shots;
+        if (nt < 1) nt = 1;
+    }
     const size_t chunk = 1000;
-    int *votes = (int *)malloc((chunk < B ? chunk : (B ? B : 1)) * K * sizeof(int));
-    int rc = votes ? QNN_OK : qnn_error_set(err, QNN_ENOMEM, "predict: out of memory");
+    const size_t vrows = chunk < B ? chunk : (B ? B : 1);
+    qnn_rng *rs = shots > 1 ? (qnn_rng *)malloc(shots * sizeof *rs) : NULL;
+    qnn_net **nets = (qnn_net **)calloc((size_t)nt, sizeof *nets);
+    int *votes = (int *)malloc((size_t)nt * vrows * K * sizeof(int));
+    int *trc = (int *)calloc((size_t)nt, sizeof *trc);
+    qnn_error *terr = (qnn_error *)calloc((size_t)nt, sizeof *terr);
+    int rc = votes && nets && trc && terr && (shots == 1 || rs)
+                 ? QNN_OK
+                 : qnn_error_set(err, QNN_ENOMEM, "predict: out of memory");
+    if (!rc) {
+        /* shot 0 continues rng itself (so it is the single shot of the same stream); shots
+         * 1.. get streams split from it */
+        if (rs) rs[0] = *rng;
+        for (size_t sh = 1; sh < shots && rs; sh++) qnn_rng_split(rng, (uint64_t)sh, &rs[sh]);
+        nets[0] = net;
+        /* a copy that cannot be made only means fewer threads (same results) */
+        for (int t = 1; t < nt; t++)
+            if (qnn_net_copy(&nets[t], net, NULL)) {
+                nt = t;
+                break;
+            }
+    }
     for (size_t r0 = 0; r0 < B && !rc; r0 += chunk) {
         size_t nb = B - r0 < chunk ? B - r0 : chunk;
         qnn_tensor Xc;
@@ -573,23 +620,56 @@ int qnn_qact_predict(qnn_net *net, const qnn_tensor *X, size_t shots, int mode, 
             qnn_error_set(err, rc, "predict: bad row view");
             break;
         }
-        memset(votes, 0, nb * K * sizeof(int));
-        qact_state *s0 = k0 < net->nlayers ? (qact_state *)net->layers[k0].state : NULL;
-        if (s0 && mode != QNN_QACT_PREDICT_MEAN && shots > 1) s0->cache_mode = 1;
-        for (size_t sh = 0; sh < shots && !rc; sh++) {
-            if (sh == 0) rc = qnn_net_forward(net, &Xc, 0, rng, NULL, err);
-            else rc = qnn_net_forward_from(net, k0, 0, rng, err);
-            if (rc) break;
+        memset(votes, 0, (size_t)nt * nb * K * sizeof(int));
+        for (int t = 0; t < nt; t++) {
+            qact_state *s0 = k0 < nets[t]->nlayers ? (qact_state *)nets[t]->layers[k0].state : NULL;
+            if (s0 && mode != QNN_QACT_PREDICT_MEAN && shots > 1) s0->cache_mode = 1;
+            trc[t] = QNN_OK;
+        }
+        /* shot 0 on the net itself, outside the parallel region (its products may use every
+         * thread); the other shots re-run layers k0.. on copies holding its input of layer k0 */
+        rc = qnn_net_forward(net, &Xc, 0, rs ? &rs[0] : rng, NULL, err);
+        if (!rc) {
             qnn_tensor o = qnn_net_activation(net, net->nlayers);
             for (size_t i = 0; i < nb; i++) {
                 size_t c = argmax_row(qnn_tensor_row(&o, i), K);
                 votes[i * K + c]++;
-                if (sh == 0 && first) first[r0 + i] = (int)c;
+                if (first) first[r0 + i] = (int)c;
             }
             rc = qnn_progress_step(NULL, 0, 0);
             if (rc) qnn_error_set(err, rc, "predict: interrupted");
         }
-        if (s0) s0->cache_mode = 0;
+        for (int t = 1; t < nt && !rc && shots > 1; t++) rc = copy_prefix(nets[t], net, &Xc, k0, err);
+        if (!rc && shots > 1) {
+#pragma omp parallel num_threads(nt) if (nt > 1)
+            {
+                const int t = omp_get_thread_num();
+                qnn_net *tn = nets[t];
+                int *tv = votes + (size_t)t * nb * K;
+                int lrc = QNN_OK;
+                for (size_t sh = 1 + (size_t)t; sh < shots && !lrc; sh += (size_t)nt) {
+                    lrc = qnn_net_forward_from(tn, k0, 0, &rs[sh], &terr[t]);
+                    if (lrc) break;
+                    qnn_tensor o = qnn_net_activation(tn, tn->nlayers);
+                    for (size_t i = 0; i < nb; i++) tv[i * K + argmax_row(qnn_tensor_row(&o, i), K)]++;
+                    lrc = t == 0 ? qnn_progress_step(NULL, 0, 0)
+                                 : (qnn_interrupt_pending() ? QNN_EINTR : QNN_OK);
+                    if (lrc) qnn_error_set(&terr[t], lrc, "predict: interrupted");
+                }
+                trc[t] = lrc;
+            }
+        }
+        for (int t = 0; t < nt; t++) {
+            qact_state *s0 = k0 < nets[t]->nlayers ? (qact_state *)nets[t]->layers[k0].state : NULL;
+            if (s0) s0->cache_mode = 0;
+        }
+        for (int t = 0; t < nt && !rc; t++)
+            if (trc[t]) {
+                rc = trc[t];
+                if (err) *err = terr[t];
+            }
+        for (int t = 1; t < nt; t++)
+            for (size_t i = 0; i < nb * K; i++) votes[i] += votes[(size_t)t * nb * K + i];
         for (size_t i = 0; i < nb && !rc; i++) {
             const int *v = votes + i * K;
             size_t b = 0;
@@ -598,6 +678,11 @@ int qnn_qact_predict(qnn_net *net, const qnn_tensor *X, size_t shots, int mode, 
             pred[r0 + i] = (int)b;
         }
     }
+    for (int t = 1; nets && t < nt; t++) qnn_net_free(nets[t]);
+    free(nets);
+    free(rs);
+    free(trc);
+    free(terr);
     free(votes);
     for (size_t k = 0; k < net->nlayers; k++)
         if (qnn_qact_is(&net->layers[k]) && net->layers[k].state)

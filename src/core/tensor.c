@@ -2,7 +2,7 @@
  * reductions. 1-D tensors are stored as one row (rows == 1, cols == n, ndim == 1). */
 #include "qnn/tensor.h"
 
-#include <cblas.h>
+#include "qnn/blas.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,9 +260,8 @@ int qnn_tensor_matmul(qnn_tensor *C, const qnn_tensor *A, int transA, const qnn_
         }
         return QNN_OK;
     }
-    cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                (int)m, (int)n, (int)k, alpha, A->data, (int)(A->ld ? A->ld : 1), B->data,
-                (int)(B->ld ? B->ld : 1), beta, C->data, (int)(C->ld ? C->ld : 1));
+    qnn_blas_dgemm(transA, transB, m, n, k, alpha, A->data, A->ld ? A->ld : 1, B->data,
+                   B->ld ? B->ld : 1, beta, C->data, C->ld ? C->ld : 1);
     return QNN_OK;
 }
 
@@ -280,7 +279,6 @@ int qnn_tensor_gemv(double *y, size_t ylen, const qnn_tensor *A, int transA, con
         for (size_t i = 0; i < m; i++) y[i] = beta == 0.0 ? 0.0 : beta * y[i];
         return QNN_OK;
     }
-    cblas_dgemv(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, (int)A->rows, (int)A->cols,
-                alpha, A->data, (int)A->ld, x, 1, beta, y, 1);
+    qnn_blas_dgemv(transA, A->rows, A->cols, alpha, A->data, A->ld, x, beta, y);
     return QNN_OK;
 }

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <cblas.h>
+#include "qnn/blas.h"
 
 #include "qnn_lua.h"
 
@@ -326,13 +326,13 @@ static int l_uniform(lua_State *L) {
     return 1;
 }
 
-/* OpenBLAS thread count (declared in OpenBLAS's cblas.h) */
+/* threads of the matrix products (qnn/blas.h) */
 static int l_blas_threads(lua_State *L) {
     if (!lua_isnoneornil(L, 1)) {
         lua_Integer n = qnn_lua_checkint(L, 1, "n", 1, 1024);
-        openblas_set_num_threads((int)n);
+        qnn_blas_set_threads((int)n);
     }
-    lua_pushinteger(L, openblas_get_num_threads());
+    lua_pushinteger(L, qnn_blas_threads());
     return 1;
 }
 
@@ -810,8 +810,8 @@ static const qnn_lua_reg methods[] = {
      "rows, cols: integers with rows*cols = numel (one argument gives 1-D).\nReturns a reshaped "
      "copy."},
     {"matmul", m_matmul, "Tensor:matmul(u) -> Tensor | number",
-     "u: Tensor or nested table. 2-D x 2-D via cblas_dgemm; 2-D x 1-D and 1-D x 2-D via "
-     "cblas_dgemv (1-D result); 1-D x 1-D gives the dot product.\nShape mismatch raises an "
+     "u: Tensor or nested table. 2-D x 2-D via OpenBLAS dgemm; 2-D x 1-D and 1-D x 2-D via "
+     "dgemv (1-D result); 1-D x 1-D gives the dot product.\nShape mismatch raises an "
      "error stating both shapes."},
     {"add", m_add, "Tensor:add(u) -> Tensor",
      "u: number, Tensor of the same shape, or one row (1 x cols or 1-D) broadcast over rows.\n"
@@ -876,8 +876,10 @@ static const qnn_lua_reg funcs[] = {
     {"ones", l_ones, "qnn.tensor.ones(rows [, cols]) -> Tensor",
      "rows, cols: integers >= 0, or a shape table.\nTensor of ones."},
     {"blas_threads", l_blas_threads, "qnn.tensor.blas_threads([n]) -> integer",
-     "n: integer in [1, 1024] (optional).\nSets (optionally) and returns the number of OpenBLAS "
-     "threads used by matmul and the networks (OPENBLAS_NUM_THREADS sets the start value)."},
+     "n: integer in [1, 1024] (optional).\nSets (optionally) and returns the number of threads "
+     "of the matrix products of matmul and the networks (OPENBLAS_NUM_THREADS, else "
+     "OMP_NUM_THREADS, sets the start value). OpenBLAS itself runs on one thread; products are "
+     "cut into row blocks fixed by their shape, so results never depend on this number."},
     {"eye", l_eye, "qnn.tensor.eye(n) -> Tensor", "n: integer in [0, 2^20].\nIdentity matrix."},
     {"randn", l_randn, "qnn.tensor.randn(rows [, cols] [, mean, std] [, {seed=, rng=}]) -> Tensor",
      "rows, cols: integers >= 0 or a shape table; mean finite, std >= 0 (default 0, 1); seed: "

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "harness.h"
 #include "qnn/gates.h"
 #include "qnn/ising.h"
@@ -431,6 +433,88 @@ TEST(interrupt_stops_ground_state) {
     qnn_ising_free(m);
 }
 
+/* SA and SQA reads run in parallel: 1 and 2 threads give the same bits (spins, energies, flip
+ * counts) for each kernel (sparse double, integer, dense; SQA double and integer). */
+static qnn_ising *pm_model(int kind) {
+    if (kind == 0) return random_model(60, 0.08, 0.3, 11);  /* sparse double */
+    if (kind == 2) return random_model(40, 0.6, 0.3, 12);   /* dense */
+    qnn_ising *m;
+    qnn_rng r;
+    qnn_rng_seed(&r, 13);
+    qnn_ising_new(&m, 50, NULL);
+    for (int i = 0; i < 50; i++)
+        for (int j = i + 1; j < 50; j++)
+            if (qnn_rng_uniform(&r) < 0.1)
+                qnn_ising_add_coupling(m, i, j, (qnn_rng_next(&r) >> 63) ? 1 : -1, NULL);
+    qnn_ising_prepare(m, NULL);
+    return m;
+}
+
+static int stop_cb(void *ud, double done, double total) {
+    (void)ud, (void)total;
+    return done > 0 ? 1 : 0;
+}
+
+TEST(parallel_reads_thread_independent) {
+    enum { R = 7, SW = 300, P = 6 }; /* above QNN_ISING_PAR_MIN_ATTEMPTS for every kind */
+    double b[SW], G[SW], Bs[SW];
+    int saved = omp_get_max_threads();
+    for (int kind = 0; kind < 3; kind++) {
+        qnn_ising *m = pm_model(kind);
+        int n = m->n;
+        geometric(m, SW, b);
+        for (int k = 0; k < SW; k++) {
+            G[k] = 2.0 * (1.0 - (double)k / (SW - 1));
+            Bs[k] = (double)k / (SW - 1);
+        }
+        int8_t *S[2], *Q[2];
+        double E[2][R], F[2][R];
+        qnn_ising_stats st[2], sq[2];
+        for (int t = 0; t < 2; t++) {
+            S[t] = malloc((size_t)R * n);
+            Q[t] = malloc((size_t)R * n);
+            omp_set_num_threads(t + 1);
+            qnn_rng r;
+            qnn_rng_seed(&r, 99);
+            CHECK(qnn_ising_sa(m, b, SW, R, &r, NULL, S[t], E[t], &st[t], NULL, NULL) == QNN_OK);
+            qnn_rng_seed(&r, 99);
+            CHECK(qnn_ising_sqa(m, G, Bs, SW, P, 4.0, R, QNN_SQA_READOUT_BEST, &r, NULL, Q[t], F[t],
+                                &sq[t], NULL, NULL) == QNN_OK);
+        }
+        CHECK(memcmp(S[0], S[1], (size_t)R * n) == 0);
+        CHECK(memcmp(E[0], E[1], sizeof E[0]) == 0);
+        CHECK(st[0].flips == st[1].flips && st[0].flips > 0);
+        CHECK(memcmp(Q[0], Q[1], (size_t)R * n) == 0);
+        CHECK(memcmp(F[0], F[1], sizeof F[0]) == 0);
+        CHECK(sq[0].flips == sq[1].flips && sq[0].global_flips == sq[1].global_flips);
+        /* reads differ from each other (independent streams) and energies match the spins */
+        CHECK(memcmp(S[0], S[0] + n, (size_t)n) != 0);
+        for (int k = 0; k < R; k++) CHECK_NEAR(E[0][k], brute_energy(m, S[0] + (size_t)k * n), 1e-9);
+        for (int t = 0; t < 2; t++) {
+            free(S[t]);
+            free(Q[t]);
+        }
+        qnn_ising_free(m);
+    }
+    /* interrupt and callback stop with 2 threads */
+    omp_set_num_threads(2);
+    qnn_ising *m = pm_model(0);
+    int8_t *S = malloc((size_t)R * m->n);
+    double E[R];
+    qnn_rng r;
+    qnn_rng_seed(&r, 1);
+    qnn_error e;
+    qnn_interrupt_raise();
+    CHECK(qnn_ising_sa(m, b, SW, R, &r, NULL, S, E, NULL, NULL, &e) == QNN_EINTR);
+    CHECK(qnn_ising_sqa(m, G, Bs, SW, P, 4.0, R, 0, &r, NULL, S, E, NULL, NULL, &e) == QNN_EINTR);
+    qnn_interrupt_clear();
+    qnn_progress pr = {stop_cb, NULL};
+    CHECK(qnn_ising_sa(m, b, SW, R, &r, NULL, S, E, NULL, &pr, &e) == QNN_ECALLBACK);
+    free(S);
+    qnn_ising_free(m);
+    omp_set_num_threads(saved);
+}
+
 int main(void) {
     RUN(coalesce_and_energy);
     RUN(gray_ground_equals_brute);
@@ -445,5 +529,6 @@ int main(void) {
     RUN(fast_exp_accuracy);
     RUN(bad_input);
     RUN(interrupt_stops_ground_state);
+    RUN(parallel_reads_thread_independent);
     return harness_done();
 }

@@ -63,8 +63,7 @@ doc(M.evaluate, "qnn.diffqas.evaluate", "qnn.diffqas.evaluate(model, data [, los
   "loss: \"cross_entropy\" or \"mse\".\nReturns Net:evaluate's table ({loss=, accuracy=, ...}).")
 
 local train_keys = { optimizer = true, epochs = true, batch = true, seed = true, loss = true,
-  test = true, max_steps = true, on_step = true, on_epoch = true, log = true, train = true,
-  time_limit = true }
+  test = true, max_steps = true, on_step = true, on_epoch = true, log = true, train = true }
 
 --- train(model, opts) -> history
 function M.train(model, opts)
@@ -79,7 +78,6 @@ function M.train(model, opts)
   local epochs = opts.epochs or 1
   local bs = opts.batch or 100
   local max_steps = opts.max_steps or math.huge
-  local time_limit = opts.time_limit or math.huge
   local rng = qnn.rng(opts.seed or 1)
   local n = X:shape()
   local hist = { loss = {}, test = {}, step_loss = {}, steps = 0, seconds = 0 }
@@ -115,7 +113,7 @@ function M.train(model, opts)
       hist.step_loss[#hist.step_loss + 1] = l
       bar:update(ep - 1 + math.min(b0 + bs - 1, n) / n)
       if opts.on_step then opts.on_step(step, l) end
-      if step >= max_steps or M.now() - wall0 >= time_limit then stop = true; break end
+      if step >= max_steps then stop = true; break end
     end
     hist.loss[ep] = sum / math.max(cnt, 1)
     if opts.test then
@@ -139,10 +137,11 @@ function M.train(model, opts)
   return hist
 end
 doc(M.train, "qnn.diffqas.train",
-  "qnn.diffqas.train(model, {train=, test=, optimizer=adam(1e-3), epochs=1, batch=100, loss=\"cross_entropy\", seed=1, max_steps=, time_limit=, log=false, on_step=, on_epoch=}) -> history",
+  "qnn.diffqas.train(model, {train=, test=, optimizer=adam(1e-3), epochs=1, batch=100, loss=\"cross_entropy\", seed=1, max_steps=, log=false, on_step=, on_epoch=}) -> history",
   "model: a QuantumTrain (trains theta, structural weights and mapping; the target's weights are " ..
   "generated) or a Net (trained directly); train/test: Dataset or {X=, y=} (y: labels or a " ..
-  "Tensor for mse); max_steps / time_limit (seconds): stop early; on_step(step, loss) after every " ..
+  "Tensor for mse); max_steps: stop early (runs are bounded by steps, never by wall time, so " ..
+  "results do not depend on machine speed); on_step(step, loss) after every " ..
   "mini-batch; on_epoch(epoch, history) after every epoch, history = the table being filled " ..
   "({loss = per-epoch mean train loss so far, test = per-epoch evaluate tables {loss=, accuracy=, ...}, " ..
   "step_loss = every mini-batch loss}).\nReturns {loss = per-epoch " ..
