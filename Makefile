@@ -4,6 +4,7 @@
 # make bench      benchmarks                make data     fetch data sets into data/
 # make install PREFIX=/usr/local            NATIVE=1      -march=native
 # O=dir puts build/, lib/ and bin/ under dir (parallel builds by several people).
+# MPI=1 / MPI=0 forces / skips lib/qnn_mpi.so (qnn.sweep's MPI backend; default: when mpicc exists).
 O        ?= .
 BUILD    := $(O)/build
 LIBDIR   := $(O)/lib
@@ -51,8 +52,21 @@ LIBA  := $(LIBDIR)/libqnn.a
 LIBSO := $(LIBDIR)/qnn.so
 HOST  := $(BINDIR)/qnnlab
 
+# MPI backend of qnn.sweep: lib/qnn_mpi.so from src/mpi/ (the only code that sees MPI), built
+# when mpicc exists (MPI=1 requires it, MPI=0 skips it).
+MPICC ?= $(shell command -v mpicc 2>/dev/null)
+ifeq ($(MPI),0)
+MPILIB :=
+else ifneq ($(MPICC),)
+MPILIB := $(LIBDIR)/qnn_mpi.so
+else ifeq ($(MPI),1)
+$(error MPI=1 but mpicc was not found: install libopenmpi-dev and openmpi-bin (scripts/deps.sh))
+else
+MPILIB :=
+endif
+
 .PHONY: all deps test test-c test-lua asan demo bench data install clean check-tree
-all: $(LIBA) $(LIBSO) $(if $(HOST_SRC),$(HOST))
+all: $(LIBA) $(LIBSO) $(if $(HOST_SRC),$(HOST)) $(MPILIB)
 
 deps:
 	@bash scripts/deps.sh
@@ -92,6 +106,10 @@ $(HOST): $(HOST_OBJ) $(LUA_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@.tmp -Wl,-E $(HOST_OBJ) $(LUA_OBJ) $(LIBA) $(LUA_LIBS) -lreadline $(LDLIBS) -ldl && mv $@.tmp $@
 
+$(LIBDIR)/qnn_mpi.so: src/mpi/qnn_mpi.c
+	@mkdir -p $(dir $@)
+	$(MPICC) $(filter-out -fopenmp -MMD -MP,$(ALLCFLAGS)) -shared -o $@.tmp $< $(SANLD) && mv $@.tmp $@
+
 $(BUILD)/tests/%: tests/c/%.c tests/c/harness.h $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -Itests/c $< -o $@ $(LIBA) $(LDLIBS)
@@ -125,6 +143,7 @@ install: all
 	install -m 755 $(HOST) $(PREFIX)/bin/qnnlab
 	install -m 644 $(LIBA) $(PREFIX)/lib/libqnn.a
 	install -m 755 $(LIBSO) $(PREFIX)/lib/qnn.so
+	$(if $(MPILIB),install -m 755 $(MPILIB) $(PREFIX)/lib/qnn_mpi.so)
 	install -m 644 include/qnn/*.h $(PREFIX)/include/qnn/
 	cp -R lua/qnn $(PREFIX)/share/qnnlab/lua/
 

@@ -959,20 +959,26 @@ local function lookup(r, k)
   return v
 end
 
-local SUMMARY_KEYS = {by = true, metric = true, print = true, png = true, csv = true, title = true, x = true,
-  ylabel = true}
+local SUMMARY_KEYS = {by = true, metric = true, print = true, png = true, csv = true, title = true, ylabel = true}
 
 function M.summary(src, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("qnn.sweep.summary: options must be a table", 2) end
   for k in pairs(opts) do
     if not SUMMARY_KEYS[k] then
-      error("qnn.sweep.summary: unknown option '" .. tostring(k) .. "' (allowed: by, metric, print, png, csv, title, x, ylabel)", 2)
+      error("qnn.sweep.summary: unknown option '" .. tostring(k) .. "' (allowed: by, metric, print, png, csv, title, ylabel)", 2)
     end
   end
   local rows, dir = rows_of(src)
-  local metric = opts.metric
-  if type(metric) ~= "string" then error("qnn.sweep.summary: metric = \"name\" is required", 2) end
+  local metrics = opts.metric
+  if type(metrics) == "string" then metrics = {metrics} end
+  if type(metrics) ~= "table" or #metrics == 0 then
+    error("qnn.sweep.summary: metric = \"name\" (or a list of names) is required", 2)
+  end
+  for i, m in ipairs(metrics) do
+    if type(m) ~= "string" then error("qnn.sweep.summary: metric[" .. i .. "] must be a string", 2) end
+  end
+  local multi = #metrics > 1
   local by = opts.by
   if by == nil then
     local seen = {}
@@ -983,38 +989,17 @@ function M.summary(src, opts)
     table.sort(by)
   elseif type(by) == "string" then by = {by}
   elseif type(by) ~= "table" then error("qnn.sweep.summary: by must be a list of config keys", 2) end
+  -- groups of runs by the values of the `by` keys, in sorted order
   local groups, order = {}, {}
-  local found = false
   for _, r in ipairs(rows) do
     local vals = {}
     for i, k in ipairs(by) do vals[i] = lookup(r, k) end
     local gk = encode(vals)
-    local g = groups[gk]
-    if not g then
-      g = {values = vals, xs = {}, failed = 0, missing = 0}
-      groups[gk] = g
+    if not groups[gk] then
+      groups[gk] = {values = vals, rows = {}}
       order[#order + 1] = gk
     end
-    if r.status == "ok" then
-      local v = r.metrics and r.metrics[metric]
-      if type(v) == "number" and v == v then
-        g.xs[#g.xs + 1] = v
-        found = true
-      else
-        g.missing = g.missing + 1
-      end
-    else
-      g.failed = g.failed + 1
-    end
-  end
-  if #rows > 0 and not found then
-    local names = {}
-    for _, r in ipairs(rows) do
-      for k, v in pairs(r.metrics or {}) do if type(v) == "number" then names[k] = true end end
-    end
-    local l = sorted_keys(names)
-    error("qnn.sweep.summary: no run has a numeric metric '" .. metric .. "' (metrics: " ..
-      (#l > 0 and table.concat(l, ", ", 1, math.min(#l, 40)) or "none") .. ")", 2)
+    table.insert(groups[gk].rows, r)
   end
   table.sort(order, function(a, b)
     local va, vb = groups[a].values, groups[b].values
@@ -1027,67 +1012,97 @@ function M.summary(src, opts)
     end
     return false
   end)
-  local result = {metric = metric, by = by, groups = {},
+  local result = {metric = opts.metric, by = by, groups = {},
     method = "95% CI = mean ± t(0.975, n-1)·sd/√n (Student t; sd with n-1)"}
   local header = {}
-  for i, k in ipairs(by) do header[i] = k end
+  if multi then header[1] = "metric" end
+  for _, k in ipairs(by) do header[#header + 1] = k end
   for _, h in ipairs {"n", "mean", "sd", "95% CI (t)", "min", "max", "failed"} do header[#header + 1] = h end
   local trows = {}
-  for _, gk in ipairs(order) do
-    local g = groups[gk]
-    local s = stats(g.xs)
-    local mn, mx = math.huge, -math.huge
-    for _, x in ipairs(g.xs) do mn, mx = math.min(mn, x), math.max(mx, x) end
-    local entry = {n = s.n, mean = s.mean, std = s.std, ci = s.ci, lo = s.lo, hi = s.hi,
-      min = s.n > 0 and mn or 0 / 0, max = s.n > 0 and mx or 0 / 0, failed = g.failed, missing = g.missing,
-      values = g.xs}
-    for i, k in ipairs(by) do entry[k] = g.values[i] end
-    result.groups[#result.groups + 1] = entry
-    local line = {}
-    for i = 1, #by do line[i] = g.values[i] == nil and "-" or tostring(g.values[i]) end
-    line[#line + 1] = s.n
-    line[#line + 1] = s.n > 0 and string.format("%.4g", s.mean) or "-"
-    line[#line + 1] = s.n > 1 and string.format("%.3g", s.std) or "-"
-    line[#line + 1] = s.n > 1 and string.format("%.4g ± %.3g [%.4g, %.4g]", s.mean, s.ci, s.lo, s.hi) or "-"
-    line[#line + 1] = s.n > 0 and string.format("%.4g", entry.min) or "-"
-    line[#line + 1] = s.n > 0 and string.format("%.4g", entry.max) or "-"
-    line[#line + 1] = g.failed
-    trows[#trows + 1] = line
+  for _, metric in ipairs(metrics) do
+    local found = false
+    for _, gk in ipairs(order) do
+      local g = groups[gk]
+      local xs, failed, missing = {}, 0, 0
+      for _, r in ipairs(g.rows) do
+        if r.status == "ok" then
+          local v = r.metrics and r.metrics[metric]
+          if type(v) == "number" and v == v then xs[#xs + 1] = v; found = true else missing = missing + 1 end
+        else
+          failed = failed + 1
+        end
+      end
+      local st = stats(xs)
+      local mn, mx = math.huge, -math.huge
+      for _, x in ipairs(xs) do mn, mx = math.min(mn, x), math.max(mx, x) end
+      local entry = {metric = metric, n = st.n, mean = st.mean, std = st.std, ci = st.ci, lo = st.lo, hi = st.hi,
+        min = st.n > 0 and mn or 0 / 0, max = st.n > 0 and mx or 0 / 0, failed = failed, missing = missing,
+        values = xs}
+      for i, k in ipairs(by) do entry[k] = g.values[i] end
+      result.groups[#result.groups + 1] = entry
+      local line = {}
+      if multi then line[1] = metric end
+      for i = 1, #by do line[#line + 1] = g.values[i] == nil and "-" or tostring(g.values[i]) end
+      line[#line + 1] = st.n
+      line[#line + 1] = st.n > 0 and string.format("%.4g", st.mean) or "-"
+      line[#line + 1] = st.n > 1 and string.format("%.3g", st.std) or "-"
+      line[#line + 1] = st.n > 1 and string.format("%.4g ± %.3g [%.4g, %.4g]", st.mean, st.ci, st.lo, st.hi) or "-"
+      line[#line + 1] = st.n > 0 and string.format("%.4g", entry.min) or "-"
+      line[#line + 1] = st.n > 0 and string.format("%.4g", entry.max) or "-"
+      line[#line + 1] = failed
+      trows[#trows + 1] = line
+    end
+    if #rows > 0 and not found then
+      local names = {}
+      for _, r in ipairs(rows) do
+        for k, v in pairs(r.metrics or {}) do if type(v) == "number" then names[k] = true end end
+      end
+      local l = sorted_keys(names)
+      error("qnn.sweep.summary: no run has a numeric metric '" .. metric .. "' (metrics: " ..
+        (#l > 0 and table.concat(l, ", ", 1, math.min(#l, 40)) or "none") .. ")", 2)
+    end
   end
   local report = qnn.report
-  result.text = string.format("%s by %s (%s)\n", metric, #by > 0 and table.concat(by, ", ") or "(all runs)",
-    result.method) .. report.table(header, trows)
+  result.text = string.format("%s by %s (%s)\n", table.concat(metrics, ", "),
+    #by > 0 and table.concat(by, ", ") or "(all runs)", result.method) .. report.table(header, trows)
   if opts.print ~= false then print(result.text) end
   -- CSV of the summary and the error-bar plot
-  local base = dir and (dir .. "/summary_" .. metric:gsub("[^%w_%-%.]", "_")) or nil
+  local base = dir and (dir .. "/summary_" .. metrics[1]:gsub("[^%w_%-%.]", "_")) or nil
   local csv = opts.csv or (opts.png and base and base .. ".csv") or nil
   if csv then
     local crow = {}
     for _, e in ipairs(result.groups) do
-      local r = {n = e.n, mean = e.mean, sd = e.std, ci95 = e.ci, lo = e.lo, hi = e.hi, failed = e.failed}
+      local r = {metric = e.metric, n = e.n, mean = e.mean, sd = e.std, ci95 = e.ci, lo = e.lo, hi = e.hi,
+        failed = e.failed}
       local lab = {}
       for _, k in ipairs(by) do r[k] = e[k]; lab[#lab + 1] = tostring(e[k]) end
       r.label = table.concat(lab, " ")
       crow[#crow + 1] = r
     end
-    local cols = {"label"}
+    local cols = {"metric", "label"}
     for _, k in ipairs(by) do cols[#cols + 1] = k end
     for _, k in ipairs {"n", "mean", "sd", "ci95", "lo", "hi", "failed"} do cols[#cols + 1] = k end
     report.csv(csv, cols, crow)
     result.csv = csv
   end
   if opts.png then
+    -- one cluster per group of runs, one bar per metric, error bars = 95% CI
     local labels, vals, errs = {}, {}, {}
+    for mi = 1, #metrics do vals[mi], errs[mi] = {}, {} end
+    local ng = #order
     for i, e in ipairs(result.groups) do
-      local lab = {}
-      for _, k in ipairs(by) do lab[#lab + 1] = k .. "=" .. tostring(e[k]) end
-      labels[i] = #lab > 0 and table.concat(lab, " ") or "all"
-      vals[i] = e.n > 0 and e.mean or nil
-      errs[i] = e.n > 1 and e.ci or 0
+      local mi, gi = (i - 1) // ng + 1, (i - 1) % ng + 1
+      if mi == 1 then
+        local lab = {}
+        for _, k in ipairs(by) do lab[#lab + 1] = k .. "=" .. tostring(e[k]) end
+        labels[gi] = #lab > 0 and table.concat(lab, " ") or "all runs"
+      end
+      vals[mi][gi] = e.n > 0 and e.mean or nil
+      errs[mi][gi] = e.n > 1 and e.ci or 0
     end
-    result.png = report.bars {png = opts.png, labels = labels, groups = {metric .. " (mean ± 95% CI, t)"},
-      values = {vals}, errors = {errs}, title = opts.title or (metric .. ": mean ± 95% CI (Student t)"),
-      ylabel = opts.ylabel or metric}
+    result.png = report.bars {png = opts.png, labels = labels, groups = metrics, values = vals, errors = errs,
+      title = opts.title or (table.concat(metrics, ", ") .. ": mean ± 95% CI (Student t)"),
+      ylabel = opts.ylabel or (multi and "value" or metrics[1])}
   end
   return result
 end
@@ -1096,8 +1111,15 @@ end
 -- MPI backend (lib/qnn_mpi.so, built only where mpicc exists; see src/mpi/)
 ---------------------------------------------------------------------------------------------
 mpi_backend = function(S)
-  return require("qnn.sweep_mpi")(S, M)
+  return require("qnn.sweep.mpi")(S, M._I)
 end
+
+-- internals shared with lua/qnn/sweep/mpi.lua
+M._I = {encode = encode, decode = decode, open_out = open_out, start_run = start_run,
+  finish_row = finish_row, execute = function(S, backend) return M._execute(S, backend) end,
+  load_existing = load_existing, git_commit = git_commit, progress_line = progress_line,
+  write_atomic = write_atomic, read_file = read_file, exists = exists, bootstrap = bootstrap,
+  host_exe = host_exe}
 
 function M.rank()
   local ok, mpi = pcall(require, "qnn_mpi")
@@ -1125,7 +1147,8 @@ doc(M.result, "result", "qnn.sweep.result(metrics) -> boolean",
   "metrics: table. In a script run by a sweep (QNN_SWEEP_RESULT set) records the run's metrics (later " ..
   "qnn.report.json calls no longer replace them); returns false (and does nothing) outside a sweep.")
 doc(M.summary, "summary", "qnn.sweep.summary(src, {metric=, by={...}, print=true, png=, csv=, title=, ylabel=}) -> result",
-  "src: a sweep directory, its runs.jsonl, or the table qnn.sweep returned. Groups the ok runs by the " ..
+  "src: a sweep directory, its runs.jsonl, or the table qnn.sweep returned; metric: a name or a list of names " ..
+  "(then one table row per metric and group). Groups the ok runs by the " ..
   "config keys in by (default: every config key) and gives n, mean, sd (n-1), the 95% confidence interval " ..
   "mean ± t(0.975, n-1)·sd/√n (Student t), min, max and the failed count per group; prints the table " ..
   "(unless print = false), writes a CSV (csv=, or next to the results when png= is given) and a gnuplot " ..

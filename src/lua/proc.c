@@ -458,6 +458,11 @@ static int l_pid(lua_State *L) {
     return 1;
 }
 
+static int l_ppid(lua_State *L) {
+    lua_pushinteger(L, getppid());
+    return 1;
+}
+
 static int l_sleep(lua_State *L) {
     double s = qnn_lua_checknum(L, 1, "seconds", 0.0, 1e6);
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
@@ -504,6 +509,7 @@ static const qnn_lua_reg funcs[] = {
     {"exe", l_exe, "qnn.proc.exe() -> string", "Absolute path of the running executable (bin/qnnlab or lua5.4)."},
     {"hostname", l_hostname, "qnn.proc.hostname() -> string", "The machine's host name."},
     {"pid", l_pid, "qnn.proc.pid() -> integer", "This process's id."},
+    {"ppid", l_ppid, "qnn.proc.ppid() -> integer", "The parent process's id."},
     {"sleep", l_sleep, "qnn.proc.sleep(seconds)", "seconds: in [0, 1e6]. Ctrl-C raises \"interrupted\"."},
     {"time", l_time, "qnn.proc.time() -> number", "Wall-clock time (seconds since the epoch, fractional)."},
     {NULL, NULL, NULL, NULL}};

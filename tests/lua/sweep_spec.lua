@@ -286,6 +286,15 @@ describe("qnn.sweep bad input", function()
     assert.matches("grid.seed is not allowed", err {run = SCRIPT, grid = {seed = {1}}})
     assert.matches("name must use", err {run = SCRIPT, name = "a b"})
   end)
+  it("names the Debian packages when mpirun or the MPI module is missing", function()
+    local e = err {run = SCRIPT, backend = "mpi", ranks = 2, mpirun = "qnn-no-such-mpirun", script = SCRIPT,
+                   out = tmpdir("nompi")}
+    if package.searchpath("qnn_mpi", package.cpath) then
+      assert.matches("'qnn%-no%-such%-mpirun' not found: install the Debian package openmpi%-bin", e)
+    else
+      assert.matches("libopenmpi%-dev and openmpi%-bin", e)
+    end
+  end)
   it("needs a script file for run = function outside a script", function()
     assert.matches("needs the sweep to be defined in a script file",
       err {run = function() return {} end, script = "/no/such/file.lua"})
