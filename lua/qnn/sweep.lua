@@ -1063,12 +1063,11 @@ function M.summary(src, opts)
     end
   end
   local report = qnn.report
-  result.text = string.format("%s by %s (%s)\n", table.concat(metrics, ", "),
+  result.text = string.format("%s by %s (%s)\n", multi and (#metrics .. " metrics") or metrics[1],
     #by > 0 and table.concat(by, ", ") or "(all runs)", result.method) .. report.table(header, trows)
   if opts.print ~= false then print(result.text) end
   -- CSV of the summary and the error-bar plot
-  local base = dir and (dir .. "/summary_" .. metrics[1]:gsub("[^%w_%-%.]", "_")) or nil
-  local csv = opts.csv or (opts.png and base and base .. ".csv") or nil
+  local csv = opts.csv or (opts.png and (opts.png:gsub("%.png$", "") .. ".csv")) or nil
   if csv then
     local crow = {}
     for _, e in ipairs(result.groups) do
@@ -1122,8 +1121,8 @@ M._I = {encode = encode, decode = decode, open_out = open_out, start_run = start
   host_exe = host_exe}
 
 function M.rank()
-  local ok, mpi = pcall(require, "qnn_mpi")
-  if ok and mpi.initialized() then return mpi.rank() end
+  local mpi = package.loaded["qnn_mpi"] -- loaded only by the MPI backend
+  if mpi and mpi.initialized() then return mpi.rank() end
   return 0
 end
 
@@ -1151,7 +1150,7 @@ doc(M.summary, "summary", "qnn.sweep.summary(src, {metric=, by={...}, print=true
   "(then one table row per metric and group). Groups the ok runs by the " ..
   "config keys in by (default: every config key) and gives n, mean, sd (n-1), the 95% confidence interval " ..
   "mean ± t(0.975, n-1)·sd/√n (Student t), min, max and the failed count per group; prints the table " ..
-  "(unless print = false), writes a CSV (csv=, or next to the results when png= is given) and a gnuplot " ..
+  "(unless print = false), writes a CSV (csv=, or the png path with .csv when png= is given) and a gnuplot " ..
   "bar chart with 95% CI error bars (png=) through qnn.report.bars.\nReturns {metric=, by=, groups={...}, text=, method=}.")
 doc(M.t975, "t975", "qnn.sweep.t975(df) -> number",
   "df: integer >= 1. The 0.975 quantile of Student's t with df degrees of freedom (exact table to 30, " ..
