@@ -393,6 +393,10 @@ end
 -- everything that decides which runs there are and what they compute
 local function build(o)
   check_opts(o)
+  o = copy(o)
+  for _, k in ipairs {"random", "workers", "threads", "ranks", "random_seed"} do
+    if o[k] ~= nil then o[k] = math.tointeger(o[k]) end
+  end
   local S = {opts = o}
   S.name = sweep_name(o)
   S.configs = build_configs(o)
@@ -430,7 +434,7 @@ end
 -- results files
 ---------------------------------------------------------------------------------------------
 local FIXED = {"index", "status", "seed"}
-local TAIL = {"wall", "exit", "signal", "rank", "host", "commit", "error"}
+local TAIL = {"wall", "cpu", "exit", "signal", "rank", "host", "commit", "error"}
 
 local function csv_cell(x)
   if x == nil then return "" end
@@ -643,7 +647,8 @@ end
 local function finish_row(S, run, job, how, code, wall, extra)
   if job.jobfile then os.remove(job.jobfile) end
   local row = {sweep = S.id, name = S.name, key = run.key, index = run.index, config = run.config,
-               seed = run.seed, wall = math.floor(wall * 1e4 + 0.5) / 1e4, host = extra and extra.host or S.host, commit = S.commit,
+               seed = run.seed, wall = math.floor(wall * 1e4 + 0.5) / 1e4,
+               cpu = job.cpu and math.floor(job.cpu * 1e4 + 0.5) / 1e4 or nil, host = extra and extra.host or S.host, commit = S.commit,
                time = os.date("!%Y-%m-%dT%H:%M:%SZ"), log = job.log, rank = extra and extra.rank or nil}
   if how == "exit" then row.exit = code elseif how == "signal" then row.signal = code end
   local text = job.result_text or read_file(job.result)
@@ -727,12 +732,13 @@ local function run_local(S, pending, emit, st)
       st.running = nrun
       local pids = {}
       for pid in pairs(running) do pids[#pids + 1] = pid end
-      local pid, how, code = proc.wait(pids, 0.25)
+      local pid, how, code, cpu = proc.wait(pids, 0.25)
       if pid then
         local job = running[pid]
         running[pid] = nil
         nrun = nrun - 1
         st.running = nrun
+        job.cpu = cpu
         emit(finish_row(S, job.run, job, how, code, qnn.clock() - job.t0))
       elseif S.opts.timeout then
         local now = qnn.clock()
@@ -816,6 +822,7 @@ end
 
 function M.run(o)
   local S = build(o)
+  o = S.opts
   -- worker mode: run the one job meant for this sweep, or hand back what is on disk
   local job = worker_job()
   if job then

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -243,7 +245,7 @@ static void push_status(lua_State *L, int st) {
     }
 }
 
-/* qnn.proc.wait(pids [, timeout=-1]) -> pid, "exit"|"signal", code  |  nil on timeout */
+/* qnn.proc.wait(pids [, timeout=-1]) -> pid, "exit"|"signal", code, cpu  |  nil on timeout */
 static int l_wait(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     double timeout = qnn_lua_optnum(L, 2, "timeout", -1.0, -1.0, 1e9);
@@ -265,11 +267,14 @@ static int l_wait(lua_State *L) {
     for (;;) {
         for (lua_Integer i = 0; i < n; i++) {
             int st;
-            pid_t r = waitpid(pids[i], &st, WNOHANG);
+            struct rusage ru;
+            pid_t r = wait4(pids[i], &st, WNOHANG, &ru);
             if (r == pids[i]) {
                 lua_pushinteger(L, r);
                 push_status(L, st);
-                return 3;
+                lua_pushnumber(L, (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+                                      (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec);
+                return 4;
             }
             if (r < 0 && errno == ECHILD) {
                 return luaL_error(L, "qnn.proc.wait: %d is not a child of this process", (int)pids[i]);
@@ -490,9 +495,10 @@ static const qnn_lua_reg funcs[] = {
      "for the child's output, stderr=\"stdout\" merges; stdin is /dev/null. die_with_parent: the child is "
      "killed (SIGKILL) if this process dies (Linux).\nReturns the child's pid; raises an error if the "
      "program cannot be started."},
-    {"wait", l_wait, "qnn.proc.wait(pids [, timeout=-1]) -> pid, \"exit\"|\"signal\", code | nil",
+    {"wait", l_wait, "qnn.proc.wait(pids [, timeout=-1]) -> pid, \"exit\"|\"signal\", code, cpu | nil",
      "pids: non-empty list of child pids; timeout: seconds (-1 = wait forever).\nReaps the first of them "
-     "that has ended and returns its pid with how it ended (exit code or signal number); nil on timeout. "
+     "that has ended and returns its pid, how it ended (exit code or signal number) and the CPU seconds "
+     "(user + system) it used; nil on timeout. "
      "Ctrl-C raises \"interrupted\"."},
     {"kill", l_kill, "qnn.proc.kill(pid [, sig=\"TERM\"]) -> true | nil, message",
      "pid: positive integer; sig: a name (\"TERM\", \"KILL\", \"INT\", ...) or a number in [0, 64]."},

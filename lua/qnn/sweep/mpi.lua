@@ -111,8 +111,9 @@ local function serve(S, I, mpi, rank)
       local job = I.start_run(S, run, workdir, logdir)
       local last = qnn.clock()
       while true do
-        local pid, how, code = proc.wait({job.pid}, 0.5)
+        local pid, how, code, cpu = proc.wait({job.pid}, 0.5)
         if pid then
+          job.cpu = cpu
           local row = I.finish_row(S, run, job, how, code, qnn.clock() - job.t0, {rank = rank, host = S.host})
           mpi.send(0, RESULT, I.encode(row))
           break
@@ -193,8 +194,9 @@ local function coordinate(S, I, mpi, size)
           end
         end
         if local_job then
-          local pid, how, code = proc.wait({local_job.pid}, 0)
+          local pid, how, code, cpu = proc.wait({local_job.pid}, 0)
           if pid then
+            local_job.cpu = cpu
             emit(I.finish_row(S, local_job.run, local_job, how, code, qnn.clock() - local_job.t0, {rank = 0}))
             local_job = nil
           elseif S.opts.timeout and not local_job.timed_out and now - local_job.t0 > S.opts.timeout then
