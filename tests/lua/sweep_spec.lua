@@ -178,6 +178,32 @@ describe("qnn.sweep with run = function", function()
     rmtree(out)
   end)
 
+  it("resumes a sweep whose process was killed (SIGKILL) mid-run", function()
+    local out = tmpdir("killed")
+    local pid = proc.spawn {argv = {proc.exe(), "-e", string.format("package.path=%q package.cpath=%q", package.path,
+      package.cpath), FN, out, "x", "slow"}, env = {QNN_QUIET = "1"}, stdout = "/dev/null", stderr = "stdout"}
+    -- runs with x = 1, 2 finish at once, those with x = 3 sleep 30 s: kill the sweep then
+    local t0 = qnn.clock()
+    local n = 0
+    while n < 4 and qnn.clock() - t0 < 60 do
+      proc.sleep(0.05)
+      local f = io.open(out .. "/runs.jsonl")
+      if f then
+        n = select(2, f:read("a"):gsub("\n", ""))
+        f:close()
+      end
+    end
+    assert.are.equal(4, n)
+    proc.kill(pid, "KILL")
+    proc.wait({pid})
+    local code, text = fixture(out, "resume")
+    assert.are.equal(0, code, text)
+    assert.matches("done=2 failed=0 skipped=4 rows=6", text)
+    local rows = by_index(load(out))
+    for i = 1, 6 do assert.are.equal("ok", rows[i].status) end
+    rmtree(out)
+  end)
+
   it("refuses the results directory of a different sweep", function()
     local out = tmpdir("other")
     assert.are.equal(0, (fixture(out)))
