@@ -945,6 +945,45 @@ local function stats(xs)
 end
 M._stats = stats
 
+--- Percentile bootstrap interval of stat(sample) (stat defaults to the mean).
+function M.bootstrap(xs, stat, opts)
+  if type(xs) ~= "table" or #xs == 0 then error("qnn.sweep.bootstrap: xs must be a non-empty list", 2) end
+  if type(stat) == "table" and opts == nil then stat, opts = nil, stat end
+  stat = stat or function(s) local t = 0 for _, x in ipairs(s) do t = t + x end return t / #s end
+  if type(stat) ~= "function" then error("qnn.sweep.bootstrap: stat must be a function(sample) -> number", 2) end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if k ~= "reps" and k ~= "seed" and k ~= "level" then
+      error("qnn.sweep.bootstrap: unknown option '" .. tostring(k) .. "' (allowed: reps, seed, level)", 2)
+    end
+  end
+  local reps, level = opts.reps or 2000, opts.level or 0.95
+  if math.type(reps) ~= "integer" or reps < 10 or reps > 10000000 then
+    error("qnn.sweep.bootstrap: reps must be an integer in [10, 1e7], got " .. tostring(reps), 2)
+  end
+  if type(level) ~= "number" or not (level > 0 and level < 1) then
+    error("qnn.sweep.bootstrap: level must be in (0, 1), got " .. tostring(level), 2)
+  end
+  local rng = qnn.rng(opts.seed or 1)
+  local n, est, vals = #xs, stat(xs), {}
+  local sample = {}
+  for r = 1, reps do
+    for i = 1, n do sample[i] = xs[rng:int(1, n)] end
+    local v = stat(sample)
+    if type(v) == "number" and v == v then vals[#vals + 1] = v end
+  end
+  if #vals == 0 then return 0 / 0, 0 / 0, est end
+  table.sort(vals)
+  local function q(p)
+    local h = (#vals - 1) * p + 1
+    local lo = math.floor(h)
+    local hi = math.min(lo + 1, #vals)
+    return vals[lo] + (h - lo) * (vals[hi] - vals[lo])
+  end
+  local alpha = (1 - level) / 2
+  return q(alpha), q(1 - alpha), est
+end
+
 local function rows_of(src)
   if type(src) == "table" and src.rows then return src.rows, src.out end
   if type(src) ~= "string" then
@@ -959,6 +998,11 @@ local function rows_of(src)
   return rows, path:match("^(.*)/[^/]*$") or "."
 end
 
+function M.load(src)
+  local rows = rows_of(src)
+  return rows
+end
+
 local function lookup(r, k)
   if k == "seed" then return r.seed end
   local v = r.config and r.config[k]
@@ -966,17 +1010,18 @@ local function lookup(r, k)
   return v
 end
 
-local SUMMARY_KEYS = {by = true, metric = true, print = true, png = true, csv = true, title = true, ylabel = true}
+local SUMMARY_KEYS = {by = true, metric = true, print = true, png = true, csv = true, title = true, ylabel = true,
+  x = true, logx = true}
 
 function M.summary(src, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("qnn.sweep.summary: options must be a table", 2) end
   for k in pairs(opts) do
     if not SUMMARY_KEYS[k] then
-      error("qnn.sweep.summary: unknown option '" .. tostring(k) .. "' (allowed: by, metric, print, png, csv, title, ylabel)", 2)
+      error("qnn.sweep.summary: unknown option '" .. tostring(k) .. "' (allowed: by, metric, print, png, csv, title, ylabel, x, logx)", 2)
     end
   end
-  local rows, dir = rows_of(src)
+  local rows = rows_of(src)
   local metrics = opts.metric
   if type(metrics) == "string" then metrics = {metrics} end
   if type(metrics) ~= "table" or #metrics == 0 then
@@ -996,6 +1041,13 @@ function M.summary(src, opts)
     table.sort(by)
   elseif type(by) == "string" then by = {by}
   elseif type(by) ~= "table" then error("qnn.sweep.summary: by must be a list of config keys", 2) end
+  if opts.x ~= nil then
+    local inby = false
+    for _, k in ipairs(by) do if k == opts.x then inby = true end end
+    if type(opts.x) ~= "string" or not inby then
+      error("qnn.sweep.summary: x must be one of the by keys (" .. table.concat(by, ", ") .. "), got " .. tostring(opts.x), 2)
+    end
+  end
   -- groups of runs by the values of the `by` keys, in sorted order
   local groups, order = {}, {}
   for _, r in ipairs(rows) do
@@ -1091,7 +1143,37 @@ function M.summary(src, opts)
     report.csv(csv, cols, crow)
     result.csv = csv
   end
-  if opts.png then
+  if opts.png and opts.x then
+    -- error-bar lines against the numeric config key x: one series per metric and per value of
+    -- the other `by` keys
+    local xi
+    for i, k in ipairs(by) do if k == opts.x then xi = i end end
+    local series, sorder = {}, {}
+    for _, e in ipairs(result.groups) do
+      if type(e[opts.x]) == "number" and e.n > 0 then
+        local lab = {}
+        if multi then lab[1] = e.metric end
+        for i, k in ipairs(by) do if i ~= xi then lab[#lab + 1] = k .. "=" .. tostring(e[k]) end end
+        local name = #lab > 0 and table.concat(lab, " ") or (metrics[1] .. " (mean ± 95% CI, t)")
+        if not series[name] then series[name] = {}; sorder[#sorder + 1] = name end
+        table.insert(series[name], {x = e[opts.x], mean = e.mean, ci95 = e.n > 1 and e.ci or 0})
+      end
+    end
+    local base = opts.png:gsub("%.png$", "")
+    local ss = {}
+    for si, name in ipairs(sorder) do
+      local pts = series[name]
+      table.sort(pts, function(p, q) return p.x < q.x end)
+      local path = string.format("%s_series%d.csv", base, si)
+      report.csv(path, {"x", "mean", "ci95"}, pts)
+      ss[#ss + 1] = {csv = path, x = 1, y = 2, err = 3, title = name}
+    end
+    if #ss > 0 then
+      result.png = report.plot {png = opts.png, csv = ss[1].csv, series = ss, xlabel = opts.x,
+        ylabel = opts.ylabel or (multi and "value" or metrics[1]), logx = opts.logx,
+        title = opts.title or (table.concat(metrics, ", ") .. " vs " .. opts.x .. ": mean ± 95% CI (Student t)")}
+    end
+  elseif opts.png then
     -- one cluster per group of runs, one bar per metric, error bars = 95% CI
     local labels, vals, errs = {}, {}, {}
     for mi = 1, #metrics do vals[mi], errs[mi] = {}, {} end
@@ -1152,13 +1234,22 @@ doc(M.run, "run", "qnn.sweep{run=, grid=, seeds=, ranges=, random=, out=, worker
 doc(M.result, "result", "qnn.sweep.result(metrics) -> boolean",
   "metrics: table. In a script run by a sweep (QNN_SWEEP_RESULT set) records the run's metrics (later " ..
   "qnn.report.json calls no longer replace them); returns false (and does nothing) outside a sweep.")
-doc(M.summary, "summary", "qnn.sweep.summary(src, {metric=, by={...}, print=true, png=, csv=, title=, ylabel=}) -> result",
+doc(M.summary, "summary", "qnn.sweep.summary(src, {metric=, by={...}, print=true, png=, x=, logx=, csv=, title=, ylabel=}) -> result",
   "src: a sweep directory, its runs.jsonl, or the table qnn.sweep returned; metric: a name or a list of names " ..
   "(then one table row per metric and group). Groups the ok runs by the " ..
   "config keys in by (default: every config key) and gives n, mean, sd (n-1), the 95% confidence interval " ..
   "mean ± t(0.975, n-1)·sd/√n (Student t), min, max and the failed count per group; prints the table " ..
   "(unless print = false), writes a CSV (csv=, or the png path with .csv when png= is given) and a gnuplot " ..
-  "bar chart with 95% CI error bars (png=) through qnn.report.bars.\nReturns {metric=, by=, groups={...}, text=, method=}.")
+  "bar chart with 95% CI error bars (png=) through qnn.report.bars; with x = one of the by keys (numeric), " ..
+  "error-bar lines of the mean against it instead (qnn.report.plot; logx = true or a base for a log axis), " ..
+  "one line per value of the other keys.\nReturns {metric=, by=, groups={...}, text=, method=}.")
+doc(M.bootstrap, "bootstrap", "qnn.sweep.bootstrap(xs [, stat] [, {reps=2000, seed=1, level=0.95}]) -> lo, hi, estimate",
+  "xs: non-empty list (numbers, or any values stat understands, e.g. {x, y} pairs for a fitted slope); " ..
+  "stat: function(sample) -> number, default the mean. Percentile bootstrap: resamples xs with replacement " ..
+  "reps times (seeded stream) and returns the (1-level)/2 and (1+level)/2 quantiles of stat and stat(xs).")
+doc(M.load, "load", "qnn.sweep.load(src) -> rows",
+  "src: a sweep directory or its runs.jsonl. Returns the latest row of every run (config, seed, status, " ..
+  "metrics, error, exit, signal, wall, cpu, host, commit, ...), skipping corrupted lines with a warning.")
 doc(M.t975, "t975", "qnn.sweep.t975(df) -> number",
   "df: integer >= 1. The 0.975 quantile of Student's t with df degrees of freedom (exact table to 30, " ..
   "Cornish-Fisher expansion above).")

@@ -355,6 +355,63 @@ describe("qnn.sweep.summary", function()
     assert.matches("Student t", s.text)
     assert.matches("95%% CI", s.text)
   end)
+  it("plots error-bar lines against a numeric key and loads results", function()
+    local out = tmpdir("xplot")
+    local r = qnn.sweep {run = SCRIPT, grid = {x = {1, 2, 4}}, seeds = 3, out = out}
+    assert.are.equal(9, r.done)
+    local rows = qnn.sweep.load(out)
+    assert.are.equal(9, #rows)
+    local s = qnn.sweep.summary(out, {metric = "acc", by = {"x"}, x = "x", png = out .. "/acc.png", print = false})
+    assert.are.equal(3, #s.groups)
+    -- acc = x/10 + seed/100 with seeds 1..3: mean x/10 + 0.02, sd 0.01
+    for i, xv in ipairs {1, 2, 4} do
+      assert.are.equal(xv, s.groups[i].x)
+      assert.is_true(math.abs(s.groups[i].mean - (xv / 10 + 0.02)) < 1e-12)
+      assert.is_true(math.abs(s.groups[i].std - 0.01) < 1e-12)
+      assert.is_true(math.abs(s.groups[i].ci - 4.302652730 * 0.01 / math.sqrt(3)) < 1e-9)
+    end
+    local lines_ = lines(out .. "/acc_series1.csv")
+    assert.are.equal("x,mean,ci95", lines_[1])
+    assert.are.equal(4, #lines_)
+    local cx, cm, cc = lines_[2]:match("^([^,]+),([^,]+),([^,]+)$")
+    assert.are.equal(1, tonumber(cx))
+    assert.is_true(math.abs(tonumber(cm) - 0.12) < 1e-9)
+    assert.is_true(math.abs(tonumber(cc) - 4.302652730 * 0.01 / math.sqrt(3)) < 1e-8)
+    assert.has_error(function() qnn.sweep.summary(out, {metric = "acc", by = {"x"}, x = "seed", png = "a.png"}) end)
+    rmtree(out)
+  end)
+  it("bootstraps intervals with a seeded stream", function()
+    local lo, hi, est = qnn.sweep.bootstrap({3, 3, 3, 3})
+    assert.are.equal(3, lo)
+    assert.are.equal(3, hi)
+    assert.are.equal(3, est)
+    local xs = {}
+    for i = 1, 20 do xs[i] = i end
+    local l1, h1, e1 = qnn.sweep.bootstrap(xs, {reps = 500, seed = 4})
+    local l2, h2 = qnn.sweep.bootstrap(xs, {reps = 500, seed = 4})
+    assert.are.equal(10.5, e1)
+    assert.are.equal(l1, l2)
+    assert.are.equal(h1, h2)
+    assert.is_true(l1 < 10.5 and h1 > 10.5 and l1 > 1 and h1 < 20)
+    -- a slope through (x, y) pairs: exact line -> degenerate interval at the slope
+    local pts = {}
+    for i = 1, 6 do pts[i] = {i, 2 * i + 1} end
+    local slope = function(s)
+      local xs_, ys_ = {}, {}
+      for i, p in ipairs(s) do xs_[i], ys_[i] = p[1], p[2] end
+      local n, mx, my = #s, 0, 0
+      for i = 1, n do mx, my = mx + xs_[i] / n, my + ys_[i] / n end
+      local sxy, sxx = 0, 0
+      for i = 1, n do sxy, sxx = sxy + (xs_[i] - mx) * (ys_[i] - my), sxx + (xs_[i] - mx) ^ 2 end
+      return sxx > 0 and sxy / sxx or 0 / 0
+    end
+    local sl, sh, se = qnn.sweep.bootstrap(pts, slope, {reps = 200})
+    assert.is_true(math.abs(se - 2) < 1e-12 and math.abs(sl - 2) < 1e-12 and math.abs(sh - 2) < 1e-12)
+    assert.has_error(function() qnn.sweep.bootstrap({}) end)
+    assert.has_error(function() qnn.sweep.bootstrap({1}, {reps = 3}) end)
+    assert.has_error(function() qnn.sweep.bootstrap({1}, {level = 1}) end)
+    assert.has_error(function() qnn.sweep.bootstrap({1}, {rep = 100}) end)
+  end)
   it("has the t quantiles", function()
     assert.is_true(math.abs(qnn.sweep.t975(4) - 2.776445105) < 1e-9)
     assert.is_true(math.abs(qnn.sweep.t975(40) - 2.021075390) < 1e-6)
