@@ -213,17 +213,9 @@ doc(M.json_encode, "json_encode", "qnn.report.json_encode(value [, indent=true])
   "JSON text of a Lua value (tables, numbers, strings, booleans, Tensors). NaN/inf become null; keys sorted.")
 
 function M.json(path, v)
-  local r = M.write(path, M.json_encode(v) .. "\n")
-  -- a script run by qnn.sweep: the last JSON it writes is its result (unless qnn.sweep.result was called)
-  local sweep_result = os.getenv("QNN_SWEEP_RESULT")
-  if sweep_result and sweep_result ~= "" and not M._sweep_result_set then
-    M.write(sweep_result, M.json_encode(v, false) .. "\n")
-  end
-  return r
+  return M.write(path, M.json_encode(v) .. "\n")
 end
-doc(M.json, "json", "qnn.report.json(path, value) -> path",
-  "Writes value as JSON, atomically. In a script run by qnn.sweep (QNN_SWEEP_RESULT set) the value is also " ..
-  "the run's result (the last call wins; qnn.sweep.result{...} takes precedence).")
+doc(M.json, "json", "qnn.report.json(path, value) -> path", "Writes value as JSON, atomically.")
 
 local function csv_cell(x)
   if x == nil then return "" end
