@@ -8,8 +8,8 @@
 --    the same qnn.sweep{...} call, the call runs the one job, writes its result file and ends
 --    the process. Other qnn.sweep calls met on the way return the results already on disk.
 --  * run = "script.lua": the worker runs the script with args, --key=value per config entry and
---    --seed=N (seed_flag), with QNN_SWEEP_RESULT=<file>; qnn.report.json (last call wins) or
---    qnn.sweep.result{...} (explicit, wins over report.json) writes the metrics there.
+--    --seed=N (seed_flag), with QNN_SWEEP_RESULT=<file>; the last .json file written through
+--    qnn.report (report.json / report.write) or qnn.sweep.result{...} (explicit, wins) is the result.
 local qnn = require "qnn"
 local proc = qnn.proc
 local M = {}
@@ -661,9 +661,14 @@ local function finish_row(S, run, job, how, code, wall, extra)
     row.status = res.status == "ok" and "ok" or "failed"
     row.metrics = res.metrics or {}
     row.error = res.error
-  elseif S.kind == "script" and type(res) == "table" and how == "exit" and code == 0 then
+  elseif S.kind == "script" and how == "exit" and code == 0 then
     row.status = "ok"
-    row.metrics = flatten(res, "", {}, 0)
+    if type(res) == "table" then
+      row.metrics = flatten(res, "", {}, 0)
+    else
+      row.note = "the script wrote no result: no metrics (qnn.sweep.result{...} or a .json file through " ..
+        "qnn.report sets them)"
+    end
   else
     row.status = "failed"
     local tail = job.log and log_tail(job.log)
@@ -673,8 +678,6 @@ local function finish_row(S, run, job, how, code, wall, extra)
       row.error = string.format("exited with status %d%s", code, tail and (": " .. tail) or "")
     elseif how == "lost" then
       row.error = code
-    elseif S.kind == "script" then
-      row.error = "the script wrote no result (call qnn.report.json or qnn.sweep.result{...} in it)"
     else
       row.error = "the worker finished without reaching this qnn.sweep call (the script must make the same " ..
         "qnn.sweep{...} call every time it runs)"
