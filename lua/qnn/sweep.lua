@@ -240,7 +240,7 @@ local function check_opts(o)
     end
   end
   posint("random", 1, 1000000)
-  posint("workers", 0, 4096)
+  posint("workers", 1, 4096)
   posint("threads", 1, 4096)
   posint("ranks", 1, 4096)
   posint("random_seed", -(1 << 53), 1 << 53)
@@ -853,7 +853,6 @@ function M.run(o)
   if under_mpi(S) then return mpi_backend(S) end
   local ncpu = proc.ncpu()
   S.workers = o.workers or ncpu
-  if S.workers < 1 then error("qnn.sweep: workers must be >= 1 for the local backend", 2) end
   S.threads = o.threads or math.max(1, ncpu // S.workers)
   open_out(S)
   return M._execute(S, function(pending, emit, st)

@@ -63,6 +63,15 @@ elif [ "$(lines "$d")" != 40 ]; then bad "2 ranks: $(lines "$d") lines, want 40"
 elif ! grep -q '"rank":1' "$d/runs.jsonl"; then bad "2 ranks: rank 1 ran nothing"
 else ok; fi
 
+# 1b. a run that crashes (SIGSEGV) is recorded failed with its signal; its rank goes on
+d=$tmp/crash
+o=$(timeout 120 mpirun --oversubscribe -np 2 "$Q" --mpi $FIX "$d" crashrun 2>"$tmp/err"); rc=$?
+if [ $rc -ne 0 ]; then bad "crashing run: exit $rc: $(tail -5 "$tmp/err")"
+elif ! [[ $o == *"rank 0: done=39 failed=1 skipped=0 rows=40"* ]]; then bad "crashing run: output '$o'"
+elif ! msg=$(check_rows "$d" 39 1); then bad "crashing run: $msg"
+elif ! grep -q '"signal":11' "$d/runs.jsonl"; then bad "crashing run: no signal 11 row"
+else ok; fi
+
 # 2. four ranks, one killed mid-sweep, under --enable-recovery: only its run is lost
 d=$tmp/kill
 o=$(timeout 120 mpirun --oversubscribe --enable-recovery -np 4 "$Q" --mpi $FIX "$d" killrank="$tmp/kill.marker" 2>"$tmp/err"); rc=$?
