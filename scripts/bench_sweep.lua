@@ -48,8 +48,9 @@ end
 local iters = math.floor(loop_rate() * a.seconds)
 
 local function sweep(name, workers, it, extra)
+  -- threads = 1 for both: the serial baseline must not get a second core through OpenMP/OpenBLAS
   local o = {name = name, run = task, args = {"--iters=" .. it}, grid = {task = range(a.runs)},
-             workers = workers, out = tmp .. "/" .. name, seed_flag = "--seed"}
+             workers = workers, threads = 1, out = tmp .. "/" .. name, seed_flag = "--seed"}
   for k, v in pairs(extra or {}) do o[k] = v end
   local t0 = qnn.clock()
   local r = qnn.sweep(o)
