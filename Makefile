@@ -6,6 +6,7 @@
 # make api-doc     docs/api.md from the doc strings   CC=clang      build with clang
 # make fuzz       API + parser fuzzer (FUZZ_S=60, FUZZ_SEED)   make test-examples  examples --quick
 # O=dir puts build/, lib/ and bin/ under dir (parallel builds by several people).
+# MPI=1 / MPI=0 forces / skips lib/qnn_mpi.so (qnn.sweep's MPI backend; default: when mpicc exists).
 O        ?= .
 BUILD    := $(O)/build
 LIBDIR   := $(O)/lib
@@ -66,8 +67,21 @@ SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 SONAME    := libqnn.so.$(SOMAJOR)
 LIBSHARED := $(LIBDIR)/libqnn.so.$(VERSION)
 
+# MPI backend of qnn.sweep: lib/qnn_mpi.so from src/mpi/ (the only code that sees MPI), built
+# when mpicc exists (MPI=1 requires it, MPI=0 skips it).
+MPICC ?= $(shell command -v mpicc 2>/dev/null)
+ifeq ($(MPI),0)
+MPILIB :=
+else ifneq ($(MPICC),)
+MPILIB := $(LIBDIR)/qnn_mpi.so
+else ifeq ($(MPI),1)
+$(error MPI=1 but mpicc was not found: install libopenmpi-dev and openmpi-bin (scripts/deps.sh))
+else
+MPILIB :=
+endif
+
 .PHONY: all deps test test-c test-lua asan fuzz test-examples demo bench data install uninstall clean check-tree
-all: $(LIBA) $(LIBSO) $(LIBSHARED) $(if $(HOST_SRC),$(HOST))
+all: $(LIBA) $(LIBSO) $(LIBSHARED) $(if $(HOST_SRC),$(HOST)) $(MPILIB)
 
 deps:
 	@bash scripts/deps.sh
@@ -106,6 +120,10 @@ $(LIBSO): $(LUA_OBJ) $(LIBA)
 $(HOST): $(HOST_OBJ) $(LUA_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@.tmp -Wl,-E $(HOST_OBJ) $(LUA_OBJ) $(LIBA) $(LUA_LIBS) -lreadline $(LDLIBS) -ldl && mv $@.tmp $@
+
+$(LIBDIR)/qnn_mpi.so: src/mpi/qnn_mpi.c
+	@mkdir -p $(dir $@)
+	$(MPICC) $(filter-out -fopenmp -MMD -MP,$(ALLCFLAGS)) -shared -o $@.tmp $< $(SANLD) && mv $@.tmp $@
 
 $(BUILD)/tests/%: tests/c/%.c tests/c/harness.h $(LIBA)
 	@mkdir -p $(dir $@)
@@ -185,6 +203,7 @@ install: all $(PC)
 	  $(DEST)/share/man/man1 $(DEST)/share/qnnlab
 	install -m 755 $(HOST) $(DEST)/bin/qnnlab
 	install -m 755 $(LIBSO) $(INST_LMOD)/qnn.so
+	$(if $(MPILIB),install -m 755 $(MPILIB) $(INST_LMOD)/qnn_mpi.so)
 	install -m 644 $(LIBA) $(DEST)/lib/libqnn.a
 	install -m 755 $(LIBSHARED) $(DEST)/lib/libqnn.so.$(VERSION)
 	ln -sf libqnn.so.$(VERSION) $(DEST)/lib/$(SONAME)
@@ -199,7 +218,7 @@ install: all $(PC)
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && [ -w /etc/ld.so.cache ]; then ldconfig 2>/dev/null || true; fi
 
 uninstall:
-	rm -f $(DEST)/bin/qnnlab $(INST_LMOD)/qnn.so $(DEST)/lib/libqnn.a $(DEST)/lib/libqnn.so \
+	rm -f $(DEST)/bin/qnnlab $(INST_LMOD)/qnn.so $(INST_LMOD)/qnn_mpi.so $(DEST)/lib/libqnn.a $(DEST)/lib/libqnn.so \
 	  $(DEST)/lib/$(SONAME) $(DEST)/lib/libqnn.so.$(VERSION) $(DEST)/lib/pkgconfig/qnn.pc \
 	  $(DEST)/share/man/man1/qnnlab.1 $(DEST)/share/qnnlab/fetch-data.sh
 	rm -rf $(DEST)/include/qnn $(INST_LUA)/qnn $(DEST)/share/qnnlab/examples
@@ -212,6 +231,7 @@ uninstall:
 rock-install: all
 	install -d $(LUADIR) $(LIBDIR_ROCK) $(BINDIR_ROCK)
 	install -m 755 $(LIBSO) $(LIBDIR_ROCK)/qnn.so
+	$(if $(MPILIB),install -m 755 $(MPILIB) $(LIBDIR_ROCK)/qnn_mpi.so)
 	for f in $(LUA_FILES); do install -D -m 644 $$f $(LUADIR)/$${f#lua/}; done
 	install -m 755 $(HOST) $(BINDIR_ROCK)/qnnlab
 

@@ -4,20 +4,22 @@
 local qnn = require "qnn"
 local C = {}
 
---- Command line flags: --quick, --seeds=N, --out=dir (default results/, results/quick/ with
---- --quick), --epochs=N
+--- Command line flags: --quick, --seeds=N, --seed=N (first seed; with it one seed by default, as
+--- qnn.sweep runs it), --out=dir (default results/, results/quick/ with --quick), --epochs=N
 function C.args(argv)
   local a = {quick = false}
   for _, s in ipairs(argv or {}) do
     if s == "--quick" then a.quick = true
     elseif s:match("^%-%-seeds=%d+$") then a.seeds = tonumber(s:match("=(%d+)"))
+    elseif s:match("^%-%-seed=%d+$") then a.seed = tonumber(s:match("=(%d+)"))
     elseif s:match("^%-%-epochs=%d+$") then a.epochs = tonumber(s:match("=(%d+)"))
     elseif s:match("^%-%-out=") then a.out = s:match("=(.*)$")
     elseif s == "--help" or s == "-h" then a.help = true
-    else error("unknown argument " .. s .. " (use --quick, --seeds=N, --epochs=N, --out=dir)") end
+    else error("unknown argument " .. s .. " (use --quick, --seeds=N, --seed=N, --epochs=N, --out=dir)") end
   end
   -- quick runs (make demo) must not overwrite the full results
   a.out = a.out or (a.quick and "results/quick" or "results")
+  if a.seed and not a.seeds then a.seeds = 1 end
   return a
 end
 
@@ -77,8 +79,8 @@ end
 function C.table(header, rows) print(report.table(header, rows)) end
 
 --- The main comparison of issue 5: Grover (paper settings) vs Adam (paper baseline) vs a tuned
---- Adam, over several seeds. o = {name=, widths=, seeds=, epochs=10, tuned_epochs=, lr_grid=,
---- grover = extra qnn.optim.grover options, out=, quick=}
+--- Adam, over several seeds. o = {name=, widths=, seeds=, first_seed=1, epochs=10, tuned_epochs=,
+--- lr_grid=, grover = extra qnn.optim.grover options, out=, quick=}
 function C.compare(o)
   local tr, te, te_self = C.load(o.name)
   local seeds = o.seeds or 5
@@ -103,7 +105,8 @@ function C.compare(o)
     curves[m][e] = curves[m][e] or {}
     table.insert(curves[m][e], v)
   end
-  for seed = 1, seeds do
+  local first = o.first_seed or 1
+  for seed = first, first + seeds - 1 do
     -- Grover (paper settings)
     local net = C.net(o.widths, seed)
     local gopts = {net = net, data = tr, test = te, epochs = epochs, seed = seed, l2 = l2,
@@ -142,8 +145,8 @@ function C.compare(o)
       test_acc_self = net:evaluate(te_self.X, te_self.y).accuracy})
     for e = 1, o.tuned_epochs do add_curve("tuned", e, h.test_loss[e]) end
     io.write(string.format("  seed %d: grover test CE %.4f acc %.3f | adam %.4f %.3f | tuned %.4f %.3f\n",
-      seed, last.test_ce, last.test_acc, R.adam[seed].test_ce, R.adam[seed].test_acc,
-      R.tuned[seed].test_ce, R.tuned[seed].test_acc))
+      seed, last.test_ce, last.test_acc, R.adam[#R.adam].test_ce, R.adam[#R.adam].test_acc,
+      R.tuned[#R.tuned].test_ce, R.tuned[#R.tuned].test_acc))
     io.flush()
   end
   local function col(m, k)

@@ -26,7 +26,7 @@ local t0 = qnn.clock()
 local rows, csv = {}, {}
 for _, p in ipairs(ps) do
   local acc, ce, hit, wall, pm = {}, {}, {}, {}, {}
-  for seed = 1, seeds do
+  for seed = (a.seed or 1), (a.seed or 1) + seeds - 1 do
     local net = C.net(widths, seed)
     local t1 = qnn.clock()
     local r = qnn.optim.grover {net = net, data = tr, test = te, epochs = epochs, seed = seed,

@@ -19,7 +19,7 @@ local rows, csv = {}, {}
 for _, oracle in ipairs {"threshold", "durr_hoyer"} do
   local ce, acc, qrun, qideal, hits, wall = {}, {}, {}, {}, {}, {}
   local weights, cands
-  for seed = 1, seeds do
+  for seed = (a.seed or 1), (a.seed or 1) + seeds - 1 do
     local net = C.net({13, 32, 3}, seed)
     local t1 = qnn.clock()
     local r = qnn.optim.grover {net = net, data = tr, test = te, epochs = epochs, seed = seed,

@@ -144,12 +144,20 @@ function M.write(path, text)
   if dir and dir ~= "" then M.mkdir(dir) end
   local ok, err = pcall(qnn.io.write_atomic, path, text)
   if not ok then error(tostring(err):gsub("^qnn%.io%.write_atomic: ", "cannot write " .. path .. ": ", 1), 2) end
+  -- a script run by qnn.sweep (docs/sweeps.md): the last .json file it writes is its result,
+  -- unless it called qnn.sweep.result{...}
+  local sweep_result = os.getenv("QNN_SWEEP_RESULT")
+  if sweep_result and sweep_result ~= "" and path ~= sweep_result and not M._sweep_result_set
+     and path:match("%.json$") then
+    M.write(sweep_result, text)
+  end
   return path
 end
 doc(M.write, "write", "qnn.report.write(path, text) -> path",
   "Writes text atomically with qnn.io.write_atomic (temp file beside the target, then rename; a " ..
   "symlink's target is replaced, a device/FIFO/socket is refused, the old mode is kept); creates " ..
-  "the directory.")
+  "the directory.\nIn a script run by qnn.sweep (QNN_SWEEP_RESULT set) the text of the last .json file " ..
+  "written is also the run's result, unless qnn.sweep.result{...} was called.")
 
 -- JSON through lua-cjson (Debian lua-cjson): it escapes every string and formats every float
 -- (NaN and +-inf become null). This function only lays the tables out: keys sorted (the same

@@ -25,7 +25,8 @@ enum {
     ARG_NOENV = 16,   /* -E */
     ARG_VERSION = 32, /* --version */
     ARG_HELP = 64,    /* --help */
-    ARG_FETCH = 128   /* --fetch-data [DIR] [fetch options] */
+    ARG_FETCH = 128,  /* --fetch-data [DIR] [fetch options] */
+    ARG_MPI = 256     /* --mpi */
 };
 
 static void print_usage(FILE *f) {
@@ -39,6 +40,7 @@ static void print_usage(FILE *f) {
             "  -v         show version information\n"
             "  -E         ignore environment variables (LUA_PATH, LUA_CPATH, LUA_INIT)\n"
             "  -W         turn warnings on\n"
+            "  --mpi      qnn.sweep calls use the MPI backend (run under mpirun -np N)\n"
             "  --version  print the version and exit\n"
             "  --help     show this help and exit\n"
             "  --fetch-data [DIR] [--only SET]... [--force]\n"
@@ -82,6 +84,10 @@ static int collect_args(int argc, char **argv, int *script, const char **bad) {
             }
             if (strcmp(a, "--version") == 0) return flags | ARG_VERSION;
             if (strcmp(a, "--help") == 0) return flags | ARG_HELP;
+            if (strcmp(a, "--mpi") == 0) {
+                flags |= ARG_MPI;
+                break;
+            }
             if (strcmp(a, "--fetch-data") == 0) {
                 *script = i;
                 return flags | ARG_FETCH;
@@ -349,6 +355,10 @@ static int pmain(lua_State *L) {
         lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
     }
     luaL_openlibs(L);
+    if (flags & ARG_MPI) { /* read by lua/qnn/sweep.lua */
+        lua_pushboolean(L, 1);
+        lua_setfield(L, LUA_REGISTRYINDEX, "qnn.host_mpi");
+    }
     host_track_coroutines(L);
     setup_package(L);
     create_arg_table(L, argv, argc, script);
