@@ -887,3 +887,7 @@ int qnn_circuit_from_qasm(qnn_circuit **out, const char *text, qnn_error *err) {
     free(P);
     return QNN_OK;
 }
+int qnn_circuit_to_qasm_version(const qnn_circuit *c, int version, char **out, qnn_error *err) {
+    (void)version;
+    return qnn_circuit_to_qasm(c, out, err);
+}

@@ -419,7 +419,7 @@ TEST(structure) {
     qnn_circuit_gate2(c, QNN_G_CX, 1, 2, NULL);
     qnn_circuit_rot1(c, QNN_G_RY, 0, qnn_angle_param(qnn_circuit_param(c, "t", NULL), 1), NULL);
     CHECK(qnn_circuit_depth(c) == 3);
-    size_t counts[QNN_G_COUNT];
+    size_t counts[QNN_OP_COUNT];
     qnn_circuit_count(c, counts);
     CHECK(counts[QNN_G_CX] == 2 && counts[QNN_G_H] == 1);
     CHECK(qnn_circuit_repeat(c, 3, NULL) == QNN_OK);
