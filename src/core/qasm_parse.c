@@ -276,9 +276,17 @@ static int is_id(parser *P, const char *s) {
     return P->t.type == T_ID && P->t.len == strlen(s) && strncmp(P->t.s, s, P->t.len) == 0;
 }
 
+static int bad_token(parser *P) {
+    if (isdigit((unsigned char)P->t.s[0]) || P->t.s[0] == '.')
+        return PERR(P, "invalid number " TOKF " (out of range, or units/suffixes, which are not "
+                       "supported)", TOKA(P));
+    if (P->t.s[0] == '"') return PERR(P, "unterminated string " TOKF, TOKA(P));
+    return PERR(P, "invalid character " TOKF, TOKA(P));
+}
+
 static int unexpected(parser *P, const char *what) {
     if (P->t.type == T_EOF) return PERR(P, "%s expected before the end of the text", what);
-    if (P->t.type == T_BAD) return PERR(P, "invalid token " TOKF, TOKA(P));
+    if (P->t.type == T_BAD) return bad_token(P);
     return PERR(P, "%s expected, got " TOKF, what, TOKA(P));
 }
 
@@ -1161,7 +1169,7 @@ static const char *const UNSUPPORTED3[] = {
 static int statement(parser *P, int in_block) {
     int line = P->t.line, col = P->t.col;
     int first = P->nstmt++ == 0;
-    if (P->t.type == T_BAD) return PERR(P, "invalid token " TOKF, TOKA(P));
+    if (P->t.type == T_BAD) return bad_token(P);
     if (is_sym(P, ';')) {
         next(P);
         return QNN_OK;
@@ -1307,7 +1315,22 @@ static int statement(parser *P, int in_block) {
         if (P->t.len < sizeof name) {
             memcpy(name, P->t.s, P->t.len);
             name[P->t.len] = '\0';
+            /* a bit register followed by '=' (or [i] '='); otherwise a gate of that name */
+            const char *sp = P->p, *sls = P->line_start;
+            int sline = P->line;
+            tok st0 = P->t;
+            int assign = 0;
             if (qnn_circuit_creg_index(P->c, name) >= 0) {
+                next(P);
+                if (is_sym(P, '[')) {
+                    next(P);
+                    next(P);
+                    if (is_sym(P, ']')) next(P);
+                }
+                assign = is_sym(P, '=');
+                P->p = sp, P->line_start = sls, P->line = sline, P->t = st0;
+            }
+            if (assign) {
                 qarg b, a;
                 int st = get_arg(P, 0, &b);
                 if (st) return st;
