@@ -745,6 +745,10 @@ int qnn_circuit_condition(qnn_circuit *c, size_t from, uint64_t mask, uint64_t v
     size_t w = from;
     for (size_t i = from; i < c->nops; i++) {
         qnn_op *op = &c->ops[i];
+        if (op->kind == QNN_OP_BARRIER) { /* no action: stays unconditional */
+            c->ops[w++] = *op;
+            continue;
+        }
         if ((op->cval ^ value) & op->cmask & mask) { /* never true: drop */
             op_release(op);
             continue;
