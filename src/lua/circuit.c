@@ -609,6 +609,7 @@ static int l_run(lua_State *L) {
         uint64_t bits = 0;
         fail(L, qnn_circuit_run_shot(c, s, noisy ? &nm : NULL, rng, &bits, &err), &err, "run");
         lua_settop(L, 2);
+        if (!classical) return 1;
         lua_pushinteger(L, (lua_Integer)bits);
         return 2;
     } else {
@@ -1012,6 +1013,10 @@ static int l_sample(lua_State *L) {
             lua_rawseti(L, t, key);
         }
         left -= m;
+        if (left > 0 && qnn_interrupt_pending()) {
+            qnn_interrupt_clear();
+            return luaL_error(L, "interrupted");
+        }
     }
     return 1;
 }
@@ -1185,8 +1190,9 @@ static const qnn_lua_reg methods[] = {
      "s: State or Density with the circuit's qubit count; noise: a noise model (qnn.noise.*): "
      "on a State one seeded Monte-Carlo trajectory (seed: integer, rng: qnn.Rng; default "
      "stream otherwise), on a Density the exact channels.\nApplies the circuit to s in place. "
-     "On a State measurements collapse it (one sampled trajectory) and the second result is "
-     "the classical register as an integer (bit j = classical bit j). On a Density the run is "
+     "On a State measurements collapse it (one sampled trajectory); a circuit with measurement, "
+     "reset or conditions also returns the classical register as an integer (bit j = "
+     "classical bit j). On a Density the run is "
      "exact (measurement as a channel, classical control as a mixture); a circuit with "
      "measurement, reset or conditions also returns the classical distribution (table value "
      "-> probability)."},
