@@ -463,6 +463,34 @@ describe("OpenQASM round trips and version 3", function()
     end
   end)
 
+  it("writes conditional decomposed gates (mcx, dense unitary, reset) in both versions", function()
+    local c = qnn.circuit(4):creg("c", 1):creg("d", 4)
+    c:h(0):measure(0, 0)
+    c:if_("c", 1, function(k)
+      k:h(1):h(2):mcx({1, 2, 0}, 3)
+       :unitary({1, 2}, qnn.circuit(2):h(0):cx(0, 1):ry(1, 0.4):unitary()):reset(0)
+    end)
+    for i = 0, 3 do c:measure(i, 1 + i) end
+    local d = c:distribution()
+    -- c = 0 half of the time with everything 0
+    assert.is_true(math.abs(d[0] - 0.5) < 1e-14)
+    dist_close(qnn.circuit.from_qasm(c:qasm()):distribution(), d, 1e-12)
+    dist_close(qnn.circuit.from_qasm(c:qasm{version = 3}):distribution(), d, 1e-12)
+    -- and with noise the exact and the sampled distributions agree
+    local nm = qnn.noise.model{p1 = 0.05, p2 = 0.1}
+    local dn = c:distribution{noise = nm}
+    local shots = 20000
+    local s = c:sample(shots, {seed = 5, noise = nm})
+    local chi2, cells = 0, 0
+    for key, p in pairs(dn) do
+      local e = p * shots
+      if e >= 5 then chi2, cells = chi2 + ((s[key] or 0) - e) ^ 2 / e, cells + 1 end
+    end
+    assert.is_true(cells >= 8)
+    -- < 0.001 tail of chi-square with (cells - 1) degrees of freedom (generous bound)
+    assert.is_true(chi2 < cells + 6 * math.sqrt(2 * cells), "chi2 " .. chi2 .. " cells " .. cells)
+  end)
+
   it("reads the OpenQASM 3 subset with inputs as named parameters", function()
     local c = qnn.circuit.from_qasm(read("v3_basic.qasm"))
     assert.are.same({"theta", "phi"}, c:param_names())
