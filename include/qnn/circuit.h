@@ -214,6 +214,11 @@ int qnn_circuit_run_density_bits(const qnn_circuit *c, struct qnn_density *d,
 int qnn_circuit_sample(const qnn_circuit *c, const struct qnn_state *state_in,
                        const qnn_noise *noise, size_t shots, qnn_rng *rng, uint64_t *out,
                        qnn_error *err);
+/* QNN_EINVAL if sampling `shots` one trajectory each would exceed 2^34 amplitude updates
+ * (the message gives the largest allowed shot count); terminal measurements without noise are
+ * always allowed. qnn_circuit_sample checks it per call. */
+int qnn_circuit_sample_check(const qnn_circuit *c, const qnn_noise *noise, size_t shots,
+                             qnn_error *err);
 /* Exact computational-basis probabilities (2^n) of the output: from the state vector for a
  * unitary circuit or one with terminal measurements only, else from a density matrix (n <=
  * 14); otherwise QNN_EINVAL with a message pointing to sampling. */

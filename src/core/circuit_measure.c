@@ -17,6 +17,7 @@
 #include <string.h>
 
 #define MAX_BRANCHES 65536
+#define QNN_SAMPLE_MAX_WORK 17179869184.0 /* 2^34 amplitude updates per call */
 
 static int cond_ok(const qnn_op *op, uint64_t bits) { return (bits & op->cmask) == op->cval; }
 
@@ -308,6 +309,24 @@ static int run_gates(const qnn_circuit *c, qnn_state *s, qnn_error *err) {
     return QNN_OK;
 }
 
+int qnn_circuit_sample_check(const qnn_circuit *c, const qnn_noise *noise, size_t shots,
+                             qnn_error *err) {
+    int noisy = !qnn_noise_is_zero(noise);
+    if (!noisy && qnn_circuit_measures_terminal(c)) return QNN_OK; /* one run, then sampling */
+    size_t from = 0;
+    if (!noisy)
+        while (from < c->nops && qnn_op_is_gate(&c->ops[from])) from++;
+    /* one trajectory per shot: bound the work (amplitude updates) so no call runs for hours */
+    double cost = (double)shots * (double)(c->nops - from + 1) * (double)((size_t)1 << c->n);
+    if (cost > QNN_SAMPLE_MAX_WORK)
+        return qnn_error_set(err, QNN_EINVAL,
+                             "%zu shots of %zu operations on %d qubits need %.3g amplitude "
+                             "updates, more than the limit %.3g: at most %.0f shots here", shots,
+                             c->nops - from, c->n, cost, QNN_SAMPLE_MAX_WORK,
+                             floor(QNN_SAMPLE_MAX_WORK / (cost / (double)shots)));
+    return QNN_OK;
+}
+
 int qnn_circuit_sample(const qnn_circuit *c, const qnn_state *state_in, const qnn_noise *noise,
                        size_t shots, qnn_rng *rng, uint64_t *out, qnn_error *err) {
     if (shots < 1) return qnn_error_set(err, QNN_EINVAL, "sample: shots must be >= 1");
@@ -349,8 +368,14 @@ int qnn_circuit_sample(const qnn_circuit *c, const qnn_state *state_in, const qn
         return st;
     }
     size_t from = 0;
-    if (!noisy) {
+    if (!noisy)
         while (from < c->nops && qnn_op_is_gate(&c->ops[from])) from++;
+    st = qnn_circuit_sample_check(c, noise, shots, err);
+    if (st) {
+        qnn_state_release(&base);
+        return st;
+    }
+    if (!noisy) {
         for (size_t i = 0; i < from && !st; i++) st = qnn_circ_apply_op(c, &c->ops[i], &base, 0, err);
     }
     if (!st) st = qnn_state_init(&work, c->n, err);

@@ -969,7 +969,7 @@ static void run_density_dist(lua_State *L, qnn_circuit *c, qnn_density *d, const
 #define SAMPLE_CHUNK ((size_t)1 << 20)
 static int l_sample(lua_State *L) {
     qnn_circuit *c = check_c(L, 1);
-    lua_Integer shots = qnn_lua_checkint(L, 2, "shots", 1, (lua_Integer)1 << 40);
+    lua_Integer shots = qnn_lua_checkint(L, 2, "shots", 1, (lua_Integer)1 << 30);
     lua_settop(L, 3);
     static const char *const opts[] = {"seed", "rng", "noise", "state", NULL};
     int has = qnn_lua_checkopts(L, 3, opts);
@@ -994,13 +994,15 @@ static int l_sample(lua_State *L) {
     }
     qnn_rng local;
     qnn_rng *r = qnn_lua_getrng(L, has ? 3 : 0, &local);
+    qnn_error err;
+    qnn_error_clear(&err);
+    if (qnn_circuit_sample_check(c, noisy ? &nm : NULL, (size_t)shots, &err))
+        qnn_lua_argerror(L, 2, "shots", "%s", err.msg);
     size_t chunk = (size_t)shots < SAMPLE_CHUNK ? (size_t)shots : SAMPLE_CHUNK;
     uint64_t *out = (uint64_t *)lua_newuserdatauv(L, chunk * sizeof(uint64_t), 0);
     lua_newtable(L);
     int t = lua_gettop(L);
     size_t left = (size_t)shots;
-    qnn_error err;
-    qnn_error_clear(&err);
     while (left > 0) {
         size_t m = left < chunk ? left : chunk;
         fail(L, qnn_circuit_sample(c, in, noisy ? &nm : NULL, m, r, out, &err), &err, "sample");
@@ -1247,7 +1249,8 @@ static const qnn_lua_reg methods[] = {
      "function raises, the ops it added are removed and the error propagates. Returns the "
      "circuit."},
     {"sample", l_sample, "Circuit:sample(shots [, {seed=, rng=, noise=, state=}]) -> table",
-     "shots: integer in [1, 2^40]; seed/rng: random stream; noise: noise model (qnn.noise.*); "
+     "shots: integer in [1, 2^30] (and shots x operations x 2^n <= 2^34 when each shot is a "
+     "trajectory); seed/rng: random stream; noise: noise model (qnn.noise.*); "
      "state: initial State (default |0..0>).\nRuns the circuit `shots` times (one trajectory "
      "each: measurements collapse, conditions read the bits) and returns the joint distribution "
      "of the classical register: table value -> count (bit j of value = classical bit j). "

@@ -438,6 +438,10 @@ describe("Measurement and classical control in circuits", function()
     assert.has_error(function() c:reset(-1) end)
     assert.has_error(function() c:barrier({0, 0}) end)
     assert.has_error(function() c:sample(0) end)
+    assert.has_error(function() c:sample(2 ^ 31) end)
+    local ok, e = pcall(c.sample, c, 2 ^ 30) -- a trajectory per shot: too much work
+    assert.is_false(ok)
+    assert.truthy(tostring(e):find("at most", 1, true), e)
     assert.has_error(function() c:sample(10, {bogus = 1}) end)
     assert.has_error(function() qnn.circuit(1):h(0):sample(10) end) -- no classical bits
     local closer = qnn.circuit(1):measure(0)
