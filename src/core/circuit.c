@@ -638,6 +638,17 @@ int qnn_circ_is_ident(const char *name) {
     return 1;
 }
 
+int qnn_circ_is_reserved(const char *name) {
+    static const char *const W[] = {
+        "OPENQASM", "include", "qreg", "creg", "qubit", "bit", "gate", "opaque", "measure",
+        "reset", "barrier", "if", "else", "input", "output", "pi", "tau", "euler", "U", "CX",
+        "for", "while", "def", "let", "const", "float", "int", "uint", "angle", "bool", "true",
+        "false", "ctrl", "negctrl", "inv", "pow", "gphase", NULL};
+    for (int i = 0; W[i]; i++)
+        if (strcmp(name, W[i]) == 0) return 1;
+    return 0;
+}
+
 int qnn_circuit_nbits(const qnn_circuit *c) { return c->nbits; }
 int qnn_circuit_ncregs(const qnn_circuit *c) { return c->ncregs; }
 
@@ -660,6 +671,11 @@ int qnn_circuit_add_creg(qnn_circuit *c, const char *name, int size, qnn_error *
         qnn_error_set(err, QNN_EINVAL,
                       "classical register name must be an identifier ([A-Za-z_][A-Za-z0-9_]*, "
                       "at most 64 characters), got '%.80s'", name ? name : "(null)");
+        return -1;
+    }
+    if (qnn_circ_is_reserved(name)) {
+        qnn_error_set(err, QNN_EINVAL,
+                      "classical register name '%s' is an OpenQASM keyword or constant", name);
         return -1;
     }
     if (qnn_circuit_creg_index(c, name) >= 0) {

@@ -24,6 +24,8 @@ struct qnn_circuit {
 
 /* 1 if name is an identifier [A-Za-z_][A-Za-z0-9_]* of 1..64 characters */
 int qnn_circ_is_ident(const char *name);
+/* 1 if name is an OpenQASM keyword or constant (not usable as a register name) */
+int qnn_circ_is_reserved(const char *name);
 /* Runs the non-unitary path of qnn_circuit_run / qnn_circuit_run_density (circuit_measure.c). */
 int qnn_circ_run_classical(const qnn_circuit *c, qnn_state *s, const qnn_noise *noise,
                            qnn_rng *rng, uint64_t *bits, qnn_error *err);

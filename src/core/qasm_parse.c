@@ -818,6 +818,8 @@ static int add_qreg(parser *P, const char *name, int size, int line, int col) {
     if (find_qreg(P, name) || qnn_circuit_creg_index(P->c, name) >= 0)
         return perr_at(P, line, col, "register '%s' declared twice", name);
     if (size < 1) return perr_at(P, line, col, "register size must be >= 1");
+    if (qnn_circ_is_reserved(name))
+        return perr_at(P, line, col, "register name '%s' is a keyword or constant", name);
     if (P->nqubits + size > QNN_CIRCUIT_MAXQ)
         return perr_at(P, line, col, "more than %d qubits in total", QNN_CIRCUIT_MAXQ);
     qreg *r = &P->qregs[P->nq_regs++];
