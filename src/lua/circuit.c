@@ -521,9 +521,14 @@ static int l_tostring(lua_State *L) {
     qnn_error_clear(&err);
     int st = qnn_circuit_draw(c, &txt, &err);
     if (st) fail(L, st, &err, "tostring");
-    lua_pushfstring(L, "qnn.Circuit(%d qubits, %d gates, depth %d, %d params)\n",
-                    qnn_circuit_nqubits(c), (int)qnn_circuit_ngates(c), qnn_circuit_depth(c),
-                    qnn_circuit_nparams(c));
+    if (qnn_circuit_nbits(c) > 0)
+        lua_pushfstring(L, "qnn.Circuit(%d qubits, %d classical bits, %d ops, depth %d, %d params)\n",
+                        qnn_circuit_nqubits(c), qnn_circuit_nbits(c), (int)qnn_circuit_ngates(c),
+                        qnn_circuit_depth(c), qnn_circuit_nparams(c));
+    else
+        lua_pushfstring(L, "qnn.Circuit(%d qubits, %d gates, depth %d, %d params)\n",
+                        qnn_circuit_nqubits(c), (int)qnn_circuit_ngates(c), qnn_circuit_depth(c),
+                        qnn_circuit_nparams(c));
     lua_pushstring(L, txt);
     free(txt);
     lua_concat(L, 2);
@@ -1187,7 +1192,8 @@ static const qnn_lua_reg methods[] = {
     {"append", l_append, "Circuit:append(other [, map]) -> Circuit",
      "other: Circuit; map: table of other:nqubits() distinct qubit indices of this circuit "
      "(other's qubit i -> map[i+1]); default identity (needs other:nqubits() <= n).\nAppends "
-     "other's gates (parameters merged by name; new ones keep other's values); returns self."},
+     "other's ops (parameters and classical registers merged by name; new parameters keep "
+     "other's values, a register of the same name must have the same size); returns self."},
     {"run", l_run, "Circuit:run(s [, {noise=, seed=, rng=}]) -> s, bits | d, dist",
      "s: State or Density with the circuit's qubit count; noise: a noise model (qnn.noise.*): "
      "on a State one seeded Monte-Carlo trajectory (seed: integer, rng: qnn.Rng; default "
