@@ -1,4 +1,4 @@
-/* OpenQASM 2.0 export and import.
+/* OpenQASM export (versions 2.0 and 3).
  *
  * Export: `OPENQASM 2.0; include "qelib1.inc"; qreg q[n];` then one line per gate, angles
  * written as their current numeric values (shortest exact %g form). Gates with a qelib1 name are written
@@ -17,12 +17,18 @@
  * so the unitary of the exported text equals the circuit's unitary exactly (rz is read back as
  * exp(-i t/2 Z), rzz as exp(-i t/2 ZZ), like qnn's gates; QASM 2 ignores global phases anyway).
  *
- * Import: OPENQASM header, include, qreg (several, concatenated in order), creg, barrier
- * (ignored), measure (ignored: the simulator keeps the state), comments (// and block),
- * gates u3 u2 u1 u p U cx CX id x y z h s sdg t tdg sx sxdg rx ry rz cy cz swap ch ccx cswap crx
- * cry crz cu1 cp cu3 rxx ryy rzz rzy c3x c4x, applied to single qubits or broadcast over whole
- * registers, with parameter expressions (numbers, pi, + - * / ^, unary minus, parentheses,
- * sin cos tan exp ln sqrt asin acos atan). Errors name the line number and its text.
+ * Measurement, reset, barriers and classical registers are written as `measure q[i] -> c[j];`,
+ * `reset`, `barrier`, `creg`; a condition as the prefix `if(reg==v) ` on every line of the op
+ * (OpenQASM 2 can only test a whole register; other conditions are an error pointing to
+ * version 3). A conditional op's global phase is dropped (it is not observable).
+ *
+ * Version 3 (qnn_circuit_to_qasm_version(c, 3, ...)): `OPENQASM 3.0; include "stdgates.inc";`,
+ * gate definitions for the used gates stdgates lacks (sxdg rxx ryy rzz rzy), `input float[64]
+ * name;` per parameter (names made identifiers), angles `scale*name + offset`, `qubit[n] q;`,
+ * `bit[m] reg;`, `reg[j] = measure q[i];`, conditions as `if (reg == v) { ... }` or nested
+ * single-bit `if (reg[j] == b) { ... }` blocks around runs of ops with the same condition.
+ *
+ * Import lives in qasm_parse.c.
  */
 #include "circuit_internal.h"
 
