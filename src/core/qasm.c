@@ -331,8 +331,10 @@ static char **param_names3(const qnn_circuit *c) {
         for (size_t j = 0; j < len; j++)
             d[k++] = (isalnum((unsigned char)src[j]) || src[j] == '_') ? src[j] : '_';
         d[k] = '\0';
-        static const char *const RES[] = {"pi", "tau", "euler", "q", "U", "CX", "input", "float",
-                                          "gate", "measure", "reset", "if", "else", NULL};
+        static const char *const RES[] = {
+            "pi",   "tau",  "euler", "q",    "U",      "CX",     "input",  "float", "gate",
+            "measure", "reset", "if", "else", "sin",  "cos",    "tan",    "exp",    "ln",
+            "sqrt", "asin", "acos",  "atan", "arcsin", "arccos", "arctan", "log",   NULL};
         int clash = 0;
         for (int r = 0; RES[r]; r++) clash |= strcmp(d, RES[r]) == 0;
         for (int r = 0; r < qnn_circuit_ncregs(c); r++)
