@@ -469,6 +469,14 @@ describe("OpenQASM round trips and version 3", function()
     end
   end)
 
+  it("Circuit:decompose keeps measurement, reset and conditions", function()
+    local c = qnn.circuit(3):h(0):measure(0):if_(0, 1, function(k) k:mcx({0, 1}, 2):cz(0, 2) end)
+      :reset(0):barrier():measure(2)
+    local d = c:decompose()
+    assert.are.equal(c:nbits(), d:nbits())
+    dist_close(c:distribution(), d:distribution(), 1e-12)
+  end)
+
   it("writes conditional decomposed gates (mcx, dense unitary, reset) in both versions", function()
     local c = qnn.circuit(4):creg("c", 1):creg("d", 4)
     c:h(0):measure(0, 0)
