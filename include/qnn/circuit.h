@@ -18,6 +18,7 @@
 #define QNN_CIRCUIT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "qnn/common.h"
 #include "qnn/rng.h"
@@ -26,7 +27,22 @@
 #include "qnn/density.h"
 
 
-/* Gate kinds are the qnn_gate_kind values of gates.h (QNN_G_H ... QNN_G_DIAGONAL). */
+/* Op kinds. Unitary gates are the qnn_gate_kind values of gates.h (QNN_G_H ... QNN_G_DIAGONAL,
+ * all < QNN_G_COUNT). Non-unitary ops follow (they are never fused; a gate-fusion pass must
+ * treat each of them, and every op with a classical condition (cmask != 0), as a barrier):
+ *   QNN_OP_MEASURE  qubits[0] -> classical bit op->cbit (projective, Z basis; records the bit)
+ *   QNN_OP_RESET    qubits[0] -> |0> (measure and flip; nothing recorded)
+ *   QNN_OP_BARRIER  qubits[0..nq-1]: no action (kept for export; a fusion boundary)
+ * Any op may carry a classical condition: it acts only when (bits & cmask) == cval, bits = the
+ * classical register (bit j = classical bit j, all 0 at the start of a run). */
+enum {
+    QNN_OP_MEASURE = QNN_G_COUNT,
+    QNN_OP_RESET,
+    QNN_OP_BARRIER,
+    QNN_OP_COUNT
+};
+/* Classical bits per circuit (bits are held in one uint64_t). */
+#define QNN_CIRCUIT_MAXBITS 64
 
 /* Kind <-> name ("h", "rx", "cphase", "mcx", ...). Returns -1 / NULL when unknown. */
 int qnn_op_kind_from_name(const char *name);
@@ -58,7 +74,15 @@ typedef struct qnn_op {
     int *qext;         /* qubits when nq > 3 (owned) */
     qnn_angle ang[3];  /* first qnn_op_kind_nangles(kind) are used */
     double *data;      /* unitary: 2*d*d doubles (re, im, row-major); diagonal: 2^n phases */
+    int cbit;          /* QNN_OP_MEASURE: classical bit written (0-based); unused otherwise */
+    uint64_t cmask;    /* classical condition: acts only when (bits & cmask) == cval */
+    uint64_t cval;     /* (cmask 0 = unconditional; cval has no bits outside cmask) */
 } qnn_op;
+
+/* 1 if op is an unconditional unitary gate (kind < QNN_G_COUNT, cmask == 0). */
+static inline int qnn_op_is_gate(const qnn_op *op) {
+    return op->kind >= 0 && op->kind < QNN_G_COUNT && op->cmask == 0;
+}
 
 static inline const int *qnn_op_qubits(const qnn_op *op) {
     return op->nq <= 3 ? op->qbuf : op->qext;
@@ -115,8 +139,36 @@ int qnn_circuit_inverse(qnn_circuit **out, const qnn_circuit *c, qnn_error *err)
 /* Repeats the current gate list k >= 1 times in place (k = 1: no change). */
 int qnn_circuit_repeat(qnn_circuit *c, int k, qnn_error *err);
 int qnn_circuit_depth(const qnn_circuit *c);
-/* counts[kind] for QNN_G_COUNT kinds. */
-void qnn_circuit_count(const qnn_circuit *c, size_t counts[QNN_G_COUNT]);
+/* counts[kind] for QNN_OP_COUNT kinds (gates, measure, reset, barrier). */
+void qnn_circuit_count(const qnn_circuit *c, size_t counts[QNN_OP_COUNT]);
+
+/* ---- classical registers, measurement, reset, barriers, conditions ---- */
+/* Classical bits are numbered 0..nbits-1 across registers in declaration order. */
+int qnn_circuit_nbits(const qnn_circuit *c);
+int qnn_circuit_ncregs(const qnn_circuit *c);
+/* Name of register i (NULL if out of range); *offset, *size (may be NULL) get its bits. */
+const char *qnn_circuit_creg(const qnn_circuit *c, int i, int *offset, int *size);
+int qnn_circuit_creg_index(const qnn_circuit *c, const char *name); /* -1 if missing */
+/* Declares a register of `size` >= 1 bits (total <= QNN_CIRCUIT_MAXBITS); name: identifier
+ * ([A-Za-z_][A-Za-z0-9_]*, <= 64 chars), new. Returns its first bit index (>= 0) or -1. */
+int qnn_circuit_add_creg(qnn_circuit *c, const char *name, int size, qnn_error *err);
+int qnn_circuit_measure(qnn_circuit *c, int q, int bit, qnn_error *err);
+int qnn_circuit_reset(qnn_circuit *c, int q, qnn_error *err);
+int qnn_circuit_barrier(qnn_circuit *c, const int *qubits, int nq, qnn_error *err);
+/* Makes ops [from, ngates) conditional on (bits & mask) == value, combined (AND) with any
+ * condition they already have; ops whose combined condition can never hold are removed. */
+int qnn_circuit_condition(qnn_circuit *c, size_t from, uint64_t mask, uint64_t value,
+                          qnn_error *err);
+/* Removes ops [n, ngates) (no-op if n >= ngates). */
+void qnn_circuit_truncate(qnn_circuit *c, size_t n);
+/* 1 if every op is an unconditional gate or a barrier (the circuit is a unitary). */
+int qnn_circuit_is_unitary(const qnn_circuit *c);
+/* 1 if the circuit is a unitary followed by measurements only: no reset, no condition, and no
+ * gate acts on a qubit after it was measured. Its computational-basis probabilities are then
+ * those of the unitary part. */
+int qnn_circuit_measures_terminal(const qnn_circuit *c);
+/* New circuit holding only the gates of c (measurements and barriers dropped); NULL-safe. */
+int qnn_circuit_gates_only(qnn_circuit **out, const qnn_circuit *c, qnn_error *err);
 /* New circuit of 1-qubit gates and CX only, equal to c up to a global phase: fixed 2-qubit
  * gates by CX conjugations, diagonals / mcz / mcx by their Walsh expansion (CX ladders + RZ,
  * no ancillas). General unitaries on >= 2 qubits are refused. See circuit_decompose.c. */
@@ -155,6 +207,38 @@ int qnn_circuit_run_density(const qnn_circuit *c, struct qnn_density *d, const q
 /* Full unitary (n <= 10): out holds 2*d*d doubles, row-major re/im, d = 2^n. */
 int qnn_circuit_unitary(const qnn_circuit *c, double *out, qnn_error *err);
 
+/* ---- runs with measurement and classical control ---- */
+/* One trajectory on s: gates (with noise, as qnn_circuit_run), measurements collapse s and
+ * record the bit, resets, conditions on the bits recorded so far. *bits (may be NULL) gets the
+ * classical register. rng is needed when the circuit measures or resets. */
+int qnn_circuit_run_shot(const qnn_circuit *c, struct qnn_state *s, const qnn_noise *noise,
+                         qnn_rng *rng, uint64_t *bits, qnn_error *err);
+/* Exact run on a density matrix: measurement as a channel, classical control as a mixture
+ * over the classical register (one branch per distinct register value). d gets the final
+ * state (sum over branches). If values/probs are not NULL they get up to `cap` entries of
+ * the classical distribution (register value, probability; ascending values); *count gets the
+ * number of outcomes (QNN_ERANGE if more than cap). Branches below 1e-15 probability are
+ * dropped. */
+int qnn_circuit_run_density_bits(const qnn_circuit *c, struct qnn_density *d,
+                                 const qnn_noise *noise, uint64_t *values, double *probs,
+                                 size_t cap, size_t *count, qnn_error *err);
+/* Samples `shots` runs from state_in (NULL: |0..0>), out[shot] = classical register. Without
+ * noise the unitary prefix runs once; if the measurements are terminal and there is no noise,
+ * the register is sampled from the final state directly (same distribution). */
+int qnn_circuit_sample(const qnn_circuit *c, const struct qnn_state *state_in,
+                       const qnn_noise *noise, size_t shots, qnn_rng *rng, uint64_t *out,
+                       qnn_error *err);
+/* QNN_EINVAL if sampling `shots` one trajectory each would exceed 2^34 amplitude updates
+ * (the message gives the largest allowed shot count); terminal measurements without noise are
+ * always allowed. qnn_circuit_sample checks it per call. */
+int qnn_circuit_sample_check(const qnn_circuit *c, const qnn_noise *noise, size_t shots,
+                             qnn_error *err);
+/* Exact computational-basis probabilities (2^n) of the output: from the state vector for a
+ * unitary circuit or one with terminal measurements only, else from a density matrix (n <=
+ * 14); otherwise QNN_EINVAL with a message pointing to sampling. */
+int qnn_circuit_probs(const qnn_circuit *c, const struct qnn_state *state_in, double *probs,
+                      qnn_error *err);
+
 /* ---- gradients ---- */
 /* Observables are arrays of qnn_pauli_term (statevec.h: coef, x/z bit masks). */
 /* Adjoint differentiation. state_in may be NULL (|0...0>). Writes <O> to *value and
@@ -188,7 +272,11 @@ int qnn_circuit_draw(const qnn_circuit *c, char **out, qnn_error *err);
 /* OpenQASM 2.0 (include "qelib1.inc"); angles written as their current numeric values; gates
  * without a qelib1 name are decomposed exactly into qelib1 gates (see qasm.c). *out malloc'ed. */
 int qnn_circuit_to_qasm(const qnn_circuit *c, char **out, qnn_error *err);
-/* Parses OpenQASM 2.0. Errors (QNN_EFORMAT) name the line number and its text. */
+/* version 2 (as above) or 3 (OPENQASM 3.0, stdgates.inc, named parameters as `input float`,
+ * angles as offset + scale * name). */
+int qnn_circuit_to_qasm_version(const qnn_circuit *c, int version, char **out, qnn_error *err);
+/* Parses OpenQASM 2.0 or the OpenQASM 3 subset (see qasm.c). Errors (QNN_EFORMAT) name the
+ * line, the column and the offending text. */
 int qnn_circuit_from_qasm(qnn_circuit **out, const char *text, qnn_error *err);
 
 #endif

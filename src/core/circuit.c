@@ -3,6 +3,7 @@
  * circuit_grad.c, OpenQASM in qasm.c. */
 #include "circuit_internal.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@ typedef struct kind_info {
     int nang;
 } kind_info;
 
-static const kind_info KINDS[QNN_G_COUNT] = {
+static const kind_info KINDS[QNN_OP_COUNT] = {
     [QNN_G_H] = {"h", 1, 0},          [QNN_G_X] = {"x", 1, 0},
     [QNN_G_Y] = {"y", 1, 0},          [QNN_G_Z] = {"z", 1, 0},
     [QNN_G_S] = {"s", 1, 0},          [QNN_G_SDG] = {"sdg", 1, 0},
@@ -34,25 +35,27 @@ static const kind_info KINDS[QNN_G_COUNT] = {
     [QNN_G_RZY] = {"rzy", 2, 1},      [QNN_G_MCX] = {"mcx", 0, 0},
     [QNN_G_MCZ] = {"mcz", 0, 0},      [QNN_G_UNITARY] = {"unitary", 0, 0},
     [QNN_G_DIAGONAL] = {"diagonal", 0, 0},
+    [QNN_OP_MEASURE] = {"measure", 1, 0}, [QNN_OP_RESET] = {"reset", 1, 0},
+    [QNN_OP_BARRIER] = {"barrier", 0, 0},
 };
 
 int qnn_op_kind_from_name(const char *name) {
     if (!name) return -1;
-    for (int k = 0; k < QNN_G_COUNT; k++)
+    for (int k = 0; k < QNN_OP_COUNT; k++)
         if (strcmp(KINDS[k].name, name) == 0) return k;
     return -1;
 }
 
 const char *qnn_op_kind_name(int kind) {
-    return (kind >= 0 && kind < QNN_G_COUNT) ? KINDS[kind].name : NULL;
+    return (kind >= 0 && kind < QNN_OP_COUNT) ? KINDS[kind].name : NULL;
 }
 
 int qnn_op_kind_nqubits(int kind) {
-    return (kind >= 0 && kind < QNN_G_COUNT) ? KINDS[kind].nq : -1;
+    return (kind >= 0 && kind < QNN_OP_COUNT) ? KINDS[kind].nq : -1;
 }
 
 int qnn_op_kind_nangles(int kind) {
-    return (kind >= 0 && kind < QNN_G_COUNT) ? KINDS[kind].nang : 0;
+    return (kind >= 0 && kind < QNN_OP_COUNT) ? KINDS[kind].nang : 0;
 }
 
 /* ---------------- life cycle ---------------- */
@@ -82,6 +85,7 @@ void qnn_circuit_free(qnn_circuit *c) {
     for (int i = 0; i < c->np; i++) free(c->names[i]);
     free(c->names);
     free(c->values);
+    for (int i = 0; i < c->ncregs; i++) free(c->creg_name[i]);
     free(c);
 }
 
@@ -144,6 +148,11 @@ int qnn_circuit_copy(qnn_circuit **out, const qnn_circuit *c, qnn_error *err) {
         }
         d->values[idx] = c->values[i];
     }
+    for (int i = 0; i < c->ncregs; i++)
+        if (qnn_circuit_add_creg(d, c->creg_name[i], c->creg_size[i], err) < 0) {
+            qnn_circuit_free(d);
+            return QNN_ENOMEM;
+        }
     if (reserve_ops(d, c->nops)) {
         qnn_circuit_free(d);
         return qnn_error_set(err, QNN_ENOMEM, "out of memory");
@@ -459,6 +468,28 @@ int qnn_circuit_append(qnn_circuit *c, const qnn_circuit *other, const int *map,
             if (!existed) c->values[pmap[i]] = other->values[i];
         }
     }
+    /* classical registers merged by name (same size required) */
+    int bmap[QNN_CIRCUIT_MAXBITS];
+    for (int i = 0; i < other->ncregs; i++) {
+        int j = qnn_circuit_creg_index(c, other->creg_name[i]), off;
+        if (j >= 0) {
+            if (c->creg_size[j] != other->creg_size[i]) {
+                free(pmap);
+                return qnn_error_set(err, QNN_EINVAL,
+                                     "append: classical register '%s' has %d bits here, %d in the "
+                                     "other circuit", other->creg_name[i], c->creg_size[j],
+                                     other->creg_size[i]);
+            }
+            off = c->creg_off[j];
+        } else {
+            off = qnn_circuit_add_creg(c, other->creg_name[i], other->creg_size[i], err);
+            if (off < 0) {
+                free(pmap);
+                return QNN_EINVAL;
+            }
+        }
+        for (int b = 0; b < other->creg_size[i]; b++) bmap[other->creg_off[i] + b] = off + b;
+    }
     if (reserve_ops(c, other->nops)) {
         free(pmap);
         return qnn_error_set(err, QNN_ENOMEM, "out of memory");
@@ -475,6 +506,17 @@ int qnn_circuit_append(qnn_circuit *c, const qnn_circuit *other, const int *map,
         for (int j = 0; j < 3; j++)
             if (op.ang[j].param >= 0) op.ang[j].param = pmap[op.ang[j].param];
         c->data_doubles += qnn_circ_op_datalen(&op, c->n);
+        if (op.kind == QNN_OP_MEASURE) op.cbit = bmap[op.cbit];
+        if (op.cmask) {
+            uint64_t m = 0, v = 0;
+            for (int b = 0; b < QNN_CIRCUIT_MAXBITS; b++)
+                if (op.cmask >> b & 1) {
+                    m |= (uint64_t)1 << bmap[b];
+                    if (op.cval >> b & 1) v |= (uint64_t)1 << bmap[b];
+                }
+            op.cmask = m;
+            op.cval = v;
+        }
         c->ops[c->nops++] = op;
     }
     free(pmap);
@@ -533,6 +575,11 @@ static void op_invert(qnn_op *op) {
 }
 
 int qnn_circuit_inverse(qnn_circuit **out, const qnn_circuit *c, qnn_error *err) {
+    *out = NULL;
+    if (!qnn_circuit_is_unitary(c))
+        return qnn_error_set(err, QNN_EINVAL,
+                             "inverse: the circuit has measurement, reset or classical control, "
+                             "which have no inverse");
     qnn_circuit *d;
     int st = qnn_circuit_copy(&d, c, err);
     if (st) return st;
@@ -567,6 +614,7 @@ int qnn_circuit_depth(const qnn_circuit *c) {
     int depth = 0;
     for (size_t i = 0; i < c->nops; i++) {
         const qnn_op *op = &c->ops[i];
+        if (op->kind == QNN_OP_BARRIER) continue;
         const int *q = qnn_op_qubits(op);
         int m = 0;
         for (int j = 0; j < op->nq; j++)
@@ -578,9 +626,201 @@ int qnn_circuit_depth(const qnn_circuit *c) {
     return depth;
 }
 
-void qnn_circuit_count(const qnn_circuit *c, size_t counts[QNN_G_COUNT]) {
-    for (int k = 0; k < QNN_G_COUNT; k++) counts[k] = 0;
+void qnn_circuit_count(const qnn_circuit *c, size_t counts[QNN_OP_COUNT]) {
+    for (int k = 0; k < QNN_OP_COUNT; k++) counts[k] = 0;
     for (size_t i = 0; i < c->nops; i++) counts[c->ops[i].kind]++;
+}
+
+
+/* ---------------- classical registers, measurement, conditions ---------------- */
+int qnn_circ_is_ident(const char *name) {
+    if (!name || !(isalpha((unsigned char)name[0]) || name[0] == '_')) return 0;
+    size_t i = 1;
+    for (; name[i]; i++)
+        if (!(isalnum((unsigned char)name[i]) || name[i] == '_') || i >= 64) return 0;
+    return 1;
+}
+
+int qnn_circ_is_reserved(const char *name) {
+    static const char *const W[] = {
+        "OPENQASM", "include", "qreg", "creg", "qubit", "bit", "gate", "opaque", "measure",
+        "reset", "barrier", "if", "else", "input", "output", "pi", "tau", "euler", "U", "CX",
+        "for", "while", "def", "let", "const", "float", "int", "uint", "angle", "bool", "true",
+        "false", "ctrl", "negctrl", "inv", "pow", "gphase", NULL};
+    for (int i = 0; W[i]; i++)
+        if (strcmp(name, W[i]) == 0) return 1;
+    return 0;
+}
+
+int qnn_circuit_nbits(const qnn_circuit *c) { return c->nbits; }
+int qnn_circuit_ncregs(const qnn_circuit *c) { return c->ncregs; }
+
+const char *qnn_circuit_creg(const qnn_circuit *c, int i, int *offset, int *size) {
+    if (i < 0 || i >= c->ncregs) return NULL;
+    if (offset) *offset = c->creg_off[i];
+    if (size) *size = c->creg_size[i];
+    return c->creg_name[i];
+}
+
+int qnn_circuit_creg_index(const qnn_circuit *c, const char *name) {
+    if (!name) return -1;
+    for (int i = 0; i < c->ncregs; i++)
+        if (strcmp(c->creg_name[i], name) == 0) return i;
+    return -1;
+}
+
+int qnn_circuit_add_creg(qnn_circuit *c, const char *name, int size, qnn_error *err) {
+    if (!qnn_circ_is_ident(name)) {
+        qnn_error_set(err, QNN_EINVAL,
+                      "classical register name must be an identifier ([A-Za-z_][A-Za-z0-9_]*, "
+                      "at most 64 characters), got '%.80s'", name ? name : "(null)");
+        return -1;
+    }
+    if (qnn_circ_is_reserved(name)) {
+        qnn_error_set(err, QNN_EINVAL,
+                      "classical register name '%s' is an OpenQASM keyword or constant", name);
+        return -1;
+    }
+    if (qnn_circuit_creg_index(c, name) >= 0) {
+        qnn_error_set(err, QNN_EINVAL, "classical register '%s' already exists", name);
+        return -1;
+    }
+    if (size < 1 || size > QNN_CIRCUIT_MAXBITS - c->nbits) {
+        qnn_error_set(err, QNN_EINVAL,
+                      "classical register '%s': size must be in [1, %d] (at most %d classical "
+                      "bits in total, %d used), got %d", name, QNN_CIRCUIT_MAXBITS - c->nbits,
+                      QNN_CIRCUIT_MAXBITS, c->nbits, size);
+        return -1;
+    }
+    size_t len = strlen(name);
+    char *copy = (char *)malloc(len + 1);
+    if (!copy) {
+        qnn_error_set(err, QNN_ENOMEM, "out of memory");
+        return -1;
+    }
+    memcpy(copy, name, len + 1);
+    int i = c->ncregs++;
+    c->creg_name[i] = copy;
+    c->creg_off[i] = c->nbits;
+    c->creg_size[i] = size;
+    c->nbits += size;
+    return c->creg_off[i];
+}
+
+static int push_simple(qnn_circuit *c, int kind, const int *q, int nq, qnn_error *err) {
+    qnn_op op;
+    memset(&op, 0, sizeof op);
+    op.kind = kind;
+    op.nq = nq;
+    for (int i = 0; i < 3; i++) op.ang[i] = qnn_angle_const(0.0);
+    if (nq <= 3) {
+        memcpy(op.qbuf, q, sizeof(int) * (size_t)nq);
+    } else {
+        op.qext = (int *)malloc(sizeof(int) * (size_t)nq);
+        if (!op.qext) return qnn_error_set(err, QNN_ENOMEM, "out of memory");
+        memcpy(op.qext, q, sizeof(int) * (size_t)nq);
+    }
+    return qnn_circ_push(c, &op, err);
+}
+
+int qnn_circuit_measure(qnn_circuit *c, int q, int bit, qnn_error *err) {
+    int st = check_qubits(c, "measure", &q, 1, err);
+    if (st) return st;
+    if (bit < 0 || bit >= c->nbits) {
+        if (c->nbits == 0)
+            return qnn_error_set(err, QNN_ERANGE,
+                                 "measure: the circuit has no classical bits (declare a register)");
+        return qnn_error_set(err, QNN_ERANGE, "measure: classical bit %d out of range [0, %d]",
+                             bit, c->nbits - 1);
+    }
+    st = push_simple(c, QNN_OP_MEASURE, &q, 1, err);
+    if (!st) c->ops[c->nops - 1].cbit = bit;
+    return st;
+}
+
+int qnn_circuit_reset(qnn_circuit *c, int q, qnn_error *err) {
+    int st = check_qubits(c, "reset", &q, 1, err);
+    if (st) return st;
+    return push_simple(c, QNN_OP_RESET, &q, 1, err);
+}
+
+int qnn_circuit_barrier(qnn_circuit *c, const int *qubits, int nq, qnn_error *err) {
+    if (nq < 1 || nq > c->n)
+        return qnn_error_set(err, QNN_EINVAL, "barrier: needs 1 to %d qubits, got %d", c->n, nq);
+    int st = check_qubits(c, "barrier", qubits, nq, err);
+    if (st) return st;
+    return push_simple(c, QNN_OP_BARRIER, qubits, nq, err);
+}
+
+int qnn_circuit_condition(qnn_circuit *c, size_t from, uint64_t mask, uint64_t value,
+                          qnn_error *err) {
+    uint64_t all = c->nbits >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << c->nbits) - 1);
+    if (mask == 0 || (mask & ~all))
+        return qnn_error_set(err, QNN_ERANGE,
+                             "condition: classical bits must be among the circuit's %d bits",
+                             c->nbits);
+    if (value & ~mask)
+        return qnn_error_set(err, QNN_EINVAL, "condition: value has bits outside the tested ones");
+    size_t w = from;
+    for (size_t i = from; i < c->nops; i++) {
+        qnn_op *op = &c->ops[i];
+        if (op->kind == QNN_OP_BARRIER) { /* no action: stays unconditional */
+            c->ops[w++] = *op;
+            continue;
+        }
+        if ((op->cval ^ value) & op->cmask & mask) { /* never true: drop */
+            op_release(op);
+            continue;
+        }
+        op->cmask |= mask;
+        op->cval |= value;
+        c->ops[w++] = *op;
+    }
+    c->nops = w;
+    return QNN_OK;
+}
+
+void qnn_circuit_truncate(qnn_circuit *c, size_t n) {
+    while (c->nops > n) op_release(&c->ops[--c->nops]);
+}
+
+int qnn_circuit_is_unitary(const qnn_circuit *c) {
+    for (size_t i = 0; i < c->nops; i++)
+        if (!qnn_op_is_gate(&c->ops[i]) &&
+            !(c->ops[i].kind == QNN_OP_BARRIER && c->ops[i].cmask == 0))
+            return 0;
+    return 1;
+}
+
+int qnn_circuit_measures_terminal(const qnn_circuit *c) {
+    uint64_t measured = 0;
+    for (size_t i = 0; i < c->nops; i++) {
+        const qnn_op *op = &c->ops[i];
+        if (op->cmask || op->kind == QNN_OP_RESET) return 0;
+        if (op->kind == QNN_OP_BARRIER) continue;
+        const int *q = qnn_op_qubits(op);
+        if (op->kind == QNN_OP_MEASURE) {
+            measured |= (uint64_t)1 << q[0];
+            continue;
+        }
+        for (int j = 0; j < op->nq; j++)
+            if (measured >> q[j] & 1) return 0;
+    }
+    return 1;
+}
+
+int qnn_circuit_gates_only(qnn_circuit **out, const qnn_circuit *c, qnn_error *err) {
+    qnn_circuit *d;
+    int st = qnn_circuit_copy(&d, c, err);
+    if (st) return st;
+    size_t w = 0;
+    for (size_t i = 0; i < d->nops; i++) {
+        if (qnn_op_is_gate(&d->ops[i])) d->ops[w++] = d->ops[i];
+        else op_release(&d->ops[i]);
+    }
+    d->nops = w;
+    *out = d;
+    return QNN_OK;
 }
 
 /* ---------------- noise model checks ---------------- */
@@ -681,7 +921,29 @@ static void cell_label(const qnn_circuit *c, const qnn_op *op, int j, char *buf,
     char a0[96], a1[96], a2[96];
     int k = op->kind;
     int last = op->nq - 1;
+    if (op->cmask && j == 0) {
+        /* condition suffix on the first qubit's cell */
+        char base[300];
+        qnn_op plain = *op;
+        plain.cmask = plain.cval = 0;
+        cell_label(c, &plain, j, base, sizeof base);
+        if ((op->cmask & (op->cmask - 1)) == 0)
+            snprintf(buf, n, "%s?c%d=%d", base, __builtin_ctzll(op->cmask), op->cval ? 1 : 0);
+        else
+            snprintf(buf, n, "%s?c&%llx=%llx", base, (unsigned long long)op->cmask,
+                     (unsigned long long)op->cval);
+        return;
+    }
     switch (k) {
+    case QNN_OP_MEASURE:
+        snprintf(buf, n, "M→c%d", op->cbit);
+        return;
+    case QNN_OP_RESET:
+        snprintf(buf, n, "|0⟩");
+        return;
+    case QNN_OP_BARRIER:
+        snprintf(buf, n, "░");
+        return;
     case QNN_G_CX: case QNN_G_MCX:
         snprintf(buf, n, "%s", j == last ? "⊕" : "●");
         return;
@@ -728,6 +990,7 @@ int qnn_circuit_draw(const qnn_circuit *c, char **out, qnn_error *err) {
     /* column of each op: ops occupy the whole range [min q, max q] so vertical links fit */
     int *col = (int *)malloc(sizeof(int) * (nops ? nops : 1));
     int level[QNN_CIRCUIT_MAXQ] = {0};
+    int clevel[QNN_CIRCUIT_MAXBITS] = {0}; /* column after the last write of each classical bit */
     if (!col) return qnn_error_set(err, QNN_ENOMEM, "out of memory");
     int ncols = 0;
     for (size_t i = 0; i < nops; i++) {
@@ -741,8 +1004,12 @@ int qnn_circuit_draw(const qnn_circuit *c, char **out, qnn_error *err) {
         int m = 0;
         for (int r = lo; r <= hi; r++)
             if (level[r] > m) m = level[r];
+        for (int b = 0; b < QNN_CIRCUIT_MAXBITS; b++)
+            if ((op->cmask >> b & 1) && clevel[b] > m) m = clevel[b];
+        if (op->kind == QNN_OP_MEASURE && clevel[op->cbit] > m) m = clevel[op->cbit];
         col[i] = m;
         for (int r = lo; r <= hi; r++) level[r] = m + 1;
+        if (op->kind == QNN_OP_MEASURE) clevel[op->cbit] = m + 1;
         if (m + 1 > ncols) ncols = m + 1;
     }
     /* cells: ncols x n strings */

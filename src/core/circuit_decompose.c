@@ -194,8 +194,23 @@ int qnn_circuit_decompose(const qnn_circuit *c, qnn_circuit **out, qnn_error *er
         if (k != i) rc = qnn_error_set(err, QNN_EINVAL, "decompose: parameter %d could not be copied", i);
         if (!rc) rc = qnn_circuit_set_param(o, i, qnn_circuit_get_param(c, i), err);
     }
+    /* classical registers, then measurement / reset / barriers as they are and conditions
+     * on every op a conditional gate decomposes into */
+    for (int r = 0; r < qnn_circuit_ncregs(c) && !rc; r++) {
+        int size;
+        const char *nm = qnn_circuit_creg(c, r, NULL, &size);
+        if (qnn_circuit_add_creg(o, nm, size, err) < 0) rc = QNN_EINVAL;
+    }
     size_t ng = qnn_circuit_ngates(c);
-    for (size_t i = 0; i < ng && !rc; i++) rc = decompose_op(o, qnn_circuit_op(c, i), err);
+    for (size_t i = 0; i < ng && !rc; i++) {
+        const qnn_op *op = qnn_circuit_op(c, i);
+        size_t from = qnn_circuit_ngates(o);
+        if (op->kind == QNN_OP_MEASURE) rc = qnn_circuit_measure(o, qnn_op_qubits(op)[0], op->cbit, err);
+        else if (op->kind == QNN_OP_RESET) rc = qnn_circuit_reset(o, qnn_op_qubits(op)[0], err);
+        else if (op->kind == QNN_OP_BARRIER) rc = qnn_circuit_barrier(o, qnn_op_qubits(op), op->nq, err);
+        else rc = decompose_op(o, op, err);
+        if (!rc && op->cmask) rc = qnn_circuit_condition(o, from, op->cmask, op->cval, err);
+    }
     if (rc) {
         qnn_circuit_free(o);
         return rc;

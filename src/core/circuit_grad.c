@@ -457,6 +457,16 @@ static int forward(const qnn_circuit *c, const qnn_state *state_in, qnn_state *p
 
 int qnn_circuit_expect(const qnn_circuit *c, const qnn_pauli_term *terms, int nterms,
                        const qnn_state *state_in, double *value, qnn_error *err) {
+    { /* measurement, reset, conditions: refused, or dropped when terminal (circuit_measure.c) */
+        qnn_circuit *view_ = NULL;
+        int vst_ = qnn_circ_unitary_view(c, "expect", terms, nterms, &view_, err);
+        if (vst_) return vst_;
+        if (view_) {
+            vst_ = qnn_circuit_expect(view_, terms, nterms, state_in, value, err);
+            qnn_circuit_free(view_);
+            return vst_;
+        }
+    }
     int st = qnn_circuit_check_observable(terms, nterms, c->n, err);
     if (st) return st;
     qnn_state psi;
@@ -469,6 +479,16 @@ int qnn_circuit_expect(const qnn_circuit *c, const qnn_pauli_term *terms, int nt
 
 int qnn_circuit_gradient(const qnn_circuit *c, const qnn_pauli_term *terms, int nterms,
                          const qnn_state *state_in, double *value, double *grad, qnn_error *err) {
+    { /* measurement, reset, conditions: refused, or dropped when terminal (circuit_measure.c) */
+        qnn_circuit *view_ = NULL;
+        int vst_ = qnn_circ_unitary_view(c, "gradient", terms, nterms, &view_, err);
+        if (vst_) return vst_;
+        if (view_) {
+            vst_ = qnn_circuit_gradient(view_, terms, nterms, state_in, value, grad, err);
+            qnn_circuit_free(view_);
+            return vst_;
+        }
+    }
     int st = qnn_circuit_check_observable(terms, nterms, c->n, err);
     if (st) return st;
     st = qnn_state_check_size(c->n, 3, err);
@@ -525,6 +545,16 @@ static int check_dprobs(const qnn_circuit *c, const double *dprobs, qnn_error *e
 
 int qnn_circuit_vjp(const qnn_circuit *c, const double *dprobs, const qnn_state *state_in,
                     double *probs, double *grad, qnn_error *err) {
+    { /* measurement, reset, conditions: refused, or dropped when terminal (circuit_measure.c) */
+        qnn_circuit *view_ = NULL;
+        int vst_ = qnn_circ_unitary_view(c, "vjp", NULL, 0, &view_, err);
+        if (vst_) return vst_;
+        if (view_) {
+            vst_ = qnn_circuit_vjp(view_, dprobs, state_in, probs, grad, err);
+            qnn_circuit_free(view_);
+            return vst_;
+        }
+    }
     int st = qnn_state_check_size(c->n, 2, err);
     if (!st) st = check_dprobs(c, dprobs, err);
     if (st) return st;
@@ -536,6 +566,16 @@ int qnn_circuit_vjp(const qnn_circuit *c, const double *dprobs, const qnn_state 
 
 int qnn_circuit_vjp_from(const qnn_circuit *c, const double *dprobs, const qnn_state *final,
                          double *grad, qnn_error *err) {
+    { /* measurement, reset, conditions: refused, or dropped when terminal (circuit_measure.c) */
+        qnn_circuit *view_ = NULL;
+        int vst_ = qnn_circ_unitary_view(c, "vjp", NULL, 0, &view_, err);
+        if (vst_) return vst_;
+        if (view_) {
+            vst_ = qnn_circuit_vjp_from(view_, dprobs, final, grad, err);
+            qnn_circuit_free(view_);
+            return vst_;
+        }
+    }
     int st = qnn_state_check_size(c->n, 2, err);
     if (!st) st = check_dprobs(c, dprobs, err);
     if (st) return st;
@@ -566,6 +606,16 @@ static int shifted_value(qnn_circuit *w, qnn_op *op, int a, double shift,
 int qnn_circuit_gradient_shift(const qnn_circuit *c, const qnn_pauli_term *terms, int nterms,
                                const qnn_state *state_in, double *value, double *grad,
                                qnn_error *err) {
+    { /* measurement, reset, conditions: refused, or dropped when terminal (circuit_measure.c) */
+        qnn_circuit *view_ = NULL;
+        int vst_ = qnn_circ_unitary_view(c, "gradient_shift", terms, nterms, &view_, err);
+        if (vst_) return vst_;
+        if (view_) {
+            vst_ = qnn_circuit_gradient_shift(view_, terms, nterms, state_in, value, grad, err);
+            qnn_circuit_free(view_);
+            return vst_;
+        }
+    }
     int st = qnn_circuit_expect(c, terms, nterms, state_in, value, err);
     if (st) return st;
     qnn_circuit *w;

@@ -17,7 +17,29 @@ struct qnn_circuit {
     double *values; /* parameter values */
     int np, pcap;
     size_t data_doubles; /* sum of qnn_circ_op_datalen over ops (memory accounting) */
+    /* classical registers: names, first bit, size; nbits = total bits */
+    char *creg_name[QNN_CIRCUIT_MAXBITS];
+    int creg_off[QNN_CIRCUIT_MAXBITS], creg_size[QNN_CIRCUIT_MAXBITS];
+    int ncregs, nbits;
 };
+
+/* 1 if name is an identifier [A-Za-z_][A-Za-z0-9_]* of 1..64 characters */
+int qnn_circ_is_ident(const char *name);
+/* 1 if name is an OpenQASM keyword or constant (not usable as a register name) */
+int qnn_circ_is_reserved(const char *name);
+/* Runs the non-unitary path of qnn_circuit_run / qnn_circuit_run_density (circuit_measure.c). */
+int qnn_circ_run_classical(const qnn_circuit *c, qnn_state *s, const qnn_noise *noise,
+                           qnn_rng *rng, uint64_t *bits, qnn_error *err);
+/* Noise channels after one gate (circuit_run.c). */
+int qnn_circ_noise_state(const qnn_op *op, const qnn_noise *nm, qnn_state *s, qnn_rng *rng,
+                         qnn_error *err);
+int qnn_circ_noise_density(const qnn_op *op, const qnn_noise *nm, qnn_density *d,
+                           qnn_error *err);
+/* For the gradient entry points: *view = NULL if c is all gates; a gates-only copy if c only
+ * adds barriers and terminal measurements (and, when terms != NULL, the observable has no X/Y
+ * on a measured qubit); otherwise QNN_EINVAL naming `what`. */
+int qnn_circ_unitary_view(const qnn_circuit *c, const char *what, const qnn_pauli_term *terms,
+                          int nterms, qnn_circuit **view, qnn_error *err);
 
 int qnn_circ_push(qnn_circuit *c, qnn_op *op, qnn_error *err);
 int qnn_circ_op_clone(qnn_op *dst, const qnn_op *src, int n);

@@ -16,8 +16,8 @@ const double *qnn_circ_op_params(const qnn_circuit *c, const qnn_op *op, double 
 int qnn_circ_apply_op(const qnn_circuit *c, const qnn_op *op, qnn_state *s, int inverse,
                       qnn_error *err) {
     double p[3];
+    if (op->kind == QNN_G_ID || op->kind == QNN_OP_BARRIER) return QNN_OK;
     const double *par = qnn_circ_op_params(c, op, p);
-    if (op->kind == QNN_G_ID) return QNN_OK;
     if (inverse)
         return qnn_state_apply_gate_inv(s, (qnn_gate_kind)op->kind, qnn_op_qubits(op), op->nq,
                                         par, err);
@@ -112,6 +112,8 @@ int qnn_circuit_run(const qnn_circuit *c, qnn_state *s, const qnn_noise *noise, 
         if (st) return st;
         if (!rng) return qnn_error_set(err, QNN_EINVAL, "run: noise needs a random stream");
     }
+    for (size_t i = 0; i < c->nops; i++) /* measurement, reset, barrier, conditions */
+        if (!qnn_op_is_gate(&c->ops[i])) return qnn_circ_run_classical(c, s, noise, rng, NULL, err);
     for (size_t i = 0; i < c->nops; i++) {
         int st = qnn_circ_apply_op(c, &c->ops[i], s, 0, err);
         if (!st && noisy) st = noise_after_state(&c->ops[i], noise, s, rng, err);
@@ -154,6 +156,9 @@ int qnn_circuit_run_density(const qnn_circuit *c, qnn_density *d, const qnn_nois
         int st = qnn_noise_check(noise, err);
         if (st) return st;
     }
+    for (size_t i = 0; i < c->nops; i++) /* measurement, reset, barrier, conditions */
+        if (!qnn_op_is_gate(&c->ops[i]))
+            return qnn_circuit_run_density_bits(c, d, noise, NULL, NULL, 0, NULL, err);
     for (size_t i = 0; i < c->nops; i++) {
         const qnn_op *op = &c->ops[i];
         int st = QNN_OK;
@@ -175,6 +180,10 @@ int qnn_circuit_unitary(const qnn_circuit *c, double *out, qnn_error *err) {
     if (c->n > QNN_CIRCUIT_MAXUNITARY)
         return qnn_error_set(err, QNN_EINVAL, "unitary: only for circuits of at most %d qubits, got %d",
                              QNN_CIRCUIT_MAXUNITARY, c->n);
+    if (!qnn_circuit_is_unitary(c))
+        return qnn_error_set(err, QNN_EINVAL,
+                             "unitary: the circuit has measurement, reset or classical control, "
+                             "so it has no unitary (use c:probs, c:sample or run it on a Density)");
     qnn_state s;
     int st = qnn_state_init(&s, c->n, err);
     if (st) return st;
@@ -190,4 +199,15 @@ int qnn_circuit_unitary(const qnn_circuit *c, double *out, qnn_error *err) {
     }
     qnn_state_release(&s);
     return st;
+}
+
+/* ---- for circuit_measure.c: the noise channels after one gate ---- */
+int qnn_circ_noise_state(const qnn_op *op, const qnn_noise *nm, qnn_state *s, qnn_rng *rng,
+                         qnn_error *err) {
+    return noise_after_state(op, nm, s, rng, err);
+}
+
+int qnn_circ_noise_density(const qnn_op *op, const qnn_noise *nm, qnn_density *d,
+                           qnn_error *err) {
+    return noise_after_density(op, nm, d, err);
 }

@@ -1,4 +1,4 @@
-/* OpenQASM 2.0 export and import.
+/* OpenQASM export (versions 2.0 and 3).
  *
  * Export: `OPENQASM 2.0; include "qelib1.inc"; qreg q[n];` then one line per gate, angles
  * written as their current numeric values (shortest exact %g form). Gates with a qelib1 name are written
@@ -17,12 +17,18 @@
  * so the unitary of the exported text equals the circuit's unitary exactly (rz is read back as
  * exp(-i t/2 Z), rzz as exp(-i t/2 ZZ), like qnn's gates; QASM 2 ignores global phases anyway).
  *
- * Import: OPENQASM header, include, qreg (several, concatenated in order), creg, barrier
- * (ignored), measure (ignored: the simulator keeps the state), comments (// and block),
- * gates u3 u2 u1 u p U cx CX id x y z h s sdg t tdg sx sxdg rx ry rz cy cz swap ch ccx cswap crx
- * cry crz cu1 cp cu3 rxx ryy rzz rzy c3x c4x, applied to single qubits or broadcast over whole
- * registers, with parameter expressions (numbers, pi, + - * / ^, unary minus, parentheses,
- * sin cos tan exp ln sqrt asin acos atan). Errors name the line number and its text.
+ * Measurement, reset, barriers and classical registers are written as `measure q[i] -> c[j];`,
+ * `reset`, `barrier`, `creg`; a condition as the prefix `if(reg==v) ` on every line of the op
+ * (OpenQASM 2 can only test a whole register; other conditions are an error pointing to
+ * version 3). A conditional op's global phase is dropped (it is not observable).
+ *
+ * Version 3 (qnn_circuit_to_qasm_version(c, 3, ...)): `OPENQASM 3.0; include "stdgates.inc";`,
+ * gate definitions for the used gates stdgates lacks (sxdg rxx ryy rzz rzy), `input float[64]
+ * name;` per parameter (names made identifiers), angles `scale*name + offset`, `qubit[n] q;`,
+ * `bit[m] reg;`, `reg[j] = measure q[i];`, conditions as `if (reg == v) { ... }` or nested
+ * single-bit `if (reg[j] == b) { ... }` blocks around runs of ops with the same condition.
+ *
+ * Import lives in qasm_parse.c.
  */
 #include "circuit_internal.h"
 
@@ -44,6 +50,9 @@
 typedef struct emitter {
     qnn_sbuf *b;
     double gphase;
+    const char *pre; /* line prefix: "if(c==1) " (version 2) or indentation (version 3) */
+    const char *qn;  /* quantum register name */
+    int v3;
 } emitter;
 
 /* shortest %g form that reads back exactly */
@@ -55,21 +64,37 @@ static const char *num(double v, char *buf) {
     return buf;
 }
 
-static void em1(emitter *e, const char *g, int q) { qnn_sb_printf(e->b, "%s q[%d];\n", g, q); }
+static const char *gname(const emitter *e, const char *g) {
+    if (e->v3 && strcmp(g, "cu1") == 0) return "cp";
+    return g;
+}
+
+static void em1(emitter *e, const char *g, int q) {
+    qnn_sb_printf(e->b, "%s%s %s[%d];\n", e->pre, gname(e, g), e->qn, q);
+}
+static void em1s(emitter *e, const char *g, const char *a, int q) {
+    qnn_sb_printf(e->b, "%s%s(%s) %s[%d];\n", e->pre, gname(e, g), a, e->qn, q);
+}
 static void em1a(emitter *e, const char *g, double a, int q) {
     char b1[32];
-    qnn_sb_printf(e->b, "%s(%s) q[%d];\n", g, num(a, b1), q);
+    em1s(e, g, num(a, b1), q);
 }
 static void em2(emitter *e, const char *g, int a, int b) {
-    qnn_sb_printf(e->b, "%s q[%d],q[%d];\n", g, a, b);
+    qnn_sb_printf(e->b, "%s%s %s[%d],%s[%d];\n", e->pre, gname(e, g), e->qn, a, e->qn, b);
+}
+static void em2s(emitter *e, const char *g, const char *t, int a, int b) {
+    qnn_sb_printf(e->b, "%s%s(%s) %s[%d],%s[%d];\n", e->pre, gname(e, g), t, e->qn, a, e->qn, b);
 }
 static void em2a(emitter *e, const char *g, double t, int a, int b) {
     char b1[32];
-    qnn_sb_printf(e->b, "%s(%s) q[%d],q[%d];\n", g, num(t, b1), a, b);
+    em2s(e, g, num(t, b1), a, b);
+}
+static void em_u3s(emitter *e, const char *t, const char *p, const char *l, int q) {
+    qnn_sb_printf(e->b, "%su3(%s,%s,%s) %s[%d];\n", e->pre, t, p, l, e->qn, q);
 }
 static void em_u3(emitter *e, double t, double p, double l, int q) {
     char b1[32], b2[32], b3[32];
-    qnn_sb_printf(e->b, "u3(%s,%s,%s) q[%d];\n", num(t, b1), num(p, b2), num(l, b3), q);
+    em_u3s(e, num(t, b1), num(p, b2), num(l, b3), q);
 }
 
 /* exp(i sum_S a_S chi_S(x)) with phases[x] over qubits q[0..m-1] (bit j of x <-> q[j]). */
@@ -132,7 +157,8 @@ static int emit_mcx(emitter *e, const int *ctrl, int nc, int t) {
         return QNN_OK;
     }
     if (nc == 2) {
-        qnn_sb_printf(e->b, "ccx q[%d],q[%d],q[%d];\n", ctrl[0], ctrl[1], t);
+        qnn_sb_printf(e->b, "%sccx %s[%d],%s[%d],%s[%d];\n", e->pre, e->qn, ctrl[0], e->qn, ctrl[1],
+                      e->qn, t);
         return QNN_OK;
     }
     int q[QNN_CIRCUIT_MAXQ];
@@ -289,57 +315,284 @@ static int emit_unitary(emitter *e, const int *q, int k, const double *m) {
     return st;
 }
 
-int qnn_circuit_to_qasm(const qnn_circuit *c, char **out, qnn_error *err) {
-    *out = NULL;
-    qnn_sbuf b = {0};
-    emitter e = {&b, 0.0};
-    qnn_sb_printf(&b, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[%d];\n", c->n);
-    int st = QNN_OK;
-    for (size_t i = 0; i < c->nops && !st; i++) {
-        const qnn_op *op = &c->ops[i];
-        const int *q = qnn_op_qubits(op);
-        double p[3];
-        for (int j = 0; j < 3; j++) p[j] = qnn_circuit_angle_value(c, &op->ang[j]);
-        switch (op->kind) {
-        case QNN_G_H: case QNN_G_X: case QNN_G_Y: case QNN_G_Z: case QNN_G_S: case QNN_G_SDG:
-        case QNN_G_T: case QNN_G_TDG: case QNN_G_SX: case QNN_G_SXDG: case QNN_G_ID:
-            em1(&e, qnn_op_kind_name(op->kind), q[0]);
-            break;
-        case QNN_G_RX: case QNN_G_RY: case QNN_G_RZ:
-            em1a(&e, qnn_op_kind_name(op->kind), p[0], q[0]);
-            break;
-        case QNN_G_PHASE: em1a(&e, "u1", p[0], q[0]); break;
-        case QNN_G_U3:
-            em_u3(&e, p[0], p[1], p[2], q[0]);
-            break;
-        case QNN_G_CX: case QNN_G_CY: case QNN_G_CZ: case QNN_G_SWAP:
-            em2(&e, qnn_op_kind_name(op->kind), q[0], q[1]);
-            break;
-        case QNN_G_CRX: case QNN_G_CRY: case QNN_G_CRZ: case QNN_G_RXX: case QNN_G_RZZ:
-            em2a(&e, qnn_op_kind_name(op->kind), p[0], q[0], q[1]);
-            break;
-        case QNN_G_CPHASE: em2a(&e, "cu1", p[0], q[0], q[1]); break;
-        case QNN_G_RYY:
-            em1(&e, "sdg", q[0]), em1(&e, "sdg", q[1]);
-            em2a(&e, "rxx", p[0], q[0], q[1]);
-            em1(&e, "s", q[0]), em1(&e, "s", q[1]);
-            break;
-        case QNN_G_RZY:
-            em1(&e, "sdg", q[1]), em1(&e, "h", q[1]);
-            em2a(&e, "rzz", p[0], q[0], q[1]);
-            em1(&e, "h", q[1]), em1(&e, "s", q[1]);
-            break;
-        case QNN_G_MCX: st = emit_mcx(&e, q, op->nq - 1, q[op->nq - 1]); break;
-        case QNN_G_MCZ: st = emit_mcz(&e, q, op->nq); break;
-        case QNN_G_DIAGONAL: st = emit_diagonal(&e, q, op->nq, op->data); break;
-        case QNN_G_UNITARY: st = emit_unitary(&e, q, op->nq, op->data); break;
-        default: st = qnn_error_set(err, QNN_EINVAL, "qasm: unknown gate kind %d", op->kind);
+/* Names of parameters in OpenQASM 3: identifiers, made unique (a non-identifier name gets its
+ * other characters replaced by '_' and a numeric suffix if needed). */
+static char **param_names3(const qnn_circuit *c) {
+    int np = qnn_circuit_nparams(c);
+    char **nm = (char **)calloc((size_t)(np ? np : 1), sizeof(char *));
+    if (!nm) return NULL;
+    for (int i = 0; i < np; i++) {
+        const char *src = qnn_circuit_param_name(c, i);
+        size_t len = strlen(src);
+        char *d = (char *)malloc(len + 16);
+        if (!d) goto fail;
+        size_t k = 0;
+        if (!(isalpha((unsigned char)src[0]) || src[0] == '_')) d[k++] = '_';
+        for (size_t j = 0; j < len; j++)
+            d[k++] = (isalnum((unsigned char)src[j]) || src[j] == '_') ? src[j] : '_';
+        d[k] = '\0';
+        static const char *const RES[] = {
+            "pi",   "tau",  "euler", "q",    "U",      "CX",     "input",  "float", "gate",
+            "measure", "reset", "if", "else", "sin",  "cos",    "tan",    "exp",    "ln",
+            "sqrt", "asin", "acos",  "atan", "arcsin", "arccos", "arctan", "log",   NULL};
+        int clash = 0;
+        for (int r = 0; RES[r]; r++) clash |= strcmp(d, RES[r]) == 0;
+        for (int r = 0; r < qnn_circuit_ncregs(c); r++)
+            clash |= strcmp(d, qnn_circuit_creg(c, r, NULL, NULL)) == 0;
+        for (int j = 0; j < i; j++) clash |= strcmp(d, nm[j]) == 0;
+        if (clash || strcmp(d, src) != 0) {
+            for (int sfx = 1;; sfx++) {
+                snprintf(d + k, 16, "_%d", sfx);
+                int again = 0;
+                for (int j = 0; j < i; j++) again |= strcmp(d, nm[j]) == 0;
+                for (int j = 0; j < np; j++) again |= strcmp(d, qnn_circuit_param_name(c, j)) == 0;
+                if (!again) break;
+            }
+        }
+        nm[i] = d;
+    }
+    return nm;
+fail:
+    for (int i = 0; i < np; i++) free(nm[i]);
+    free(nm);
+    return NULL;
+}
+
+/* angle text: the value (version 2) or offset + scale * name (version 3) */
+static const char *angle_str(const qnn_circuit *c, const qnn_angle *a, char **pn, char *buf,
+                             size_t n) {
+    char b1[32], b2[32];
+    if (!pn || a->param < 0) {
+        num(qnn_circuit_angle_value(c, a), b1);
+        snprintf(buf, n, "%s", b1);
+        return buf;
+    }
+    const char *name = pn[a->param];
+    if (a->scale == 1.0) snprintf(buf, n, "%s", name);
+    else if (a->scale == -1.0) snprintf(buf, n, "-%s", name);
+    else snprintf(buf, n, "%s*%s", num(a->scale, b1), name);
+    if (a->offset != 0.0) {
+        size_t k = strlen(buf);
+        snprintf(buf + k, n - k, " + %s", num(a->offset, b2));
+    }
+    return buf;
+}
+
+/* register whose bits are exactly mask, or -1 */
+static int whole_creg(const qnn_circuit *c, uint64_t mask) {
+    for (int r = 0; r < qnn_circuit_ncregs(c); r++) {
+        int off, size;
+        qnn_circuit_creg(c, r, &off, &size);
+        uint64_t m = (size >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << size) - 1)) << off;
+        if (m == mask) return r;
+    }
+    return -1;
+}
+
+/* register and index of classical bit b */
+static const char *bit_name(const qnn_circuit *c, int b, int *idx) {
+    for (int r = 0; r < qnn_circuit_ncregs(c); r++) {
+        int off, size;
+        const char *nm = qnn_circuit_creg(c, r, &off, &size);
+        if (b >= off && b < off + size) {
+            *idx = b - off;
+            return nm;
         }
     }
+    *idx = b;
+    return "c";
+}
+
+static int emit_op(const qnn_circuit *c, emitter *e, const qnn_op *op, char **pn, size_t i,
+                   qnn_error *err) {
+    const int *q = qnn_op_qubits(op);
+    char s0[400], s1[400], s2[400];
+    int st = QNN_OK;
+    switch (op->kind) {
+    case QNN_G_H: case QNN_G_X: case QNN_G_Y: case QNN_G_Z: case QNN_G_S: case QNN_G_SDG:
+    case QNN_G_T: case QNN_G_TDG: case QNN_G_SX: case QNN_G_SXDG: case QNN_G_ID:
+        em1(e, qnn_op_kind_name(op->kind), q[0]);
+        break;
+    case QNN_G_RX: case QNN_G_RY: case QNN_G_RZ:
+        em1s(e, qnn_op_kind_name(op->kind), angle_str(c, &op->ang[0], pn, s0, sizeof s0), q[0]);
+        break;
+    case QNN_G_PHASE:
+        em1s(e, e->v3 ? "p" : "u1", angle_str(c, &op->ang[0], pn, s0, sizeof s0), q[0]);
+        break;
+    case QNN_G_U3:
+        em_u3s(e, angle_str(c, &op->ang[0], pn, s0, sizeof s0),
+               angle_str(c, &op->ang[1], pn, s1, sizeof s1),
+               angle_str(c, &op->ang[2], pn, s2, sizeof s2), q[0]);
+        break;
+    case QNN_G_CX: case QNN_G_CY: case QNN_G_CZ: case QNN_G_SWAP:
+        em2(e, qnn_op_kind_name(op->kind), q[0], q[1]);
+        break;
+    case QNN_G_CRX: case QNN_G_CRY: case QNN_G_CRZ: case QNN_G_RXX: case QNN_G_RZZ:
+        em2s(e, qnn_op_kind_name(op->kind), angle_str(c, &op->ang[0], pn, s0, sizeof s0), q[0],
+             q[1]);
+        break;
+    case QNN_G_CPHASE:
+        em2s(e, "cu1", angle_str(c, &op->ang[0], pn, s0, sizeof s0), q[0], q[1]);
+        break;
+    case QNN_G_RYY: case QNN_G_RZY:
+        if (e->v3) { /* defined in the header */
+            em2s(e, qnn_op_kind_name(op->kind), angle_str(c, &op->ang[0], pn, s0, sizeof s0),
+                 q[0], q[1]);
+        } else if (op->kind == QNN_G_RYY) {
+            em1(e, "sdg", q[0]), em1(e, "sdg", q[1]);
+            em2s(e, "rxx", angle_str(c, &op->ang[0], pn, s0, sizeof s0), q[0], q[1]);
+            em1(e, "s", q[0]), em1(e, "s", q[1]);
+        } else {
+            em1(e, "sdg", q[1]), em1(e, "h", q[1]);
+            em2s(e, "rzz", angle_str(c, &op->ang[0], pn, s0, sizeof s0), q[0], q[1]);
+            em1(e, "h", q[1]), em1(e, "s", q[1]);
+        }
+        break;
+    case QNN_G_MCX: st = emit_mcx(e, q, op->nq - 1, q[op->nq - 1]); break;
+    case QNN_G_MCZ: st = emit_mcz(e, q, op->nq); break;
+    case QNN_G_DIAGONAL: st = emit_diagonal(e, q, op->nq, op->data); break;
+    case QNN_G_UNITARY: st = emit_unitary(e, q, op->nq, op->data); break;
+    case QNN_OP_MEASURE: {
+        int k;
+        const char *nm = bit_name(c, op->cbit, &k);
+        if (e->v3)
+            qnn_sb_printf(e->b, "%s%s[%d] = measure %s[%d];\n", e->pre, nm, k, e->qn, q[0]);
+        else
+            qnn_sb_printf(e->b, "%smeasure %s[%d] -> %s[%d];\n", e->pre, e->qn, q[0], nm, k);
+        break;
+    }
+    case QNN_OP_RESET: qnn_sb_printf(e->b, "%sreset %s[%d];\n", e->pre, e->qn, q[0]); break;
+    case QNN_OP_BARRIER:
+        qnn_sb_printf(e->b, "%sbarrier ", e->pre);
+        for (int j = 0; j < op->nq; j++)
+            qnn_sb_printf(e->b, "%s%s[%d]", j ? "," : "", e->qn, q[j]);
+        qnn_sb_puts(e->b, ";\n");
+        break;
+    default: st = qnn_error_set(err, QNN_EINVAL, "qasm: unknown op kind %d (op %zu)", op->kind, i + 1);
+    }
+    return st;
+}
+
+int qnn_circuit_to_qasm_version(const qnn_circuit *c, int version, char **out, qnn_error *err) {
+    *out = NULL;
+    if (version != 2 && version != 3)
+        return qnn_error_set(err, QNN_EINVAL, "version must be 2 or 3, got %d", version);
+    int v3 = version == 3;
+    /* version 2: every condition must test one whole register */
+    for (size_t i = 0; i < c->nops && !v3; i++)
+        if (c->ops[i].cmask && whole_creg(c, c->ops[i].cmask) < 0)
+            return qnn_error_set(err, QNN_EINVAL,
+                                 "op %zu (%s) is conditioned on classical bits that are not "
+                                 "one whole register, which OpenQASM 2 cannot express (use "
+                                 "version 3)", i + 1, qnn_op_kind_name(c->ops[i].kind));
+    const char *qn = "q";
+    static const char *const QN[] = {"q", "qr", "qb", "qubits", "qreg_"};
+    for (int k = 0; k < 5; k++) {
+        qn = QN[k];
+        if (qnn_circuit_creg_index(c, qn) < 0 && (!v3 || qnn_circuit_param_index(c, qn) < 0)) break;
+    }
+    char **pn = NULL;
+    if (v3) {
+        pn = param_names3(c);
+        if (!pn) return qnn_error_set(err, QNN_ENOMEM, "out of memory");
+    }
+    qnn_sbuf b = {0};
+    emitter e = {&b, 0.0, "", qn, v3};
+    if (v3) {
+        qnn_sb_puts(&b, "OPENQASM 3.0;\ninclude \"stdgates.inc\";\n");
+        int used[QNN_OP_COUNT] = {0};
+        for (size_t i = 0; i < c->nops; i++) used[c->ops[i].kind] = 1;
+        if (used[QNN_G_SXDG]) qnn_sb_puts(&b, "gate sxdg a { h a; sdg a; h a; }\n");
+        if (used[QNN_G_RZZ] || used[QNN_G_RZY])
+            qnn_sb_puts(&b, "gate rzz(theta) a, b { cx a, b; rz(theta) b; cx a, b; }\n");
+        if (used[QNN_G_RXX] || used[QNN_G_RYY])
+            qnn_sb_puts(&b, "gate rxx(theta) a, b { h a; h b; cx a, b; rz(theta) b; cx a, b; h a; h b; }\n");
+        if (used[QNN_G_RYY])
+            qnn_sb_puts(&b, "gate ryy(theta) a, b { sdg a; sdg b; rxx(theta) a, b; s a; s b; }\n");
+        if (used[QNN_G_RZY])
+            qnn_sb_puts(&b, "gate rzy(theta) a, b { sdg b; h b; rzz(theta) a, b; h b; s b; }\n");
+        for (int i = 0; i < qnn_circuit_nparams(c); i++)
+            qnn_sb_printf(&b, "input float[64] %s;\n", pn[i]);
+        qnn_sb_printf(&b, "qubit[%d] %s;\n", c->n, qn);
+        for (int r = 0; r < qnn_circuit_ncregs(c); r++) {
+            int size;
+            const char *nm = qnn_circuit_creg(c, r, NULL, &size);
+            qnn_sb_printf(&b, "bit[%d] %s;\n", size, nm);
+        }
+    } else {
+        qnn_sb_printf(&b, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg %s[%d];\n", qn, c->n);
+        for (int r = 0; r < qnn_circuit_ncregs(c); r++) {
+            int size;
+            const char *nm = qnn_circuit_creg(c, r, NULL, &size);
+            qnn_sb_printf(&b, "creg %s[%d];\n", nm, size);
+        }
+    }
+    int st = QNN_OK;
+    char pre[512];
+    uint64_t open_mask = 0, open_val = 0;
+    int open_depth = 0;
+    for (size_t i = 0; i < c->nops && !st; i++) {
+        const qnn_op *op = &c->ops[i];
+        if (v3 && (op->cmask != open_mask || op->cval != open_val)) {
+            for (int k = open_depth; k-- > 0;) {
+                for (int j = 0; j < k; j++) qnn_sb_puts(&b, "  ");
+                qnn_sb_puts(&b, "}\n");
+            }
+            open_depth = 0;
+            open_mask = op->cmask;
+            open_val = op->cval;
+            if (op->cmask) {
+                int r = whole_creg(c, op->cmask);
+                if (r >= 0 && __builtin_popcountll(op->cmask) > 1) {
+                    int off;
+                    const char *nm = qnn_circuit_creg(c, r, &off, NULL);
+                    qnn_sb_printf(&b, "if (%s == %llu) {\n", nm,
+                                  (unsigned long long)(op->cval >> off));
+                    open_depth = 1;
+                } else {
+                    for (int bit = 0; bit < QNN_CIRCUIT_MAXBITS; bit++)
+                        if (op->cmask >> bit & 1) {
+                            int k;
+                            const char *nm = bit_name(c, bit, &k);
+                            for (int j = 0; j < open_depth; j++) qnn_sb_puts(&b, "  ");
+                            qnn_sb_printf(&b, "if (%s[%d] == %d) {\n", nm, k,
+                                          (int)(op->cval >> bit & 1));
+                            open_depth++;
+                        }
+                }
+            }
+            int k = 0;
+            for (int j = 0; j < open_depth && k < 400; j++) pre[k++] = ' ', pre[k++] = ' ';
+            pre[k] = '\0';
+            e.pre = pre;
+        }
+        if (!v3) {
+            if (op->cmask) {
+                int off, r = whole_creg(c, op->cmask);
+                const char *nm = qnn_circuit_creg(c, r, &off, NULL);
+                snprintf(pre, sizeof pre, "if(%s==%llu) ", nm, (unsigned long long)(op->cval >> off));
+                e.pre = pre;
+            } else {
+                e.pre = "";
+            }
+        }
+        double keep = e.gphase; /* a conditional op's global phase is not observable */
+        st = emit_op(c, &e, op, pn, i, err);
+        if (op->cmask) e.gphase = keep;
+    }
+    for (int k = open_depth; k-- > 0;) {
+        for (int j = 0; j < k; j++) qnn_sb_puts(&b, "  ");
+        qnn_sb_puts(&b, "}\n");
+    }
+    e.pre = "";
     double gp = remainder(e.gphase, 2.0 * M_PI);
     if (!st && fabs(gp) > 1e-14) {
         qnn_sb_puts(&b, "// global phase\n");
         em1a(&e, "u1", gp, 0), em1(&e, "x", 0), em1a(&e, "u1", gp, 0), em1(&e, "x", 0);
+    }
+    if (pn) {
+        for (int i = 0; i < qnn_circuit_nparams(c); i++) free(pn[i]);
+        free(pn);
     }
     if (st == QNN_ENOMEM || b.oom || !b.p) {
         free(b.p);
@@ -353,537 +606,6 @@ int qnn_circuit_to_qasm(const qnn_circuit *c, char **out, qnn_error *err) {
     return QNN_OK;
 }
 
-/* ====================================================================== */
-/* Import                                                                  */
-/* ====================================================================== */
-
-enum { T_EOF, T_ID, T_NUM, T_STR, T_SYM, T_ARROW };
-
-typedef struct tok {
-    int type;
-    int line;
-    const char *s; /* start in the text */
-    size_t len;
-    double num;
-    char sym;
-} tok;
-
-typedef struct reg {
-    char name[64];
-    int size, offset;
-} reg;
-
-typedef struct parser {
-    const char *text;
-    const char *p;
-    int line;
-    tok t;          /* current token */
-    int stmt_line;  /* line of the statement being parsed */
-    qnn_error *err;
-    reg qregs[64];
-    int nq_regs, nqubits;
-    reg cregs[64];
-    int nc_regs;
-    qnn_circuit *c;
-    int failed;
-} parser;
-
-static int perr(parser *P, int line, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static int perr(parser *P, int line, const char *fmt, ...) {
-    if (P->failed) return QNN_EFORMAT;
-    P->failed = 1;
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    /* text of that line */
-    const char *s = P->text;
-    for (int l = 1; l < line && *s; s++)
-        if (*s == '\n') l++;
-    while (*s == ' ' || *s == '\t') s++;
-    size_t n = 0;
-    while (s[n] && s[n] != '\n' && s[n] != '\r') n++;
-    if (n > 120) n = 120;
-    qnn_error_set(P->err, QNN_EFORMAT, "line %d: %s (in \"%.*s\")", line, msg, (int)n, s);
-    return QNN_EFORMAT;
-}
-
-static void next(parser *P) {
-    const char *p = P->p;
-    for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
-            if (*p == '\n') P->line++;
-            p++;
-        }
-        if (p[0] == '/' && p[1] == '/') {
-            while (*p && *p != '\n') p++;
-            continue;
-        }
-        if (p[0] == '/' && p[1] == '*') {
-            p += 2;
-            while (*p && !(p[0] == '*' && p[1] == '/')) {
-                if (*p == '\n') P->line++;
-                p++;
-            }
-            if (*p) p += 2;
-            continue;
-        }
-        break;
-    }
-    tok *t = &P->t;
-    t->line = P->line;
-    t->s = p;
-    t->len = 0;
-    if (!*p) {
-        t->type = T_EOF;
-    } else if (isalpha((unsigned char)*p) || *p == '_') {
-        while (isalnum((unsigned char)p[t->len]) || p[t->len] == '_') t->len++;
-        t->type = T_ID;
-    } else if (isdigit((unsigned char)*p) || (*p == '.' && isdigit((unsigned char)p[1]))) {
-        char *end;
-        t->num = strtod(p, &end);
-        t->len = (size_t)(end - p);
-        t->type = T_NUM;
-    } else if (*p == '"') {
-        size_t n = 1;
-        while (p[n] && p[n] != '"' && p[n] != '\n') n++;
-        t->len = p[n] == '"' ? n + 1 : n;
-        t->type = T_STR;
-    } else if (p[0] == '-' && p[1] == '>') {
-        t->len = 2;
-        t->type = T_ARROW;
-    } else {
-        t->len = 1;
-        t->type = T_SYM;
-        t->sym = *p;
-    }
-    P->p = p + t->len;
-}
-
-static int is_sym(parser *P, char c) { return P->t.type == T_SYM && P->t.sym == c; }
-static int is_id(parser *P, const char *s) {
-    return P->t.type == T_ID && P->t.len == strlen(s) && strncmp(P->t.s, s, P->t.len) == 0;
-}
-
-static int expect_sym(parser *P, char c) {
-    if (!is_sym(P, c)) {
-        if (P->t.type == T_EOF) return perr(P, P->stmt_line, "expected '%c' before end of input", c);
-        return perr(P, P->t.line, "expected '%c', got '%.*s'", c, (int)P->t.len, P->t.s);
-    }
-    next(P);
-    return QNN_OK;
-}
-
-/* ---- expressions ---- */
-static int expr(parser *P, double *v);
-
-static int primary(parser *P, double *v) {
-    if (P->t.type == T_NUM) {
-        *v = P->t.num;
-        next(P);
-        return QNN_OK;
-    }
-    if (is_sym(P, '(')) {
-        next(P);
-        int st = expr(P, v);
-        if (st) return st;
-        return expect_sym(P, ')');
-    }
-    if (P->t.type == T_ID) {
-        if (is_id(P, "pi")) {
-            *v = M_PI;
-            next(P);
-            return QNN_OK;
-        }
-        static const char *fn[] = {"sin", "cos", "tan", "exp", "ln", "sqrt", "asin", "acos",
-                                   "atan", NULL};
-        for (int i = 0; fn[i]; i++)
-            if (is_id(P, fn[i])) {
-                next(P);
-                double a;
-                int st = expect_sym(P, '(');
-                if (!st) st = expr(P, &a);
-                if (!st) st = expect_sym(P, ')');
-                if (st) return st;
-                switch (i) {
-                case 0: *v = sin(a); break;
-                case 1: *v = cos(a); break;
-                case 2: *v = tan(a); break;
-                case 3: *v = exp(a); break;
-                case 4: *v = log(a); break;
-                case 5: *v = sqrt(a); break;
-                case 6: *v = asin(a); break;
-                case 7: *v = acos(a); break;
-                default: *v = atan(a); break;
-                }
-                return QNN_OK;
-            }
-        return perr(P, P->t.line, "unknown identifier '%.*s' in expression", (int)P->t.len,
-                    P->t.s);
-    }
-    if (P->t.type == T_EOF) return perr(P, P->stmt_line, "expression expected before end of input");
-    return perr(P, P->t.line, "expression expected, got '%.*s'", (int)P->t.len, P->t.s);
-}
-
-static int unary(parser *P, double *v) {
-    if (is_sym(P, '-') || is_sym(P, '+')) {
-        int neg = is_sym(P, '-');
-        next(P);
-        int st = unary(P, v);
-        if (!st && neg) *v = -*v;
-        return st;
-    }
-    int st = primary(P, v);
-    if (st) return st;
-    if (is_sym(P, '^')) {
-        next(P);
-        double e;
-        st = unary(P, &e);
-        if (!st) *v = pow(*v, e);
-    }
-    return st;
-}
-
-static int term(parser *P, double *v) {
-    int st = unary(P, v);
-    while (!st && (is_sym(P, '*') || is_sym(P, '/'))) {
-        int mul = is_sym(P, '*');
-        next(P);
-        double r;
-        st = unary(P, &r);
-        if (!st) *v = mul ? *v * r : *v / r;
-    }
-    return st;
-}
-
-static int expr(parser *P, double *v) {
-    int st = term(P, v);
-    while (!st && (is_sym(P, '+') || is_sym(P, '-'))) {
-        int add = is_sym(P, '+');
-        next(P);
-        double r;
-        st = term(P, &r);
-        if (!st) *v = add ? *v + r : *v - r;
-    }
-    return st;
-}
-
-/* ---- statements ---- */
-static int get_int(parser *P, int *out) {
-    if (P->t.type != T_NUM || P->t.num != floor(P->t.num) || P->t.num < 0 || P->t.num > 1e6)
-        return perr(P, P->t.line, "non-negative integer expected, got '%.*s'", (int)P->t.len,
-                    P->t.s);
-    *out = (int)P->t.num;
-    next(P);
-    return QNN_OK;
-}
-
-static int get_name(parser *P, char *buf, size_t n) {
-    if (P->t.type != T_ID)
-        return perr(P, P->t.line, "identifier expected, got '%.*s'", (int)P->t.len, P->t.s);
-    if (P->t.len >= n) return perr(P, P->t.line, "identifier too long");
-    memcpy(buf, P->t.s, P->t.len);
-    buf[P->t.len] = '\0';
-    next(P);
-    return QNN_OK;
-}
-
-static reg *find_reg(reg *regs, int n, const char *name) {
-    for (int i = 0; i < n; i++)
-        if (strcmp(regs[i].name, name) == 0) return &regs[i];
-    return NULL;
-}
-
-/* argument: reg or reg[i]. *first = first qubit, *len = 1 (indexed) or register size (-size) */
-typedef struct qarg {
-    int first, count, whole;
-} qarg;
-
-static int get_arg(parser *P, int quantum, qarg *a) {
-    char name[64];
-    int line = P->t.line;
-    int st = get_name(P, name, sizeof name);
-    if (st) return st;
-    reg *r = quantum ? find_reg(P->qregs, P->nq_regs, name) : find_reg(P->cregs, P->nc_regs, name);
-    if (!r)
-        return perr(P, line, "undeclared %s register '%s'", quantum ? "quantum" : "classical", name);
-    if (is_sym(P, '[')) {
-        next(P);
-        int i;
-        st = get_int(P, &i);
-        if (!st) st = expect_sym(P, ']');
-        if (st) return st;
-        if (i >= r->size) return perr(P, line, "index %d out of range for %s[%d]", i, name, r->size);
-        a->first = r->offset + i;
-        a->count = 1;
-        a->whole = 0;
-    } else {
-        a->first = r->offset;
-        a->count = r->size;
-        a->whole = 1;
-    }
-    return QNN_OK;
-}
-
-typedef struct gate_def {
-    const char *name;
-    int kind;   /* qnn kind, or special (< 0) */
-    int nq, np; /* qubit args, parameters */
-} gate_def;
-
-enum { SP_U2 = -2, SP_CCX = -3, SP_C3X = -4, SP_C4X = -5, SP_CH = -6, SP_CU3 = -7, SP_CSWAP = -8 };
-
-static const gate_def GATES[] = {
-    {"u3", QNN_G_U3, 1, 3},     {"u", QNN_G_U3, 1, 3},       {"U", QNN_G_U3, 1, 3},
-    {"u2", SP_U2, 1, 2},        {"u1", QNN_G_PHASE, 1, 1},   {"p", QNN_G_PHASE, 1, 1},
-    {"phase", QNN_G_PHASE, 1, 1}, {"cx", QNN_G_CX, 2, 0},    {"CX", QNN_G_CX, 2, 0},
-    {"id", QNN_G_ID, 1, 0},     {"x", QNN_G_X, 1, 0},        {"y", QNN_G_Y, 1, 0},
-    {"z", QNN_G_Z, 1, 0},       {"h", QNN_G_H, 1, 0},        {"s", QNN_G_S, 1, 0},
-    {"sdg", QNN_G_SDG, 1, 0},   {"t", QNN_G_T, 1, 0},        {"tdg", QNN_G_TDG, 1, 0},
-    {"sx", QNN_G_SX, 1, 0},     {"sxdg", QNN_G_SXDG, 1, 0},  {"rx", QNN_G_RX, 1, 1},
-    {"ry", QNN_G_RY, 1, 1},     {"rz", QNN_G_RZ, 1, 1},      {"cy", QNN_G_CY, 2, 0},
-    {"cz", QNN_G_CZ, 2, 0},     {"swap", QNN_G_SWAP, 2, 0},  {"ch", SP_CH, 2, 0},
-    {"ccx", SP_CCX, 3, 0},      {"cswap", SP_CSWAP, 3, 0},   {"crx", QNN_G_CRX, 2, 1},
-    {"cry", QNN_G_CRY, 2, 1},   {"crz", QNN_G_CRZ, 2, 1},    {"cu1", QNN_G_CPHASE, 2, 1},
-    {"cp", QNN_G_CPHASE, 2, 1}, {"cphase", QNN_G_CPHASE, 2, 1}, {"cu3", SP_CU3, 2, 3},
-    {"rxx", QNN_G_RXX, 2, 1},   {"ryy", QNN_G_RYY, 2, 1},    {"rzz", QNN_G_RZZ, 2, 1},
-    {"rzy", QNN_G_RZY, 2, 1},   {"c3x", SP_C3X, 4, 0},       {"c4x", SP_C4X, 5, 0},
-    {NULL, 0, 0, 0}};
-
-static int add_gate(parser *P, const gate_def *g, const int *q, const double *par, int line) {
-    qnn_error e2;
-    qnn_error_clear(&e2);
-    int st = QNN_OK;
-    qnn_circuit *c = P->c;
-    switch (g->kind) {
-    case SP_U2: {
-        qnn_angle a[3] = {qnn_angle_const(M_PI / 2), qnn_angle_const(par[0]),
-                          qnn_angle_const(par[1])};
-        st = qnn_circuit_add(c, QNN_G_U3, q, 1, a, &e2);
-        break;
-    }
-    case SP_CCX: case SP_C3X: case SP_C4X:
-        st = qnn_circuit_mcx(c, q, g->nq - 1, q[g->nq - 1], &e2);
-        break;
-    case SP_CH: case SP_CU3: case SP_CSWAP: {
-        double m[2 * 64];
-        memset(m, 0, sizeof m);
-        int k = g->nq;
-        size_t d = (size_t)1 << k;
-        for (size_t i = 0; i < d; i++) m[2 * (i * d + i)] = 1.0;
-        if (g->kind == SP_CSWAP) {
-            /* control q[0] (bit 0); swap bits 1 and 2 when bit 0 is 1: 3 <-> 5 */
-            m[2 * (3 * d + 3)] = m[2 * (5 * d + 5)] = 0.0;
-            m[2 * (3 * d + 5)] = m[2 * (5 * d + 3)] = 1.0;
-        } else {
-            double u[8];
-            if (g->kind == SP_CH) {
-                double r = 1.0 / sqrt(2.0);
-                u[0] = r, u[1] = 0, u[2] = r, u[3] = 0, u[4] = r, u[5] = 0, u[6] = -r, u[7] = 0;
-            } else {
-                qnn_gate_matrix(QNN_G_U3, par, u);
-            }
-            /* control bit 0 = q[0]; target bit 1: indices 1 (t=0) and 3 (t=1) */
-            size_t idx[2] = {1, 3};
-            for (int r = 0; r < 2; r++)
-                for (int cc = 0; cc < 2; cc++) {
-                    m[2 * (idx[r] * d + idx[cc])] = u[2 * (r * 2 + cc)];
-                    m[2 * (idx[r] * d + idx[cc]) + 1] = u[2 * (r * 2 + cc) + 1];
-                }
-        }
-        st = qnn_circuit_unitary_gate(c, q, k, m, 1e-9, &e2);
-        break;
-    }
-    default: {
-        qnn_angle a[3];
-        for (int i = 0; i < g->np; i++) a[i] = qnn_angle_const(par[i]);
-        st = qnn_circuit_add(c, g->kind, q, g->nq, a, &e2);
-    }
-    }
-    if (st) return perr(P, line, "%s", e2.msg[0] ? e2.msg : qnn_strerror(st));
-    return QNN_OK;
-}
-
-static int gate_stmt(parser *P) {
-    int line = P->t.line;
-    char name[64];
-    int st = get_name(P, name, sizeof name);
-    if (st) return st;
-    const gate_def *g = NULL;
-    for (int i = 0; GATES[i].name; i++)
-        if (strcmp(GATES[i].name, name) == 0) g = &GATES[i];
-    if (!g) return perr(P, line, "unknown gate '%s'", name);
-    double par[8];
-    int np = 0;
-    if (is_sym(P, '(')) {
-        next(P);
-        if (!is_sym(P, ')'))
-            for (;;) {
-                double v;
-                st = expr(P, &v);
-                if (st) return st;
-                if (np < 8) par[np] = v;
-                np++;
-                if (is_sym(P, ',')) {
-                    next(P);
-                    continue;
-                }
-                break;
-            }
-        st = expect_sym(P, ')');
-        if (st) return st;
-    }
-    if (np != g->np)
-        return perr(P, line, "gate '%s' takes %d parameter(s), got %d", name, g->np, np);
-    for (int i = 0; i < np; i++)
-        if (!isfinite(par[i])) return perr(P, line, "parameter %d of '%s' is not finite", i + 1, name);
-    qarg args[8];
-    int na = 0;
-    for (;;) {
-        if (na >= 8) return perr(P, line, "too many arguments");
-        st = get_arg(P, 1, &args[na++]);
-        if (st) return st;
-        if (is_sym(P, ',')) {
-            next(P);
-            continue;
-        }
-        break;
-    }
-    st = expect_sym(P, ';');
-    if (st) return st;
-    if (na != g->nq)
-        return perr(P, line, "gate '%s' acts on %d qubit(s), got %d argument(s)", name, g->nq, na);
-    int reps = 1;
-    for (int i = 0; i < na; i++)
-        if (args[i].whole) {
-            if (reps != 1 && args[i].count != reps)
-                return perr(P, line, "registers of different sizes in one gate");
-            reps = args[i].count;
-        }
-    for (int r = 0; r < reps; r++) {
-        int q[8];
-        for (int i = 0; i < na; i++) q[i] = args[i].first + (args[i].whole ? r : 0);
-        st = add_gate(P, g, q, par, line);
-        if (st) return st;
-    }
-    return QNN_OK;
-}
-
-static int statement(parser *P) {
-    P->stmt_line = P->t.line;
-    int line = P->t.line;
-    if (is_id(P, "OPENQASM")) {
-        next(P);
-        if (P->t.type != T_NUM) return perr(P, line, "version number expected after OPENQASM");
-        if (P->t.num < 2.0 || P->t.num >= 3.0)
-            return perr(P, line, "only OpenQASM 2.x is supported, got %g", P->t.num);
-        next(P);
-        return expect_sym(P, ';');
-    }
-    if (is_id(P, "include")) {
-        next(P);
-        if (P->t.type != T_STR) return perr(P, line, "file name in quotes expected after include");
-        if (!(P->t.len == 12 && strncmp(P->t.s, "\"qelib1.inc\"", 12) == 0))
-            return perr(P, line, "only include \"qelib1.inc\" is supported");
-        next(P);
-        return expect_sym(P, ';');
-    }
-    if (is_id(P, "qreg") || is_id(P, "creg")) {
-        int quantum = is_id(P, "qreg");
-        next(P);
-        reg r;
-        int st = get_name(P, r.name, sizeof r.name);
-        if (!st) st = expect_sym(P, '[');
-        if (!st) st = get_int(P, &r.size);
-        if (!st) st = expect_sym(P, ']');
-        if (!st) st = expect_sym(P, ';');
-        if (st) return st;
-        if (r.size < 1) return perr(P, line, "register size must be >= 1");
-        if (find_reg(P->qregs, P->nq_regs, r.name) || find_reg(P->cregs, P->nc_regs, r.name))
-            return perr(P, line, "register '%s' declared twice", r.name);
-        if (quantum) {
-            if (P->nq_regs >= 64) return perr(P, line, "too many quantum registers");
-            if (P->nqubits + r.size > QNN_CIRCUIT_MAXQ)
-                return perr(P, line, "more than %d qubits in total", QNN_CIRCUIT_MAXQ);
-            r.offset = P->nqubits;
-            P->nqubits += r.size;
-            P->qregs[P->nq_regs++] = r;
-        } else {
-            if (P->nc_regs >= 64) return perr(P, line, "too many classical registers");
-            r.offset = 0;
-            P->cregs[P->nc_regs++] = r;
-        }
-        return QNN_OK;
-    }
-    if (is_id(P, "barrier")) {
-        next(P);
-        for (;;) {
-            qarg a;
-            int st = get_arg(P, 1, &a);
-            if (st) return st;
-            if (is_sym(P, ',')) {
-                next(P);
-                continue;
-            }
-            break;
-        }
-        return expect_sym(P, ';');
-    }
-    if (is_id(P, "measure")) {
-        next(P);
-        qarg a, b;
-        int st = get_arg(P, 1, &a);
-        if (st) return st;
-        if (P->t.type != T_ARROW) return perr(P, line, "expected '->' in measure");
-        next(P);
-        st = get_arg(P, 0, &b);
-        if (st) return st;
-        if (a.count != b.count) return perr(P, line, "measure: register sizes differ");
-        return expect_sym(P, ';');
-    }
-    if (is_id(P, "gate") || is_id(P, "opaque") || is_id(P, "if") || is_id(P, "reset")) {
-        return perr(P, line, "'%.*s' statements are not supported", (int)P->t.len, P->t.s);
-    }
-    if (P->t.type == T_ID) {
-        if (P->nq_regs == 0) return perr(P, line, "gate before any qreg declaration");
-        return gate_stmt(P);
-    }
-    if (is_sym(P, ';')) { /* empty statement */
-        next(P);
-        return QNN_OK;
-    }
-    return perr(P, line, "unexpected '%.*s'", (int)P->t.len, P->t.s);
-}
-
-int qnn_circuit_from_qasm(qnn_circuit **out, const char *text, qnn_error *err) {
-    *out = NULL;
-    if (!text) return qnn_error_set(err, QNN_EINVAL, "from_qasm: no text");
-    parser *P = (parser *)calloc(1, sizeof *P);
-    if (!P) return qnn_error_set(err, QNN_ENOMEM, "out of memory");
-    P->text = P->p = text;
-    P->line = 1;
-    P->err = err;
-    int st = qnn_circuit_new(&P->c, QNN_CIRCUIT_MAXQ, err);
-    if (st) {
-        free(P);
-        return st;
-    }
-    next(P);
-    while (!st && P->t.type != T_EOF) st = statement(P);
-    if (!st && P->nqubits == 0) st = qnn_error_set(err, QNN_EFORMAT, "no qreg declared");
-    if (st) {
-        qnn_circuit_free(P->c);
-        free(P);
-        return st;
-    }
-    P->c->n = P->nqubits;
-    *out = P->c;
-    free(P);
-    return QNN_OK;
+int qnn_circuit_to_qasm(const qnn_circuit *c, char **out, qnn_error *err) {
+    return qnn_circuit_to_qasm_version(c, 2, out, err);
 }

@@ -224,6 +224,10 @@ int qnn_qt_add_candidate(qnn_qt *qt, const qnn_circuit *c, const char *name, qnn
                              label, qnn_circuit_nqubits(c), qt->n);
     if (qnn_circuit_ngates(c) == 0)
         return qnn_error_set(err, QNN_EINVAL, "%s: added no gates", label);
+    if (!qnn_circuit_is_unitary(c))
+        return qnn_error_set(err, QNN_EINVAL,
+                             "%s: the circuit has measurement, reset or classical control; a "
+                             "weight generator needs a unitary circuit", label);
     int np = qnn_circuit_nparams(c);
     for (int k = 0; k < np; k++)
         if (theta_index(qt, qnn_circuit_param_name(c, k)) < 0)

@@ -448,11 +448,11 @@ static int l_depth(lua_State *L) {
 
 static int l_count(lua_State *L) {
     qnn_circuit *c = check_c(L, 1);
-    size_t counts[QNN_G_COUNT];
+    size_t counts[QNN_OP_COUNT];
     qnn_circuit_count(c, counts);
     lua_newtable(L);
     size_t total = 0;
-    for (int k = 0; k < QNN_G_COUNT; k++) {
+    for (int k = 0; k < QNN_OP_COUNT; k++) {
         if (!counts[k]) continue;
         lua_pushinteger(L, (lua_Integer)counts[k]);
         lua_setfield(L, -2, qnn_op_kind_name(k));
@@ -538,9 +538,14 @@ static int l_tostring(lua_State *L) {
     qnn_error_clear(&err);
     int st = qnn_circuit_draw(c, &txt, &err);
     if (st) fail(L, st, &err, "tostring");
-    lua_pushfstring(L, "qnn.Circuit(%d qubits, %d gates, depth %d, %d params)\n",
-                    qnn_circuit_nqubits(c), (int)qnn_circuit_ngates(c), qnn_circuit_depth(c),
-                    qnn_circuit_nparams(c));
+    if (qnn_circuit_nbits(c) > 0)
+        lua_pushfstring(L, "qnn.Circuit(%d qubits, %d classical bits, %d ops, depth %d, %d params)\n",
+                        qnn_circuit_nqubits(c), qnn_circuit_nbits(c), (int)qnn_circuit_ngates(c),
+                        qnn_circuit_depth(c), qnn_circuit_nparams(c));
+    else
+        lua_pushfstring(L, "qnn.Circuit(%d qubits, %d gates, depth %d, %d params)\n",
+                        qnn_circuit_nqubits(c), (int)qnn_circuit_ngates(c), qnn_circuit_depth(c),
+                        qnn_circuit_nparams(c));
     lua_pushstring(L, txt);
     free(txt);
     lua_concat(L, 2);
@@ -617,6 +622,8 @@ int qnn_lua_checknoise(lua_State *L, int idx, const char *where, qnn_noise *nm) 
 }
 
 /* ---------------- simulation ---------------- */
+static void run_density_dist(lua_State *L, qnn_circuit *c, qnn_density *d, const qnn_noise *nm);
+
 static int l_run(lua_State *L) {
     qnn_circuit *c = check_c(L, 1);
     lua_settop(L, 3);
@@ -637,8 +644,14 @@ static int l_run(lua_State *L) {
             qnn_lua_argerror(L, 2, "state", "must have %d qubits, got %d", qnn_circuit_nqubits(c),
                              s->n);
         qnn_rng local;
-        qnn_rng *rng = noisy ? qnn_lua_getrng(L, has ? 3 : 0, &local) : NULL;
-        fail(L, qnn_circuit_run(c, s, noisy ? &nm : NULL, rng, &err), &err, "run");
+        int classical = !qnn_circuit_is_unitary(c);
+        qnn_rng *rng = (noisy || classical) ? qnn_lua_getrng(L, has ? 3 : 0, &local) : NULL;
+        uint64_t bits = 0;
+        fail(L, qnn_circuit_run_shot(c, s, noisy ? &nm : NULL, rng, &bits, &err), &err, "run");
+        lua_settop(L, 2);
+        if (!classical) return 1;
+        lua_pushinteger(L, (lua_Integer)bits);
+        return 2;
     } else {
         qnn_density *d = qnn_lua_testdensity(L, 2);
         if (!d)
@@ -647,10 +660,16 @@ static int l_run(lua_State *L) {
         if (d->n != qnn_circuit_nqubits(c))
             qnn_lua_argerror(L, 2, "state", "must have %d qubits, got %d", qnn_circuit_nqubits(c),
                              d->n);
-        fail(L, qnn_circuit_run_density(c, d, noisy ? &nm : NULL, &err), &err, "run");
+        if (qnn_circuit_is_unitary(c)) {
+            fail(L, qnn_circuit_run_density(c, d, noisy ? &nm : NULL, &err), &err, "run");
+            lua_settop(L, 2);
+            return 1;
+        }
+        lua_settop(L, 3);
+        run_density_dist(L, c, d, noisy ? &nm : NULL);
+        lua_remove(L, 3);
+        return 2;
     }
-    lua_settop(L, 2);
-    return 1;
 }
 
 static int l_unitary(lua_State *L) {
@@ -814,13 +833,290 @@ static int l_vjp(lua_State *L) {
     return 2;
 }
 
+
+/* ---------------- classical registers, measurement, conditions ---------------- */
+static int l_creg(lua_State *L) {
+    qnn_circuit *c = check_c(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    int size = (int)qnn_lua_checkint(L, 3, "size", 1, QNN_CIRCUIT_MAXBITS);
+    qnn_error err;
+    qnn_error_clear(&err);
+    if (qnn_circuit_add_creg(c, name, size, &err) < 0) fail(L, QNN_EINVAL, &err, "creg");
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int l_cregs(lua_State *L) {
+    qnn_circuit *c = check_c(L, 1);
+    int nr = qnn_circuit_ncregs(c);
+    lua_createtable(L, nr, 0);
+    for (int i = 0; i < nr; i++) {
+        int off, size;
+        const char *name = qnn_circuit_creg(c, i, &off, &size);
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, name);
+        lua_setfield(L, -2, "name");
+        lua_pushinteger(L, off);
+        lua_setfield(L, -2, "offset");
+        lua_pushinteger(L, size);
+        lua_setfield(L, -2, "size");
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+static int l_nbits(lua_State *L) {
+    lua_pushinteger(L, qnn_circuit_nbits(check_c(L, 1)));
+    return 1;
+}
+
+/* Classical bit at arg: integer index or "name[i]"; or (allow_reg) a register "name".
+ * Returns the first bit; *width = 1 for a bit, register size for a register. */
+static int check_cbit(lua_State *L, qnn_circuit *c, int arg, const char *argname, int allow_reg,
+                      int *width) {
+    int nb = qnn_circuit_nbits(c);
+    *width = 1;
+    if (lua_type(L, arg) == LUA_TNUMBER) {
+        if (nb == 0)
+            qnn_lua_argerror(L, arg, argname, "the circuit has no classical bits (c:creg(name, size))");
+        return (int)qnn_lua_checkint(L, arg, argname, 0, nb - 1);
+    }
+    if (lua_type(L, arg) != LUA_TSTRING)
+        qnn_lua_argerror(L, arg, argname, "must be a classical bit index in [0, %d]%s, got %s",
+                         nb - 1, allow_reg ? ", \"reg[i]\" or a register name" : " or \"reg[i]\"",
+                         luaL_typename(L, arg));
+    size_t len;
+    const char *s = lua_tolstring(L, arg, &len);
+    char name[80];
+    size_t k = 0;
+    while (k < len && k < sizeof name - 1 && s[k] != '[') {
+        name[k] = s[k];
+        k++;
+    }
+    name[k] = '\0';
+    int r = qnn_circuit_creg_index(c, name);
+    if (r < 0) qnn_lua_argerror(L, arg, argname, "unknown classical register '%s'", name);
+    int off, size;
+    qnn_circuit_creg(c, r, &off, &size);
+    if (k == len) {
+        if (!allow_reg)
+            qnn_lua_argerror(L, arg, argname, "must name one bit, like \"%s[0]\"", name);
+        *width = size;
+        return off;
+    }
+    char *end;
+    long i = strtol(s + k + 1, &end, 10);
+    if (end == s + k + 1 || *end != ']' || (size_t)(end - s) != len - 1 || i < 0 || i >= size)
+        qnn_lua_argerror(L, arg, argname, "must be \"%s[i]\" with i in [0, %d], got \"%s\"", name,
+                         size - 1, s);
+    return off + (int)i;
+}
+
+static int l_measure(lua_State *L) {
+    qnn_circuit *c = check_c(L, 1);
+    int q = check_qubit(L, c, 2, "q");
+    qnn_error err;
+    qnn_error_clear(&err);
+    int bit, w;
+    if (lua_isnoneornil(L, 3)) {
+        if (qnn_circuit_nbits(c) == 0 &&
+            qnn_circuit_add_creg(c, "c", qnn_circuit_nqubits(c), &err) < 0)
+            fail(L, QNN_EINVAL, &err, "measure");
+        if (q >= qnn_circuit_nbits(c))
+            qnn_lua_argerror(L, 3, "bit", "needed: qubit %d has no classical bit of the same index "
+                             "(the circuit has %d bits)", q, qnn_circuit_nbits(c));
+        bit = q;
+    } else {
+        bit = check_cbit(L, c, 3, "bit", 0, &w);
+    }
+    fail(L, qnn_circuit_measure(c, q, bit, &err), &err, "measure");
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int l_reset(lua_State *L) {
+    qnn_circuit *c = check_c(L, 1);
+    int q = check_qubit(L, c, 2, "q");
+    qnn_error err;
+    qnn_error_clear(&err);
+    fail(L, qnn_circuit_reset(c, q, &err), &err, "reset");
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int l_barrier(lua_State *L) {
+    qnn_circuit *c = check_c(L, 1);
+    int n = qnn_circuit_nqubits(c), q[32], nq;
+    if (lua_isnoneornil(L, 2)) {
+        for (int i = 0; i < n; i++) q[i] = i;
+        nq = n;
+    } else {
+        nq = check_qubit_list(L, c, 2, "qubits", q, n, 1);
+    }
+    qnn_error err;
+    qnn_error_clear(&err);
+    fail(L, qnn_circuit_barrier(c, q, nq, &err), &err, "barrier");
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int l_if(lua_State *L) {
+    lcirc *lc = check_lc(L, 1);
+    int w;
+    int first = check_cbit(L, lc->c, 2, "bit_or_register", 1, &w);
+    lua_Integer hi = w >= 63 ? LUA_MAXINTEGER : (((lua_Integer)1 << w) - 1);
+    lua_Integer v = qnn_lua_checkint(L, 3, "value", 0, hi);
+    luaL_checktype(L, 4, LUA_TFUNCTION);
+    uint64_t mask = (w >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << w) - 1)) << first;
+    uint64_t val = ((uint64_t)v) << first;
+    size_t from = qnn_circuit_ngates(lc->c);
+    lua_pushvalue(L, 4);
+    lua_pushvalue(L, 1);
+    int rc = lua_pcall(L, 1, 0, 0);
+    if (!lc->c) return luaL_error(L, "if_: the circuit was closed inside the block");
+    if (rc != LUA_OK) {
+        qnn_circuit_truncate(lc->c, from); /* no half-conditioned ops */
+        return lua_error(L);
+    }
+    qnn_error err;
+    qnn_error_clear(&err);
+    fail(L, qnn_circuit_condition(lc->c, from, mask, val, &err), &err, "if_");
+    lua_settop(L, 1);
+    return 1;
+}
+
+static void push_dist(lua_State *L, const uint64_t *vals, const double *p, size_t n) {
+    lua_createtable(L, 0, (int)(n < 1000 ? n : 1000));
+    for (size_t i = 0; i < n; i++) {
+        lua_pushnumber(L, p[i]);
+        lua_rawseti(L, -2, (lua_Integer)vals[i]);
+    }
+}
+
+/* Runs c on Density d exactly; pushes the outcome table. */
+static void run_density_dist(lua_State *L, qnn_circuit *c, qnn_density *d, const qnn_noise *nm) {
+    size_t cap = 65536;
+    uint64_t *vals = (uint64_t *)lua_newuserdatauv(L, cap * sizeof(uint64_t), 0);
+    double *p = (double *)lua_newuserdatauv(L, cap * sizeof(double), 0);
+    size_t n = 0;
+    qnn_error err;
+    qnn_error_clear(&err);
+    fail(L, qnn_circuit_run_density_bits(c, d, nm, vals, p, cap, &n, &err), &err, "run");
+    lua_pop(L, 2);
+    push_dist(L, vals, p, n);
+}
+
+#define SAMPLE_CHUNK ((size_t)1 << 20)
+static int l_sample(lua_State *L) {
+    qnn_circuit *c = check_c(L, 1);
+    lua_Integer shots = qnn_lua_checkint(L, 2, "shots", 1, (lua_Integer)1 << 30);
+    lua_settop(L, 3);
+    static const char *const opts[] = {"seed", "rng", "noise", "state", NULL};
+    int has = qnn_lua_checkopts(L, 3, opts);
+    if (qnn_circuit_nbits(c) == 0)
+        luaL_error(L, "sample: the circuit has no classical bits to sample; add measurements "
+                      "(c:measure(q)) or use State:sample on its output");
+    qnn_noise nm;
+    int noisy = 0;
+    const qnn_state *in = NULL;
+    if (has) {
+        lua_getfield(L, 3, "noise");
+        noisy = qnn_lua_checknoise(L, lua_gettop(L), "sample", &nm);
+        lua_pop(L, 1);
+        lua_getfield(L, 3, "state");
+        if (!lua_isnil(L, -1)) {
+            in = qnn_lua_teststate(L, -1);
+            if (!in || in->n != qnn_circuit_nqubits(c))
+                qnn_lua_argerror(L, 3, "state", "must be a State of %d qubits",
+                                 qnn_circuit_nqubits(c));
+        }
+        lua_pop(L, 1); /* the option table keeps it alive */
+    }
+    qnn_rng local;
+    qnn_rng *r = qnn_lua_getrng(L, has ? 3 : 0, &local);
+    qnn_error err;
+    qnn_error_clear(&err);
+    if (qnn_circuit_sample_check(c, noisy ? &nm : NULL, (size_t)shots, &err))
+        qnn_lua_argerror(L, 2, "shots", "%s", err.msg);
+    size_t chunk = (size_t)shots < SAMPLE_CHUNK ? (size_t)shots : SAMPLE_CHUNK;
+    uint64_t *out = (uint64_t *)lua_newuserdatauv(L, chunk * sizeof(uint64_t), 0);
+    lua_newtable(L);
+    int t = lua_gettop(L);
+    size_t left = (size_t)shots;
+    while (left > 0) {
+        size_t m = left < chunk ? left : chunk;
+        fail(L, qnn_circuit_sample(c, in, noisy ? &nm : NULL, m, r, out, &err), &err, "sample");
+        for (size_t i = 0; i < m; i++) {
+            lua_Integer key = (lua_Integer)out[i];
+            lua_Integer k = 0;
+            if (lua_rawgeti(L, t, key) == LUA_TNUMBER) k = lua_tointeger(L, -1);
+            lua_pop(L, 1);
+            lua_pushinteger(L, k + 1);
+            lua_rawseti(L, t, key);
+        }
+        left -= m;
+        if (left > 0 && qnn_interrupt_pending()) {
+            qnn_interrupt_clear();
+            return luaL_error(L, "interrupted");
+        }
+    }
+    return 1;
+}
+
+static int l_probs(lua_State *L) {
+    qnn_circuit *c = check_c(L, 1);
+    lua_settop(L, 2);
+    const qnn_state *in = opt_state_in(L, 2, c);
+    int n = qnn_circuit_nqubits(c);
+    if (n > 26) luaL_error(L, "probs: circuits of at most 26 qubits");
+    qnn_tensor *t = qnn_lua_newtensor(L, 1, (size_t)1 << n, 1);
+    qnn_error err;
+    qnn_error_clear(&err);
+    fail(L, qnn_circuit_probs(c, in, t->data, &err), &err, "probs");
+    return 1;
+}
+
+static int l_distribution(lua_State *L) {
+    qnn_circuit *c = check_c(L, 1);
+    lua_settop(L, 2);
+    static const char *const opts[] = {"noise", "state", NULL};
+    int has = qnn_lua_checkopts(L, 2, opts);
+    int n = qnn_circuit_nqubits(c);
+    if (n > QNN_DENSITY_MAX_QUBITS)
+        luaL_error(L, "distribution: exact results use a density matrix (at most %d qubits, this "
+                      "circuit has %d): use c:sample(shots)", QNN_DENSITY_MAX_QUBITS, n);
+    qnn_noise nm;
+    int noisy = 0;
+    const qnn_state *in = NULL;
+    if (has) {
+        lua_getfield(L, 2, "noise");
+        noisy = qnn_lua_checknoise(L, lua_gettop(L), "distribution", &nm);
+        lua_pop(L, 1);
+        lua_getfield(L, 2, "state");
+        if (!lua_isnil(L, -1)) {
+            in = qnn_lua_teststate(L, -1);
+            if (!in || in->n != n) qnn_lua_argerror(L, 2, "state", "must be a State of %d qubits", n);
+        }
+        lua_pop(L, 1);
+    }
+    qnn_density *d = qnn_lua_pushdensity(L, n);
+    qnn_error err;
+    qnn_error_clear(&err);
+    if (in) fail(L, qnn_density_set_pure(d, in, &err), &err, "distribution");
+    run_density_dist(L, c, d, noisy ? &nm : NULL);
+    return 1;
+}
+
 /* ---------------- QASM ---------------- */
 static int l_qasm(lua_State *L) {
     qnn_circuit *c = check_c(L, 1);
+    static const char *const opts[] = {"version", NULL};
+    int has = qnn_lua_checkopts(L, 2, opts);
+    int version = has ? (int)qnn_lua_optfield_int(L, 2, "version", 2, 2, 3) : 2;
     char *txt = NULL;
     qnn_error err;
     qnn_error_clear(&err);
-    int st = qnn_circuit_to_qasm(c, &txt, &err);
+    int st = qnn_circuit_to_qasm_version(c, version, &txt, &err);
     if (st) fail(L, st, &err, "qasm");
     lua_pushstring(L, txt);
     free(txt);
@@ -830,7 +1126,7 @@ static int l_qasm(lua_State *L) {
 static int l_from_qasm(lua_State *L) {
     size_t len;
     if (lua_type(L, 1) != LUA_TSTRING)
-        qnn_lua_argerror(L, 1, "text", "must be a string of OpenQASM 2.0, got %s", luaL_typename(L, 1));
+        qnn_lua_argerror(L, 1, "text", "must be a string of OpenQASM 2.0 or 3, got %s", luaL_typename(L, 1));
     const char *text = lua_tolstring(L, 1, &len);
     if (strlen(text) != len) qnn_lua_argerror(L, 1, "text", "must not contain NUL bytes");
     lcirc *lc = push_empty(L);
@@ -938,12 +1234,18 @@ static const qnn_lua_reg methods[] = {
     {"append", l_append, "Circuit:append(other [, map]) -> Circuit",
      "other: Circuit; map: table of other:nqubits() distinct qubit indices of this circuit "
      "(other's qubit i -> map[i+1]); default identity (needs other:nqubits() <= n).\nAppends "
-     "other's gates (parameters merged by name; new ones keep other's values); returns self."},
-    {"run", l_run, "Circuit:run(s [, {noise=, seed=, rng=}]) -> s",
+     "other's ops (parameters and classical registers merged by name; new parameters keep "
+     "other's values, a register of the same name must have the same size); returns self."},
+    {"run", l_run, "Circuit:run(s [, {noise=, seed=, rng=}]) -> s, bits | d, dist",
      "s: State or Density with the circuit's qubit count; noise: a noise model (qnn.noise.*): "
      "on a State one seeded Monte-Carlo trajectory (seed: integer, rng: qnn.Rng; default "
-     "stream otherwise), on a Density the exact channels.\nApplies the circuit to s in place "
-     "and returns s."},
+     "stream otherwise), on a Density the exact channels.\nApplies the circuit to s in place. "
+     "On a State measurements collapse it (one sampled trajectory); a circuit with measurement, "
+     "reset or conditions also returns the classical register as an integer (bit j = "
+     "classical bit j). On a Density the run is "
+     "exact (measurement as a channel, classical control as a mixture); a circuit with "
+     "measurement, reset or conditions also returns the classical distribution (table value "
+     "-> probability)."},
     {"matrix", l_unitary, "Circuit:matrix() -> table",
      "For n <= 10. Returns the full 2^n x 2^n unitary as rows of {re, im} pairs."},
     {"draw", l_draw, "Circuit:draw() -> string",
@@ -963,10 +1265,53 @@ static const qnn_lua_reg methods[] = {
      "dprobs: table or Tensor of 2^n finite numbers (entry x+1 <-> basis x); state_in: State.\n"
      "Returns a table name -> sum_x dprobs[x] dp_x/d(parameter) (adjoint method) and the "
      "output probabilities as a Tensor of 2^n entries."},
-    {"qasm", l_qasm, "Circuit:qasm() -> string",
-     "Returns OpenQASM 2.0 text (include \"qelib1.inc\"); parameters are written as their "
-     "current values; ryy, rzy, mcx with > 2 controls, mcz on > 2 qubits, unitary and diagonal "
-     "are decomposed exactly into qelib1 gates (global phase included)."},
+    {"qasm", l_qasm, "Circuit:qasm([{version=2|3}]) -> string",
+     "version: 2 (default) or 3.\nReturns OpenQASM text. Version 2: include \"qelib1.inc\", "
+     "parameters written as their current values, creg/measure/reset/barrier and if(creg==v) "
+     "(conditions must test a whole register). Version 3: include \"stdgates.inc\", named "
+     "parameters as `input float[64] name;` and angles offset + scale * name, bit registers, "
+     "c[i] = measure q[j];, if (...) { } blocks. Gates without a library name (ryy, rzy, mcx "
+     "with > 2 controls, mcz on > 2 qubits, unitary, diagonal) are decomposed exactly (global "
+     "phase included) or defined with gate definitions. qnn.circuit.from_qasm reads both back."},
+    {"creg", l_creg, "Circuit:creg(name, size) -> Circuit",
+     "name: identifier ([A-Za-z_][A-Za-z0-9_]*), new; size: integer in [1, 64] (at most 64 "
+     "classical bits in total).\nDeclares a classical register; its bits follow the earlier "
+     "registers' (bit indices are global, 0-based). Returns the circuit."},
+    {"cregs", l_cregs, "Circuit:cregs() -> table",
+     "Returns the classical registers in order, each {name=, offset=, size=}."},
+    {"nbits", l_nbits, "Circuit:nbits() -> integer", "Returns the number of classical bits."},
+    {"measure", l_measure, "Circuit:measure(q [, bit]) -> Circuit",
+     "q: qubit in [0, n-1]; bit: classical bit index in [0, nbits-1] or \"reg[i]\" (default: "
+     "bit q; a circuit without classical bits first gets a register \"c\" of n bits).\n"
+     "Appends a Z-basis measurement of q written to bit. Returns the circuit."},
+    {"reset", l_reset, "Circuit:reset(q) -> Circuit",
+     "q: qubit in [0, n-1].\nAppends a reset of q to |0> (non-unitary). Returns the circuit."},
+    {"barrier", l_barrier, "Circuit:barrier([qubits]) -> Circuit",
+     "qubits: table of distinct qubits or one integer (default all).\nAppends a barrier (no "
+     "action; exported to QASM; gates are not merged across it). Returns the circuit."},
+    {"if_", l_if, "Circuit:if_(bit_or_register, value, function(c) ... end) -> Circuit",
+     "bit_or_register: classical bit index, \"reg[i]\" or a register name; value: 0/1 for a "
+     "bit, in [0, 2^size - 1] for a register (bit j of value <-> bit j of the register).\n"
+     "Calls the function with the circuit; every op it appends acts only when the bit / "
+     "register equals value at that point of a run (nested if_ blocks combine). If the "
+     "function raises, the ops it added are removed and the error propagates. Returns the "
+     "circuit."},
+    {"sample", l_sample, "Circuit:sample(shots [, {seed=, rng=, noise=, state=}]) -> table",
+     "shots: integer in [1, 2^30] (and shots x operations x 2^n <= 2^34 when each shot is a "
+     "trajectory); seed/rng: random stream; noise: noise model (qnn.noise.*); "
+     "state: initial State (default |0..0>).\nRuns the circuit `shots` times (one trajectory "
+     "each: measurements collapse, conditions read the bits) and returns the joint distribution "
+     "of the classical register: table value -> count (bit j of value = classical bit j). "
+     "Terminal measurements without noise are sampled from one final state."},
+    {"probs", l_probs, "Circuit:probs([state_in]) -> Tensor",
+     "state_in: State (default |0..0>).\nExact computational-basis probabilities (2^n) of the "
+     "output: from the state vector for a unitary circuit or one whose measurements are all "
+     "terminal; with mid-circuit measurement, reset or conditions from a density matrix (n <= "
+     "14), otherwise an error pointing to c:sample."},
+    {"distribution", l_distribution, "Circuit:distribution([{noise=, state=}]) -> table",
+     "noise: noise model; state: initial State (default |0..0>). n <= 14.\nExact joint "
+     "distribution of the classical register (table value -> probability) from a density-matrix "
+     "run: measurement as a channel, classical control as a mixture."},
     {"close", l_close, "Circuit:close()", "Frees the circuit; later use raises \"Circuit is closed\"."},
     {NULL, NULL, NULL, NULL}};
 
@@ -1001,9 +1346,13 @@ QNN_LUA_OPENER(circuit) {
     lua_newtable(L);
     static const qnn_lua_reg funcs[] = {
         {"from_qasm", l_from_qasm, "qnn.circuit.from_qasm(text) -> Circuit",
-         "text: OpenQASM 2.0 (qelib1 gates, qreg/creg, barrier and measure ignored, comments, "
-         "pi expressions).\nReturns a Circuit with constant angles. Unknown gates and malformed "
-         "lines raise an error naming the line number and its text."},
+         "text: OpenQASM 2.0 (all of it: qelib1 gates, gate/opaque definitions, qreg/creg, "
+         "measure, reset, barrier, if(creg==n), broadcasting) or the OpenQASM 3 subset "
+         "(OPENQASM 3; include \"stdgates.inc\"; qubit[n]/bit[n]; c[i] = measure q[j]; reset; "
+         "if (c[i] == 1) { ... } [else { ... }]; gate definitions; input float name -> named "
+         "circuit parameter).\nReturns a Circuit with measurement and classical control in its "
+         "ops. Malformed text, unsupported constructs, recursive gate definitions and excessive "
+         "nesting raise an error naming the line, the column and the offending text."},
         {NULL, NULL, NULL, NULL}};
     qnn_lua_setfuncs(L, -1, funcs, "qnn.circuit.");
     lua_newtable(L);

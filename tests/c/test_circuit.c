@@ -333,12 +333,96 @@ TEST(qasm_errors_name_line) {
     CHECK(st == QNN_OK);
     if (c) {
         CHECK(qnn_circuit_nqubits(c) == 3);
-        CHECK(qnn_circuit_ngates(c) == 4);
-        const qnn_op *op = qnn_circuit_op(c, 3);
+        CHECK(qnn_circuit_ngates(c) == 7); /* h h u2 barrier rz measure measure */
+        CHECK(qnn_circuit_op(c, 3)->kind == QNN_OP_BARRIER && qnn_circuit_op(c, 3)->nq == 3);
+        const qnn_op *op = qnn_circuit_op(c, 4);
         CHECK(op->kind == QNN_G_RZ && qnn_op_qubits(op)[0] == 2);
         CHECK_NEAR(op->ang[0].offset, -M_PI / 2 + 0.1, 1e-15);
+        CHECK(qnn_circuit_op(c, 5)->kind == QNN_OP_MEASURE && qnn_circuit_op(c, 5)->cbit == 0);
+        CHECK(qnn_circuit_op(c, 6)->kind == QNN_OP_MEASURE && qnn_circuit_op(c, 6)->cbit == 2);
+        CHECK(qnn_circuit_nbits(c) == 3);
         qnn_circuit_free(c);
     }
+}
+
+/* Measurement and classical control in the core: exact density branches against hand-computed
+ * values, trajectories, sampling, refusals. */
+TEST(measure_condition_core) {
+    qnn_error err;
+    qnn_circuit *c = NULL;
+    CHECK(qnn_circuit_new(&c, 2, &err) == QNN_OK);
+    CHECK(qnn_circuit_measure(c, 0, 0, &err) == QNN_ERANGE); /* no classical bits yet */
+    CHECK(qnn_circuit_add_creg(c, "c", 2, &err) == 0);
+    CHECK(qnn_circuit_add_creg(c, "c", 1, &err) < 0);
+    CHECK(qnn_circuit_add_creg(c, "9x", 1, &err) < 0);
+    /* ry(t) q0; measure q0 -> c0; if (c0 == 1) x q1; h q0; measure q0 -> c1 */
+    double t = 0.9;
+    CHECK(qnn_circuit_rot1(c, QNN_G_RY, 0, qnn_angle_const(t), &err) == QNN_OK);
+    CHECK(qnn_circuit_measure(c, 0, 0, &err) == QNN_OK);
+    size_t from = qnn_circuit_ngates(c);
+    CHECK(qnn_circuit_gate1(c, QNN_G_X, 1, &err) == QNN_OK);
+    CHECK(qnn_circuit_condition(c, from, 1, 1, &err) == QNN_OK);
+    CHECK(qnn_circuit_gate1(c, QNN_G_H, 0, &err) == QNN_OK);
+    CHECK(qnn_circuit_measure(c, 0, 1, &err) == QNN_OK);
+    CHECK(!qnn_circuit_is_unitary(c) && !qnn_circuit_measures_terminal(c));
+    qnn_density d;
+    CHECK(qnn_density_init(&d, 2, &err) == QNN_OK);
+    uint64_t v[8];
+    double p[8];
+    size_t n = 0;
+    CHECK(qnn_circuit_run_density_bits(c, &d, NULL, v, p, 8, &n, &err) == QNN_OK);
+    CHECK(n == 4);
+    double p1 = sin(t / 2) * sin(t / 2);
+    for (size_t k = 0; k < n; k++) {
+        double want = ((v[k] & 1) ? p1 : 1 - p1) * 0.5;
+        CHECK_NEAR(p[k], want, 1e-14);
+    }
+    /* q1 = c0: P(q1 = 1) = p1 */
+    double pr[4];
+    qnn_density_probs(&d, pr);
+    CHECK_NEAR(pr[2] + pr[3], p1, 1e-14);
+    qnn_density_release(&d);
+    /* exact probs via the density; sampling is deterministic for a seed */
+    CHECK(qnn_circuit_probs(c, NULL, pr, &err) == QNN_OK);
+    CHECK_NEAR(pr[2] + pr[3], p1, 1e-14);
+    uint64_t s1[64], s2[64];
+    qnn_rng r1, r2;
+    qnn_rng_seed(&r1, 5);
+    qnn_rng_seed(&r2, 5);
+    CHECK(qnn_circuit_sample(c, NULL, NULL, 64, &r1, s1, &err) == QNN_OK);
+    CHECK(qnn_circuit_sample(c, NULL, NULL, 64, &r2, s2, &err) == QNN_OK);
+    CHECK(memcmp(s1, s2, sizeof s1) == 0);
+    /* one trajectory: collapsed state agrees with the recorded bits */
+    qnn_state s;
+    CHECK(qnn_state_init(&s, 2, &err) == QNN_OK);
+    uint64_t bits = 0;
+    CHECK(qnn_circuit_run_shot(c, &s, NULL, NULL, &bits, &err) == QNN_EINVAL); /* needs rng */
+    qnn_state_set_zero(&s);
+    CHECK(qnn_circuit_run_shot(c, &s, NULL, &r1, &bits, &err) == QNN_OK);
+    CHECK_NEAR(qnn_state_prob(&s, (size_t)((bits >> 1 & 1) | (bits & 1) << 1)), 1.0, 1e-12);
+    qnn_state_release(&s);
+    /* gradients refuse; inverse refuses */
+    qnn_pauli_term z = {1.0, 0, 1};
+    double val, g[1];
+    CHECK(qnn_circuit_gradient(c, &z, 1, NULL, &val, g, &err) == QNN_EINVAL);
+    CHECK(strstr(err.msg, "measurement") != NULL);
+    qnn_circuit *inv = NULL;
+    CHECK(qnn_circuit_inverse(&inv, c, &err) == QNN_EINVAL && inv == NULL);
+    /* copy and append keep registers, conditions and bits */
+    qnn_circuit *cp = NULL;
+    CHECK(qnn_circuit_copy(&cp, c, &err) == QNN_OK);
+    CHECK(qnn_circuit_nbits(cp) == 2 && qnn_circuit_op(cp, 2)->cmask == 1);
+    CHECK(qnn_circuit_append(cp, c, NULL, &err) == QNN_OK);
+    CHECK(qnn_circuit_nbits(cp) == 2 && qnn_circuit_ngates(cp) == 10);
+    qnn_circuit_free(cp);
+    /* contradictory conditions drop the op */
+    from = qnn_circuit_ngates(c);
+    CHECK(qnn_circuit_gate1(c, QNN_G_Z, 1, &err) == QNN_OK);
+    CHECK(qnn_circuit_condition(c, from, 1, 1, &err) == QNN_OK);
+    CHECK(qnn_circuit_condition(c, from, 1, 0, &err) == QNN_OK);
+    CHECK(qnn_circuit_ngates(c) == from);
+    CHECK(qnn_circuit_condition(c, 0, 4, 0, &err) == QNN_ERANGE); /* bit 2 does not exist */
+    qnn_circuit_free(c);
 }
 
 TEST(noise_density_vs_trajectories) {
@@ -419,7 +503,7 @@ TEST(structure) {
     qnn_circuit_gate2(c, QNN_G_CX, 1, 2, NULL);
     qnn_circuit_rot1(c, QNN_G_RY, 0, qnn_angle_param(qnn_circuit_param(c, "t", NULL), 1), NULL);
     CHECK(qnn_circuit_depth(c) == 3);
-    size_t counts[QNN_G_COUNT];
+    size_t counts[QNN_OP_COUNT];
     qnn_circuit_count(c, counts);
     CHECK(counts[QNN_G_CX] == 2 && counts[QNN_G_H] == 1);
     CHECK(qnn_circuit_repeat(c, 3, NULL) == QNN_OK);
@@ -447,6 +531,7 @@ int main(void) {
     RUN(qasm_round_trip);
     RUN(qasm_unitary_decomposition);
     RUN(qasm_errors_name_line);
+    RUN(measure_condition_core);
     RUN(noise_density_vs_trajectories);
     RUN(bad_input);
     RUN(structure);

@@ -1,0 +1,3 @@
+OPENQASM 2.0;
+qreg q[1];
+gate g(a) x { rx(a) x;
