@@ -86,6 +86,11 @@ static int noise_after_state(const qnn_op *op, const qnn_noise *nm, qnn_state *s
 
 int qnn_circuit_run(const qnn_circuit *c, qnn_state *s, const qnn_noise *noise, qnn_rng *rng,
                     qnn_error *err) {
+    return qnn_circuit_run_ex(c, s, noise, rng, -1, err);
+}
+
+int qnn_circuit_run_ex(const qnn_circuit *c, qnn_state *s, const qnn_noise *noise, qnn_rng *rng,
+                       int fuse, qnn_error *err) {
     if (!s || s->n != c->n)
         return qnn_error_set(err, QNN_EINVAL, "run: state has %d qubits, circuit has %d",
                              s ? s->n : 0, c->n);
@@ -95,6 +100,8 @@ int qnn_circuit_run(const qnn_circuit *c, qnn_state *s, const qnn_noise *noise, 
         if (st) return st;
         if (!rng) return qnn_error_set(err, QNN_EINVAL, "run: noise needs a random stream");
     }
+    if (fuse < 0) fuse = qnn_fusion_default();
+    if (fuse && !noisy) return qnn_circ_run_fused(c, s, err);
     for (size_t i = 0; i < c->nops; i++) {
         int st = qnn_circ_apply_op(c, &c->ops[i], s, 0, err);
         if (!st && noisy) st = noise_after_state(&c->ops[i], noise, s, rng, err);

@@ -455,6 +455,72 @@ static int l_count(lua_State *L) {
     return 1;
 }
 
+static void push_stats(lua_State *L, const qnn_fuse_stats *st) {
+    lua_createtable(L, 0, 8);
+    lua_pushinteger(L, (lua_Integer)st->gates);
+    lua_setfield(L, -2, "gates");
+    lua_pushinteger(L, (lua_Integer)st->blocks);
+    lua_setfield(L, -2, "blocks");
+    lua_pushinteger(L, (lua_Integer)st->dense_blocks);
+    lua_setfield(L, -2, "dense");
+    lua_pushinteger(L, (lua_Integer)st->diag_blocks);
+    lua_setfield(L, -2, "diagonal");
+    lua_pushinteger(L, (lua_Integer)st->single_ops);
+    lua_setfield(L, -2, "single");
+    lua_pushinteger(L, st->max_k);
+    lua_setfield(L, -2, "max_k");
+    lua_pushnumber(L, st->passes);
+    lua_setfield(L, -2, "passes");
+    lua_pushnumber(L, st->unfused_passes);
+    lua_setfield(L, -2, "unfused_passes");
+}
+
+static int l_stats(lua_State *L) {
+    qnn_circuit *c = check_c(L, 1);
+    qnn_fuse_stats st;
+    qnn_error err;
+    qnn_error_clear(&err);
+    fail(L, qnn_circuit_compile(c, &st, &err), &err, "stats");
+    push_stats(L, &st);
+    return 1;
+}
+
+static int l_compile(lua_State *L) {
+    qnn_circuit *c = check_c(L, 1);
+    qnn_fuse_stats st;
+    qnn_error err;
+    qnn_error_clear(&err);
+    fail(L, qnn_circuit_compile(c, &st, &err), &err, "compile");
+    size_t nb = qnn_circuit_fused_nblocks(c);
+    lua_createtable(L, (int)nb, 1);
+    static const char *const types[] = {"gates", "dense", "diagonal"};
+    for (size_t i = 0; i < nb; i++) {
+        qnn_fuse_block b;
+        if (qnn_circuit_fused_block(c, i, &b)) break;
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, types[b.type]);
+        lua_setfield(L, -2, "type");
+        lua_createtable(L, b.k, 0);
+        for (int j = 0; j < b.k; j++) {
+            lua_pushinteger(L, b.qubits[j]);
+            lua_rawseti(L, -2, j + 1);
+        }
+        lua_setfield(L, -2, "qubits");
+        lua_createtable(L, (int)b.ngates, 0);
+        for (size_t j = 0; j < b.ngates; j++) {
+            lua_pushinteger(L, (lua_Integer)b.gates[j] + 1);
+            lua_rawseti(L, -2, (lua_Integer)j + 1);
+        }
+        lua_setfield(L, -2, "gates");
+        lua_pushnumber(L, b.cost);
+        lua_setfield(L, -2, "cost");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    push_stats(L, &st);
+    lua_setfield(L, -2, "stats");
+    return 1;
+}
+
 static int l_copy(lua_State *L) {
     qnn_circuit *c = check_c(L, 1);
     lcirc *lc = push_empty(L);
@@ -585,14 +651,18 @@ int qnn_lua_checknoise(lua_State *L, int idx, const char *where, qnn_noise *nm) 
 static int l_run(lua_State *L) {
     qnn_circuit *c = check_c(L, 1);
     lua_settop(L, 3);
-    static const char *const opts[] = {"noise", "seed", "rng", NULL};
+    static const char *const opts[] = {"noise", "seed", "rng", "fuse", NULL};
     int has = qnn_lua_checkopts(L, 3, opts);
     qnn_noise nm;
-    int noisy = 0;
+    int noisy = 0, fuse = -1;
     if (has) {
         lua_getfield(L, 3, "noise");
         noisy = qnn_lua_checknoise(L, lua_gettop(L), "run", &nm);
         lua_pop(L, 1);
+        lua_getfield(L, 3, "fuse");
+        int t = lua_type(L, -1);
+        lua_pop(L, 1);
+        if (t != LUA_TNIL) fuse = qnn_lua_optfield_bool(L, 3, "fuse", 1);
     }
     qnn_error err;
     qnn_error_clear(&err);
@@ -603,7 +673,7 @@ static int l_run(lua_State *L) {
                              s->n);
         qnn_rng local;
         qnn_rng *rng = noisy ? qnn_lua_getrng(L, has ? 3 : 0, &local) : NULL;
-        fail(L, qnn_circuit_run(c, s, noisy ? &nm : NULL, rng, &err), &err, "run");
+        fail(L, qnn_circuit_run_ex(c, s, noisy ? &nm : NULL, rng, fuse, &err), &err, "run");
     } else {
         qnn_density *d = qnn_lua_testdensity(L, 2);
         if (!d)
@@ -897,11 +967,24 @@ static const qnn_lua_reg methods[] = {
      "other: Circuit; map: table of other:nqubits() distinct qubit indices of this circuit "
      "(other's qubit i -> map[i+1]); default identity (needs other:nqubits() <= n).\nAppends "
      "other's gates (parameters merged by name; new ones keep other's values); returns self."},
-    {"run", l_run, "Circuit:run(s [, {noise=, seed=, rng=}]) -> s",
+    {"compile", l_compile, "Circuit:compile() -> table",
+     "Compiles the circuit for state-vector runs (gate fusion; done lazily by run, expect, "
+     "gradient, vjp) and returns its blocks in application order: {type = \"dense\" | "
+     "\"diagonal\" | \"gates\", qubits = {...} (fused blocks; bit j of the block matrix = "
+     "qubits[j]), gates = {1-based gate indices}, cost = predicted passes}, plus field stats "
+     "(as Circuit:stats()). The program is cached, re-planned when gates change and re-bound "
+     "when parameter values change."},
+    {"stats", l_stats, "Circuit:stats() -> table",
+     "Fusion statistics of the compiled program: gates, blocks (kernel calls per run), dense, "
+     "diagonal (fused blocks), single (gates run alone), max_k (largest fused block), passes "
+     "(predicted cost in passes of a dense 1-qubit gate) and unfused_passes (gate by gate)."},
+    {"run", l_run, "Circuit:run(s [, {noise=, seed=, rng=, fuse=}]) -> s",
      "s: State or Density with the circuit's qubit count; noise: a noise model (qnn.noise.*): "
      "on a State one seeded Monte-Carlo trajectory (seed: integer, rng: qnn.Rng; default "
-     "stream otherwise), on a Density the exact channels.\nApplies the circuit to s in place "
-     "and returns s."},
+     "stream otherwise), on a Density the exact channels; fuse: boolean (default true, or false "
+     "when the environment variable QNN_FUSE=0): noiseless State runs use the compiled "
+     "program of fused gate blocks (Circuit:compile), fuse=false runs gate by gate.\nApplies "
+     "the circuit to s in place and returns s."},
     {"matrix", l_unitary, "Circuit:matrix() -> table",
      "For n <= 10. Returns the full 2^n x 2^n unitary as rows of {re, im} pairs."},
     {"draw", l_draw, "Circuit:draw() -> string",
