@@ -80,27 +80,30 @@ static int op_class(const qnn_op *op, int n) {
     }
 }
 
-/* passes over the state, in units of one dense 1-qubit gate (measured, docs/performance.md) */
+/* Cost of a kernel call, in units of one dense 1-qubit gate (U3) on the same state. Measured
+ * (scripts/bench_fusion.sh, docs/performance.md): on 2-core AVX2 machines states up to 2^20
+ * amplitudes sit in L2/L3 and every kernel is bound by arithmetic, so a dense k-qubit block
+ * costs about 2^k complex multiply-adds per amplitude against 2 for a U3. */
 static double op_cost(const qnn_op *op) {
     switch (op->kind) {
     case QNN_G_Z: case QNN_G_S: case QNN_G_SDG: case QNN_G_T: case QNN_G_TDG: case QNN_G_PHASE:
-        return 0.6;
-    case QNN_G_CZ: case QNN_G_CPHASE: case QNN_G_MCZ: case QNN_G_MCX: return 0.45;
+        return 0.5;
+    case QNN_G_CZ: case QNN_G_CPHASE: case QNN_G_MCZ: case QNN_G_MCX: return 0.4;
     case QNN_G_RZ: return 0.85;
-    case QNN_G_CX: case QNN_G_CY: case QNN_G_SWAP: return 0.7;
-    case QNN_G_CRZ: return 0.6;
-    case QNN_G_CRX: case QNN_G_CRY: return 0.8;
-    case QNN_G_H: case QNN_G_RY: case QNN_G_X: case QNN_G_Y: return 0.9;
-    case QNN_G_RZZ: return 1.0;
-    case QNN_G_RXX: case QNN_G_RYY: case QNN_G_RZY: return 1.2;
-    case QNN_G_UNITARY: return op->nq <= 1 ? 1.0 : op->nq == 2 ? 1.2 : 1.6 * (double)(op->nq - 2);
-    case QNN_G_DIAGONAL: return 1.0;
+    case QNN_G_CX: case QNN_G_CY: case QNN_G_SWAP: case QNN_G_X: return 0.65;
+    case QNN_G_CRZ: return 0.5;
+    case QNN_G_CRX: case QNN_G_CRY: return 0.7;
+    case QNN_G_H: case QNN_G_RY: case QNN_G_Y: return 0.8;
+    case QNN_G_RZZ: return 1.2;
+    case QNN_G_RXX: case QNN_G_RYY: case QNN_G_RZY: return 2.2;
+    case QNN_G_UNITARY: return op->nq <= 1 ? 1.0 : op->nq == 2 ? 2.2 : 4.8 * (double)(1 << (op->nq - 3));
+    case QNN_G_DIAGONAL: return 1.2;
     default: return 1.0;
     }
 }
-static const double DENSE_COST[QNN_FUSE_MAXK + 1] = {0, 1.0, 1.2, 1.5, 2.3, 4.2};
+static const double DENSE_COST[QNN_FUSE_MAXK + 1] = {0, 1.0, 2.2, 4.8, 10.3, 22.5};
 static double block_cost(const fblock *b) {
-    double fused = b->diag ? 1.0 : DENSE_COST[b->k];
+    double fused = b->diag ? (b->k <= 6 ? 1.2 : 1.8) : DENSE_COST[b->k];
     return b->n <= 1 || b->sum <= fused ? b->sum : fused;
 }
 static int block_fused(const fblock *b) {

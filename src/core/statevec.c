@@ -267,8 +267,8 @@ static void make_plan(const qnn_state *s, uint64_t fixed, uint64_t set, plan *pl
 #define UNIT(pl, bit) ((pl).wide ? (size_t)(bit) >> 1 : (size_t)(bit))
 
 /* Dense 2x2 m on q for basis states with all cmask bits set. */
-QNN_MULTIVERSION
 static int k_dense_fast(qnn_state *s, const int *q, int k, const double *m, uint64_t cmask);
+QNN_MULTIVERSION
 static void k_dense1(qnn_state *s, int q, const double *m, uint64_t cmask) {
     if (q == 0 && k_dense_fast(s, &q, 1, m, cmask)) return;
     plan pl;
@@ -478,10 +478,8 @@ static void k_swap(qnn_state *s, int qa, int qb) {
 /* Dense 4x4 on (q0, q1), matrix index bit 0 = q0. */
 QNN_MULTIVERSION
 static void k_dense2(qnn_state *s, int q0, int q1, const double *m) {
-    if (q0 == 0 || q1 == 0) {
-        int qq[2] = {q0, q1};
-        if (k_dense_fast(s, qq, 2, m, 0)) return;
-    }
+    int qq[2] = {q0, q1};
+    if (k_dense_fast(s, qq, 2, m, 0)) return;
     plan pl;
     const size_t s0 = (size_t)1 << q0, s1 = (size_t)1 << q1;
     make_plan(s, s0 | s1, 0, &pl);
@@ -585,6 +583,13 @@ static int k_densek(qnn_state *s, const int *q, int k, const double *m, qnn_erro
  * (B00, B11) .* v + (B01, B10) .* swap_halves(v). Both need d FLOP-pairs per amplitude. */
 #define QNN_FUSE_MAXK 5
 #define QNN_DIAG_MAXK 8
+#if defined(__clang__)
+#define UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define UNROLL _Pragma("GCC unroll 32")
+#else
+#define UNROLL
+#endif
 #define SWAPH4(x) ((v4d){(x)[2], (x)[3], (x)[0], (x)[1]})
 
 /* offsets (in units of the chosen vector) of the d group members, and the group-base plan */
@@ -605,18 +610,19 @@ static void group_offsets(const int *q, int k, int shift, size_t *offs) {
         PFOR(par, pl->cnt, i, {                                                                 \
             size_t b = PLAN_INDEX(*pl, i);                                                      \
             v4d x[D], xn[D];                                                                    \
-            for (int c = 0; c < D; c++) {                                                       \
+            UNROLL for (int c = 0; c < D; c++) {                                                \
                 x[c] = a[b + offs[c]];                                                          \
                 xn[c] = SWAP4(x[c]) * sg;                                                       \
             }                                                                                   \
             for (int r = 0; r < D; r++) {                                                       \
                 const double *rr = mre + r * D, *ri = mim + r * D;                              \
                 v4d acc = rr[0] * x[0] + ri[0] * xn[0];                                         \
-                for (int c = 1; c < D; c++) acc += rr[c] * x[c] + ri[c] * xn[c];                \
+                UNROLL for (int c = 1; c < D; c++) acc += rr[c] * x[c] + ri[c] * xn[c];         \
                 a[b + offs[r]] = acc;                                                           \
             }                                                                                   \
         });                                                                                     \
     }
+DENSE_WIDE_FN(4)
 DENSE_WIDE_FN(8)
 DENSE_WIDE_FN(16)
 DENSE_WIDE_FN(32)
@@ -628,7 +634,7 @@ DENSE_WIDE_FN(32)
         PFOR(par, pl->cnt, i, {                                                                 \
             size_t b = PLAN_INDEX(*pl, i);                                                      \
             v4d x[H], xs[H], w[H], ws[H];                                                       \
-            for (int c = 0; c < H; c++) {                                                       \
+            UNROLL for (int c = 0; c < H; c++) {                                                \
                 x[c] = a[b + offs[c]];                                                          \
                 xs[c] = SWAP4(x[c]);                                                            \
                 w[c] = SWAPH4(x[c]);                                                            \
@@ -637,7 +643,7 @@ DENSE_WIDE_FN(32)
             for (int r = 0; r < H; r++) {                                                       \
                 const v4d *m = blk + 4 * H * r;                                                 \
                 v4d acc = m[0] * x[0] + m[1] * xs[0] + m[2] * w[0] + m[3] * ws[0];              \
-                for (int c = 1; c < H; c++)                                                     \
+                UNROLL for (int c = 1; c < H; c++)                                              \
                     acc += m[4 * c] * x[c] + m[4 * c + 1] * xs[c] + m[4 * c + 2] * w[c] +       \
                            m[4 * c + 3] * ws[c];                                                \
                 a[b + offs[r]] = acc;                                                           \
@@ -665,14 +671,15 @@ static int k_dense_fast(qnn_state *s, const int *q, int k, const double *m, uint
     size_t offs[32];
     plan pl;
     if (z < 0) {
-        if (k < 3 || cmask) return 0; /* k_dense1 / k_dense2 are wide already */
+        if (k < 2 || cmask) return 0; /* k_dense1 is wide already */
         make_plan(s, mask, 0, &pl);
         if (!pl.wide) return 0;
         group_offsets(q, k, 1, offs);
         double mre[32 * 32], mim[32 * 32];
         for (int e = 0; e < D * D; e++) mre[e] = m[2 * e], mim[e] = m[2 * e + 1];
         v4d *a = (v4d *)s->amp;
-        if (D == 8) k_dwide8(a, &pl, offs, mre, mim, par);
+        if (D == 4) k_dwide4(a, &pl, offs, mre, mim, par);
+        else if (D == 8) k_dwide8(a, &pl, offs, mre, mim, par);
         else if (D == 16) k_dwide16(a, &pl, offs, mre, mim, par);
         else k_dwide32(a, &pl, offs, mre, mim, par);
         return 1;
