@@ -27,6 +27,8 @@ LUA_LIBS   := $(shell pkg-config --libs lua5.4 2>/dev/null)
 OPT      ?= -O2
 ARCH     := $(if $(NATIVE),-march=native,)
 WARN     := -Wall -Wextra -Werror -Wno-psabi
+# clang reports `omp simd` loops around libm calls it cannot vectorise (not a defect)
+WARN     += $(if $(findstring clang,$(CC)),-Wno-pass-failed,)
 CFLAGS   ?=
 BASEFLAGS := -std=c11 $(OPT) -g $(ARCH) $(WARN) -fPIC -fopenmp -D_POSIX_C_SOURCE=200809L \
              -Iinclude -Isrc/lua -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP \

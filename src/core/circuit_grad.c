@@ -134,8 +134,13 @@ static void fused1(qnn_state *psi, qnn_state *lam, int q, const double *Ui, doub
 /* Vectorised variant for q >= 1: two consecutive amplitudes (x0, x0 + 1) share bit q, so one
  * 4-double vector holds both; pairs of vectors j0 / j1 = j0 | 2^(q-1) (in vector units). */
 typedef double v4d __attribute__((vector_size(32)));
-/* AVX2 clone chosen at load time when the CPU has it (as in statevec.c). */
+/* AVX2 clone chosen at load time when the CPU has it (as in statevec.c: GCC on x86-64 without
+ * sanitizers; other compilers build the portable baseline). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
 #define GRAD_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define GRAD_MULTIVERSION
+#endif
 
 static inline size_t ins0v(size_t i, int p) {
     size_t lo = i & (((size_t)1 << p) - 1);
@@ -164,8 +169,9 @@ static inline size_t ins0v(size_t i, int p) {
     for (int ch = 0; ch < nch; ch++) sum += part[ch];                                    \
     return sum;
 
-typedef long long v4i __attribute__((vector_size(32)));
-#define SWAP4(v) __builtin_shuffle((v), (v4i){1, 0, 3, 2})
+/* (re, im) swap in both lanes; the element form compiles to one shuffle with GCC and clang
+ * (GCC's __builtin_shuffle does not exist in clang). */
+#define SWAP4(v) ((v4d){(v)[1], (v)[0], (v)[3], (v)[2]})
 
 /* Im conj(l) p per complex lane pair = l_r p_i - l_i p_r = (l .* swap(p)) . (1, -1, 1, -1) */
 GRAD_MULTIVERSION static double fused_diag4(qnn_state *psi, qnn_state *lam, int q, const double *Ui, int which) {
