@@ -148,8 +148,8 @@ int qnn_circuit_unitary(const qnn_circuit *c, double *out, qnn_error *err);
 
 /* ---- the circuit compiler (gate fusion, circuit_fuse.c) ----
  * Consecutive gates (up to commutation of gates on disjoint qubits) on a few qubits are merged
- * into dense blocks of up to 5 qubits, or diagonal blocks of up to 8 qubits when all their
- * gates are diagonal; a cost model in passes over the state decides whether a block runs fused
+ * into dense blocks of up to 5 qubits, diagonal blocks of up to 8 qubits when all their gates
+ * are diagonal, or basis permutations on any qubits when all are X / CX / SWAP; a cost model in passes over the state decides whether a block runs fused
  * or gate by gate. The program is cached on the circuit, re-planned when its gates change and
  * re-bound (matrices only) when angle values change. Results equal the gate-by-gate run to
  * rounding (1e-12). Unknown (e.g. non-unitary) op kinds are barriers nothing is moved across. */
@@ -158,12 +158,13 @@ typedef struct qnn_fuse_stats {
     size_t blocks;        /* kernel calls of the compiled program */
     size_t dense_blocks;  /* fused dense blocks */
     size_t diag_blocks;   /* fused diagonal blocks */
+    size_t perm_blocks;   /* fused X / CX / SWAP blocks (one basis permutation each) */
     size_t single_ops;    /* ops run by themselves */
     int max_k;            /* largest fused block (qubits) */
     double passes;        /* predicted cost, in passes of a dense 1-qubit gate */
     double unfused_passes; /* the same gate by gate */
 } qnn_fuse_stats;
-enum { QNN_FUSE_GATES = 0, QNN_FUSE_DENSE = 1, QNN_FUSE_DIAG = 2 };
+enum { QNN_FUSE_GATES = 0, QNN_FUSE_DENSE = 1, QNN_FUSE_DIAG = 2, QNN_FUSE_PERM = 3 };
 typedef struct qnn_fuse_block {
     int type;            /* QNN_FUSE_GATES: its gates one by one; DENSE / DIAG: one fused kernel */
     int k;               /* qubits of a fused block (0 for GATES) */

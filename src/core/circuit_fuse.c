@@ -32,12 +32,12 @@
 #define QNN_FUSE_MAXK 5  /* dense block */
 #define QNN_FUSE_MAXKD 8 /* all-diagonal block */
 
-enum { FB_OP = 0, FB_DENSE = 1, FB_DIAG = 2 };
-enum { OC_BARRIER = 0, OC_SELF = 1, OC_DENSE = 2, OC_DIAG = 3 };
+enum { FB_OP = 0, FB_DENSE = 1, FB_DIAG = 2, FB_PERM = 3 };
+enum { OC_BARRIER = 0, OC_SELF = 1, OC_DENSE = 2, OC_DIAG = 3, OC_PERM = 4 };
 
 typedef struct fblock {
-    int type, k, diag;
-    int q[QNN_FUSE_MAXKD];
+    int type, k, diag, perm;
+    int q[QNN_CIRCUIT_MAXQ];
     size_t first, n;  /* member op indices: prog->members[first .. first + n) */
     size_t mat;       /* offset of the bound matrix / diagonal in prog->mats */
     double sum;       /* cost of the gates run one by one */
@@ -53,7 +53,8 @@ typedef struct qnn_fuse_prog {
     fblock *b;
     size_t nb;
     size_t *members;   /* op indices, grouped by block, in application order */
-    double *mats;      /* bound matrices (dense: 2 d^2, diag: 2 d doubles) */
+    double *mats;      /* bound matrices (dense: 2 d^2, diag: 2 d doubles; permutation: the
+                          n + 1 words of its index map, stored as uint64_t) */
     size_t nmats;
     double *vals;      /* per op: 3 angle values the binding used */
     double **data;     /* per op: copy of unitary/diagonal data of fused ops (else NULL) */
@@ -68,8 +69,9 @@ static int op_class(const qnn_op *op, int n) {
     case QNN_G_Z: case QNN_G_S: case QNN_G_SDG: case QNN_G_T: case QNN_G_TDG: case QNN_G_RZ:
     case QNN_G_PHASE: case QNN_G_CZ: case QNN_G_CRZ: case QNN_G_CPHASE: case QNN_G_RZZ:
         return OC_DIAG;
-    case QNN_G_H: case QNN_G_X: case QNN_G_Y: case QNN_G_SX: case QNN_G_SXDG: case QNN_G_RX:
-    case QNN_G_RY: case QNN_G_U3: case QNN_G_CX: case QNN_G_CY: case QNN_G_SWAP: case QNN_G_CRX:
+    case QNN_G_X: case QNN_G_CX: case QNN_G_SWAP: return OC_PERM;
+    case QNN_G_H: case QNN_G_Y: case QNN_G_SX: case QNN_G_SXDG: case QNN_G_RX:
+    case QNN_G_RY: case QNN_G_U3: case QNN_G_CY: case QNN_G_CRX:
     case QNN_G_CRY: case QNN_G_RXX: case QNN_G_RYY: case QNN_G_RZY:
         return OC_DENSE;
     case QNN_G_MCZ: return op->nq <= QNN_FUSE_MAXKD ? OC_DIAG : OC_SELF;
@@ -102,8 +104,9 @@ static double op_cost(const qnn_op *op) {
     }
 }
 static const double DENSE_COST[QNN_FUSE_MAXK + 1] = {0, 1.0, 2.2, 4.8, 10.3, 22.5};
+#define PERM_COST 1.6 /* gather through the index map + copy back */
 static double block_cost(const fblock *b) {
-    double fused = b->diag ? (b->k <= 6 ? 1.2 : 1.8) : DENSE_COST[b->k];
+    double fused = b->perm ? PERM_COST : b->diag ? (b->k <= 6 ? 1.2 : 1.8) : DENSE_COST[b->k];
     return b->n <= 1 || b->sum <= fused ? b->sum : fused;
 }
 static int block_fused(const fblock *b) {
@@ -182,22 +185,23 @@ static int plan(const qnn_circuit *c, qnn_fuse_prog **out, qnn_error *err) {
         long x = bar;
         for (int j = 0; j < op->nq; j++)
             if (last[oq[j]] > x) x = last[oq[j]];
-        int isdiag = cls == OC_DIAG;
-        if (cls == OC_DENSE || cls == OC_DIAG) {
+        int isdiag = cls == OC_DIAG, isperm = cls == OC_PERM && n >= 2;
+        if (cls == OC_DENSE || cls == OC_DIAG || cls == OC_PERM) {
             fblock *t = x >= 0 ? &p->b[x] : NULL;
             if (t && t->type != FB_OP) {
-                int u[QNN_FUSE_MAXKD + QNN_GATE_MAX_UNITARY_QUBITS];
+                int u[QNN_CIRCUIT_MAXQ + QNN_GATE_MAX_UNITARY_QUBITS];
                 int k = t->k;
                 memcpy(u, t->q, sizeof(int) * (size_t)k);
-                for (int j = 0; j < op->nq && k <= QNN_FUSE_MAXKD; j++) {
+                for (int j = 0; j < op->nq; j++) {
                     int seen = 0;
                     for (int l = 0; l < k; l++) seen |= u[l] == oq[j];
                     if (!seen) u[k++] = oq[j];
                 }
-                int diag = t->diag && isdiag;
-                if (k <= (diag ? QNN_FUSE_MAXKD : QNN_FUSE_MAXK)) {
+                int diag = t->diag && isdiag, perm = t->perm && isperm;
+                if (k <= (perm ? n : diag ? QNN_FUSE_MAXKD : QNN_FUSE_MAXK)) {
                     fblock m = *t;
-                    m.k = k, m.diag = diag, m.n = t->n + 1, m.sum = t->sum + op_cost(op);
+                    m.k = k, m.diag = diag, m.perm = perm, m.n = t->n + 1;
+                    m.sum = t->sum + op_cost(op);
                     memcpy(m.q, u, sizeof(int) * (size_t)k);
                     /* the cost model: merging must not cost more than running op alone */
                     if (block_cost(&m) <= block_cost(t) + op_cost(op) + 1e-9) {
@@ -210,7 +214,8 @@ static int plan(const qnn_circuit *c, qnn_fuse_prog **out, qnn_error *err) {
             }
             fblock *nbk = &p->b[nb];
             memset(nbk, 0, sizeof *nbk);
-            nbk->type = FB_DENSE, nbk->k = op->nq, nbk->diag = isdiag, nbk->n = 1;
+            nbk->type = FB_DENSE, nbk->k = op->nq, nbk->diag = isdiag, nbk->perm = isperm;
+            nbk->n = 1;
             nbk->sum = op_cost(op);
             memcpy(nbk->q, oq, sizeof(int) * (size_t)op->nq);
         } else {
@@ -244,7 +249,14 @@ static int plan(const qnn_circuit *c, qnn_fuse_prog **out, qnn_error *err) {
     for (size_t b = 0; b < nb; b++) {
         fblock *t = &p->b[b];
         s->unfused_passes += t->sum;
-        if (t->type == FB_DENSE && block_fused(t)) {
+        if (t->type == FB_DENSE && block_fused(t) && t->perm) {
+            t->type = FB_PERM;
+            t->mat = mats;
+            mats += (size_t)n + 1;
+            s->perm_blocks++;
+            s->blocks++;
+            s->passes += block_cost(t);
+        } else if (t->type == FB_DENSE && block_fused(t)) {
             t->type = t->diag ? FB_DIAG : FB_DENSE;
             size_t d = (size_t)1 << t->k;
             t->mat = mats;
@@ -350,7 +362,32 @@ static int op_values_equal(const qnn_fuse_prog *p, const qnn_circuit *c, size_t 
     return 1;
 }
 
+/* index map of a block of X / CX / SWAP: new amplitude of y = old amplitude of g(y), g the
+ * inverse of the gates' basis map (each gate is its own inverse: apply them last to first) */
+static uint64_t perm_g(const qnn_fuse_prog *p, const qnn_circuit *c, const fblock *t, uint64_t y) {
+    for (size_t m = t->n; m-- > 0;) {
+        const qnn_op *op = &c->ops[p->members[t->first + m]];
+        const int *q = qnn_op_qubits(op);
+        if (op->kind == QNN_G_X) {
+            y ^= (uint64_t)1 << q[0];
+        } else if (op->kind == QNN_G_CX) {
+            if ((y >> q[0]) & 1) y ^= (uint64_t)1 << q[1];
+        } else { /* SWAP */
+            uint64_t a = (y >> q[0]) & 1, b = (y >> q[1]) & 1;
+            if (a != b) y ^= ((uint64_t)1 << q[0]) | ((uint64_t)1 << q[1]);
+        }
+    }
+    return y;
+}
+
 static int bind_block(qnn_fuse_prog *p, const qnn_circuit *c, fblock *t, qnn_error *err) {
+    if (t->type == FB_PERM) {
+        uint64_t *w = (uint64_t *)(void *)(p->mats + t->mat);
+        uint64_t g0 = perm_g(p, c, t, 0);
+        for (int j = 0; j < c->n; j++) w[j] = perm_g(p, c, t, (uint64_t)1 << j) ^ g0;
+        w[c->n] = g0;
+        return QNN_OK;
+    }
     const size_t d = (size_t)1 << t->k;
     double M[2 << (2 * QNN_FUSE_MAXK)];
     double G[2 << (2 * QNN_FUSE_MAXK)];
@@ -449,8 +486,10 @@ int qnn_circuit_fused_block(const qnn_circuit *c, size_t i, qnn_fuse_block *out)
     const qnn_fuse_prog *p = c->fuse;
     if (!p || i >= p->nb) return QNN_EINVAL;
     const fblock *t = &p->b[i];
-    out->type = t->type == FB_DENSE ? QNN_FUSE_DENSE : t->type == FB_DIAG ? QNN_FUSE_DIAG
-                                                                           : QNN_FUSE_GATES;
+    out->type = t->type == FB_DENSE ? QNN_FUSE_DENSE
+              : t->type == FB_DIAG  ? QNN_FUSE_DIAG
+              : t->type == FB_PERM  ? QNN_FUSE_PERM
+                                    : QNN_FUSE_GATES;
     out->k = t->type == FB_OP ? 0 : t->k;
     out->qubits = t->q;
     out->ngates = t->n;
@@ -478,6 +517,9 @@ int qnn_circ_run_fused(const qnn_circuit *c, qnn_state *s, qnn_error *err) {
         if (t->type == FB_OP) {
             for (size_t m = 0; m < t->n && !st; m++)
                 st = qnn_circ_apply_op(c, &c->ops[p->members[t->first + m]], s, 0, err);
+        } else if (t->type == FB_PERM) {
+            const uint64_t *w = (const uint64_t *)(const void *)(p->mats + t->mat);
+            st = qnn_state_permute_linear(s, w, w[c->n], err);
         } else if (t->type == FB_DENSE) {
             st = qnn_state_apply_kq(s, t->q, t->k, p->mats + t->mat, err);
         } else {

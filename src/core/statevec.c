@@ -1014,6 +1014,36 @@ int qnn_state_apply_diag_complex(qnn_state *s, const int *q, int k, const double
     return QNN_OK;
 }
 
+int qnn_state_permute_linear(qnn_state *s, const uint64_t *col, uint64_t shift, qnn_error *err) {
+    if (!s || !s->amp || !col) return qnn_error_set(err, QNN_EINVAL, "permute: NULL argument");
+    const size_t dim = s->dim;
+    uint64_t lim = dim - 1;
+    if (shift & ~lim) return qnn_error_set(err, QNN_EINVAL, "permute: shift has bits >= n");
+    for (int j = 0; j < s->n; j++)
+        if (col[j] & ~lim) return qnn_error_set(err, QNN_EINVAL, "permute: column %d has bits >= n", j);
+    /* g(y) = shift ^ T0[y & 255] ^ T1[(y >> 8) & 255] ^ T2[...] ^ T3[...] (g is linear + shift) */
+    size_t T[4][256];
+    for (int t = 0; t < 4; t++)
+        for (size_t v = 0; v < 256; v++) {
+            size_t g = 0;
+            for (int b = 0; b < 8; b++)
+                if (((v >> b) & 1) && 8 * t + b < s->n) g ^= (size_t)col[8 * t + b];
+            T[t][v] = g;
+        }
+    v2d *tmp = (v2d *)aligned_alloc(64, ((dim * 16 + 63) / 64) * 64);
+    if (!tmp) return qnn_error_set(err, QNN_ENOMEM, "out of memory");
+    const v2d *a = (const v2d *)s->amp;
+    const size_t blk = dim < 256 ? dim : 256, nblk = dim / blk;
+    PFOR(PAR(dim), nblk, c, {
+        size_t y0 = c * blk;
+        size_t base = (size_t)shift ^ T[1][(y0 >> 8) & 255] ^ T[2][(y0 >> 16) & 255] ^ T[3][(y0 >> 24) & 255];
+        for (size_t lo = 0; lo < blk; lo++) tmp[y0 + lo] = a[base ^ T[0][lo]];
+    });
+    PFOR(PAR(dim), nblk, c, { memcpy(s->amp + 2 * c * blk, tmp + c * blk, blk * sizeof(v2d)); });
+    free(tmp);
+    return QNN_OK;
+}
+
 int qnn_state_apply_diagonal(qnn_state *s, const double *phases, qnn_error *err) {
     if (!phases) return qnn_error_set(err, QNN_EINVAL, "diagonal: phases are NULL");
     full_diagonal(s, phases, 1.0);

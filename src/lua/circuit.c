@@ -465,6 +465,8 @@ static void push_stats(lua_State *L, const qnn_fuse_stats *st) {
     lua_setfield(L, -2, "dense");
     lua_pushinteger(L, (lua_Integer)st->diag_blocks);
     lua_setfield(L, -2, "diagonal");
+    lua_pushinteger(L, (lua_Integer)st->perm_blocks);
+    lua_setfield(L, -2, "permutation");
     lua_pushinteger(L, (lua_Integer)st->single_ops);
     lua_setfield(L, -2, "single");
     lua_pushinteger(L, st->max_k);
@@ -493,7 +495,7 @@ static int l_compile(lua_State *L) {
     fail(L, qnn_circuit_compile(c, &st, &err), &err, "compile");
     size_t nb = qnn_circuit_fused_nblocks(c);
     lua_createtable(L, (int)nb, 1);
-    static const char *const types[] = {"gates", "dense", "diagonal"};
+    static const char *const types[] = {"gates", "dense", "diagonal", "permutation"};
     for (size_t i = 0; i < nb; i++) {
         qnn_fuse_block b;
         if (qnn_circuit_fused_block(c, i, &b)) break;
@@ -970,13 +972,13 @@ static const qnn_lua_reg methods[] = {
     {"compile", l_compile, "Circuit:compile() -> table",
      "Compiles the circuit for state-vector runs (gate fusion; done lazily by run, expect, "
      "gradient, vjp) and returns its blocks in application order: {type = \"dense\" | "
-     "\"diagonal\" | \"gates\", qubits = {...} (fused blocks; bit j of the block matrix = "
+     "\"diagonal\" | \"permutation\" | \"gates\", qubits = {...} (fused blocks; bit j of the block matrix = "
      "qubits[j]), gates = {1-based gate indices}, cost = predicted passes}, plus field stats "
      "(as Circuit:stats()). The program is cached, re-planned when gates change and re-bound "
      "when parameter values change."},
     {"stats", l_stats, "Circuit:stats() -> table",
      "Fusion statistics of the compiled program: gates, blocks (kernel calls per run), dense, "
-     "diagonal (fused blocks), single (gates run alone), max_k (largest fused block), passes "
+     "diagonal, permutation (fused blocks), single (gates run alone), max_k (largest fused block), passes "
      "(predicted cost in passes of a dense 1-qubit gate) and unfused_passes (gate by gate)."},
     {"run", l_run, "Circuit:run(s [, {noise=, seed=, rng=, fuse=}]) -> s",
      "s: State or Density with the circuit's qubit count; noise: a noise model (qnn.noise.*): "

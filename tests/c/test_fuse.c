@@ -140,7 +140,7 @@ TEST(fused_equals_gate_by_gate) {
                 qnn_fuse_stats st;
                 CHECK(qnn_circuit_compile(c, &st, NULL) == QNN_OK);
                 CHECK(st.gates == qnn_circuit_ngates(c));
-                fused_blocks += st.dense_blocks + st.diag_blocks;
+                fused_blocks += st.dense_blocks + st.diag_blocks + st.perm_blocks;
                 /* new parameter values: re-bound, not re-planned */
                 for (int i = 0; i < qnn_circuit_nparams(c); i++)
                     qnn_circuit_set_param(c, i, urand(&r, -3, 3), NULL);
@@ -177,10 +177,10 @@ TEST(fused_benchmark_shapes_threads) {
                                NULL);
                 int a = (int)qnn_rng_below(&r, (uint64_t)(n - 1));
                 qnn_circuit_gate2(c, QNN_G_CX, a, a + 1, NULL);
-            } else {
-                qnn_circuit_rot1(c, QNN_G_RY, g % n, angle(c, &r), NULL);
-                qnn_circuit_rot1(c, QNN_G_RZ, g % n, angle(c, &r), NULL);
-                if (g % n < n - 1) qnn_circuit_gate2(c, QNN_G_CX, g % n, g % n + 1, NULL);
+            } else if (g % n == 0) { /* layers: RY, RZ on every qubit, CNOT ladder */
+                for (int k = 0; k < n; k++) qnn_circuit_rot1(c, QNN_G_RY, k, angle(c, &r), NULL);
+                for (int k = 0; k < n; k++) qnn_circuit_rot1(c, QNN_G_RZ, k, angle(c, &r), NULL);
+                for (int k = 0; k + 1 < n; k++) qnn_circuit_gate2(c, QNN_G_CX, k, k + 1, NULL);
             }
         }
         qnn_state a, b;
@@ -199,6 +199,7 @@ TEST(fused_benchmark_shapes_threads) {
         qnn_circuit_compile(c, &st, NULL);
         CHECK(st.blocks < st.gates);
         CHECK(st.passes < st.unfused_passes);
+        if (shape == 1) CHECK(st.perm_blocks > 0); /* the CNOT ladders became permutations */
         qnn_state_release(&a);
         qnn_state_release(&b);
         qnn_circuit_free(c);
