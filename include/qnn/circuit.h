@@ -172,6 +172,7 @@ typedef struct qnn_fuse_block {
     size_t ngates;
     const size_t *gates; /* 0-based op indices, in application order */
     double cost;         /* predicted passes */
+    const double *matrix; /* DENSE: 2^k x 2^k (re, im); DIAG: 2^k entries; else NULL */
 } qnn_fuse_block;
 /* Plans and binds the program now (runs do it lazily); stats may be NULL. */
 int qnn_circuit_compile(const qnn_circuit *c, qnn_fuse_stats *stats, qnn_error *err);

@@ -495,6 +495,7 @@ int qnn_circuit_fused_block(const qnn_circuit *c, size_t i, qnn_fuse_block *out)
     out->ngates = t->n;
     out->gates = p->members + t->first;
     out->cost = block_cost(t);
+    out->matrix = t->type == FB_DENSE || t->type == FB_DIAG ? p->mats + t->mat : NULL;
     return QNN_OK;
 }
 

@@ -387,60 +387,204 @@ static int has_param(const qnn_op *op) {
     return op->ang[0].param >= 0 || op->ang[1].param >= 0 || op->ang[2].param >= 0;
 }
 
-/* Backward sweep: psi = psi_N, lam = lambda_N on entry (both destroyed). grad[nparams] += ... */
-static int backward(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, double *grad,
-                    qnn_error *err) {
+/* One op of the backward sweep (op index k): its angle derivatives added to grad, then, if
+ * undo, the op undone on psi and lam. */
+static int backward_op(const qnn_circuit *c, size_t k, qnn_state *psi, qnn_state *lam,
+                       double *grad, int undo, qnn_error *err) {
+    const qnn_op *op = &c->ops[k];
+    if (op->kind == QNN_G_ID) return QNN_OK;
+    int param = has_param(op);
+    if (!param && !undo) return QNN_OK;
+    double d[3];
+    int st = QNN_OK;
+    if (param && is_fused1(op->kind)) {
+        /* one pass: transition elements, then undo on both vectors */
+        double p[3], m[8], mi[8], T[8];
+        for (int j = 0; j < 3; j++) p[j] = qnn_circuit_angle_value(c, &op->ang[j]);
+        st = qnn_gate_matrix((qnn_gate_kind)op->kind, p, m);
+        if (st) return qnn_error_set(err, st, "gradient: bad angle in gate %zu", k + 1);
+        qnn_matrix_dagger(m, 2, mi);
+        int q = op->qbuf[0];
+        d[1] = d[2] = 0.0;
+        switch (op->kind) {
+        case QNN_G_RX:
+            d[0] = q >= 1 ? fused_rx4(psi, lam, q, mi) : fused_rx(psi, lam, q, mi);
+            break;
+        case QNN_G_RY:
+            d[0] = q >= 1 ? fused_ry4(psi, lam, q, mi) : fused_ry(psi, lam, q, mi);
+            break;
+        case QNN_G_RZ:
+            d[0] = q >= 1 ? fused_diag4(psi, lam, q, mi, 0) : fused_diag(psi, lam, q, mi, 0);
+            break;
+        case QNN_G_PHASE:
+            d[0] = q >= 1 ? fused_diag4(psi, lam, q, mi, 1) : fused_diag(psi, lam, q, mi, 1);
+            break;
+        default:
+            fused1(psi, lam, q, mi, T);
+            derivs1(c, op, T, d);
+        }
+    } else {
+        if (param) op_angle_derivs(op, lam, psi, d);
+        if (undo && op->kind == QNN_G_CX && op->qbuf[0] >= 1 && op->qbuf[1] >= 1) {
+            fused_cx4(psi, lam, op->qbuf[0], op->qbuf[1]);
+        } else if (undo) {
+            st = qnn_circ_apply_op(c, op, psi, 1, err);
+            if (!st) st = qnn_circ_apply_op(c, op, lam, 1, err);
+        }
+    }
+    if (param) {
+        int na = qnn_op_kind_nangles(op->kind);
+        for (int a = 0; a < na; a++)
+            if (op->ang[a].param >= 0) grad[op->ang[a].param] += op->ang[a].scale * d[a];
+    }
+    return st;
+}
+
+/* Gate by gate: psi = psi_N, lam = lambda_N on entry (both destroyed). */
+static int backward_gates(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, double *grad,
+                          qnn_error *err) {
     for (size_t k = c->nops; k-- > 0;) {
         const qnn_op *op = &c->ops[k];
-        if (op->kind == QNN_G_ID) continue;
-        int param = has_param(op);
-        if (!param && k == 0) break; /* psi_0 and lambda_0 are not needed */
-        double d[3];
-        int st = QNN_OK;
-        if (param && is_fused1(op->kind)) {
-            /* one pass: transition elements, then undo on both vectors */
-            double p[3], m[8], mi[8], T[8];
-            for (int j = 0; j < 3; j++) p[j] = qnn_circuit_angle_value(c, &op->ang[j]);
-            st = qnn_gate_matrix((qnn_gate_kind)op->kind, p, m);
-            if (st) return qnn_error_set(err, st, "gradient: bad angle in gate %zu", k + 1);
-            qnn_matrix_dagger(m, 2, mi);
-            int q = op->qbuf[0];
-            d[1] = d[2] = 0.0;
-            switch (op->kind) {
-            case QNN_G_RX:
-                d[0] = q >= 1 ? fused_rx4(psi, lam, q, mi) : fused_rx(psi, lam, q, mi);
-                break;
-            case QNN_G_RY:
-                d[0] = q >= 1 ? fused_ry4(psi, lam, q, mi) : fused_ry(psi, lam, q, mi);
-                break;
-            case QNN_G_RZ:
-                d[0] = q >= 1 ? fused_diag4(psi, lam, q, mi, 0) : fused_diag(psi, lam, q, mi, 0);
-                break;
-            case QNN_G_PHASE:
-                d[0] = q >= 1 ? fused_diag4(psi, lam, q, mi, 1) : fused_diag(psi, lam, q, mi, 1);
-                break;
-            default:
-                fused1(psi, lam, q, mi, T);
-                derivs1(c, op, T, d);
-            }
-        } else {
-            if (param) op_angle_derivs(op, lam, psi, d);
-            if (k > 0 && op->kind == QNN_G_CX && op->qbuf[0] >= 1 && op->qbuf[1] >= 1) {
-                fused_cx4(psi, lam, op->qbuf[0], op->qbuf[1]);
-            } else if (k > 0) {
-                st = qnn_circ_apply_op(c, op, psi, 1, err);
-                if (!st) st = qnn_circ_apply_op(c, op, lam, 1, err);
-            }
-        }
-        if (param) {
-            int na = qnn_op_kind_nangles(op->kind);
-            for (int a = 0; a < na; a++)
-                if (op->ang[a].param >= 0) grad[op->ang[a].param] += op->ang[a].scale * d[a];
-        }
+        if (k == 0 && !has_param(op)) break; /* psi_0 and lambda_0 are not needed */
+        int st = backward_op(c, k, psi, lam, grad, k > 0, err);
         if (!st && (k & 127) == 0) st = qnn_progress_step(NULL, (double)(c->nops - k), (double)c->nops);
         if (st) return st;
     }
     return QNN_OK;
+}
+
+/* C = [[a, c], [d, b]] (C_uv = sum over pairs of conj(lam_u) psi_v) of a 1-qubit block's output,
+ * then psi <- Ui psi, lam <- Ui lam in the same pass (Ui = the block's inverse). */
+static void corr1(qnn_state *psi, qnn_state *lam, int q, const double *Ui, double C[8]) {
+    double t[8];
+    fused1(psi, lam, q, Ui, t);
+    /* fused1 returns I, X, Y, Z transition elements; back to a, b, c, d */
+    double Ir = t[0], Ii = t[1], Xr = t[2], Xi = t[3], Yr = t[4], Yi = t[5], Zr = t[6], Zi = t[7];
+    /* I = a + b, Z = a - b, X = c + d, Y = i (d - c) => d - c = -i Y */
+    C[0] = 0.5 * (Ir + Zr), C[1] = 0.5 * (Ii + Zi); /* a = C00 */
+    C[6] = 0.5 * (Ir - Zr), C[7] = 0.5 * (Ii - Zi); /* b = C11 */
+    double dmr = Yi, dmi = -Yr;                     /* d - c */
+    C[2] = 0.5 * (Xr - dmr), C[3] = 0.5 * (Xi - dmi); /* c = C01 */
+    C[4] = 0.5 * (Xr + dmr), C[5] = 0.5 * (Xi + dmi); /* d = C10 */
+}
+
+/* 2x2 complex product helpers (row-major re/im) */
+static void mm2(const double *A, const double *B, double *O) {
+    for (int r = 0; r < 2; r++)
+        for (int cc = 0; cc < 2; cc++) {
+            double re = 0, im = 0;
+            for (int k = 0; k < 2; k++) {
+                double ar = A[2 * (2 * r + k)], ai = A[2 * (2 * r + k) + 1];
+                double br = B[2 * (2 * k + cc)], bi = B[2 * (2 * k + cc) + 1];
+                re += ar * br - ai * bi, im += ar * bi + ai * br;
+            }
+            O[2 * (2 * r + cc)] = re, O[2 * (2 * r + cc) + 1] = im;
+        }
+}
+
+/* A fused block of 1-qubit gates on one qubit, backward in ONE pass over psi and lam: the pair
+ * correlation C of the block's output is accumulated while the whole block is undone; then each
+ * gate's transition elements follow from C by 2x2 algebra, C <- conj(V) C V^T with V = G^+
+ * stepping back over gate G. */
+static int backward_block1(const qnn_circuit *c, const qnn_fuse_block *b, qnn_state *psi,
+                           qnn_state *lam, double *grad, qnn_error *err) {
+    double Ui[8], C[8];
+    qnn_matrix_dagger(b->matrix, 2, Ui);
+    corr1(psi, lam, b->qubits[0], Ui, C);
+    for (size_t m = b->ngates; m-- > 0;) {
+        const qnn_op *op = &c->ops[b->gates[m]];
+        double p[3], G[8], V[8];
+        for (int j = 0; j < 3; j++) p[j] = qnn_circuit_angle_value(c, &op->ang[j]);
+        int st = qnn_gate_matrix((qnn_gate_kind)op->kind, p, G);
+        if (st) return qnn_error_set(err, st, "gradient: bad gate %zu", b->gates[m] + 1);
+        if (has_param(op)) {
+            double T[8], d[3];
+            T[0] = C[0] + C[6], T[1] = C[1] + C[7];                     /* I = a + b */
+            T[2] = C[2] + C[4], T[3] = C[3] + C[5];                     /* X = c + d */
+            T[4] = -(C[5] - C[3]), T[5] = C[4] - C[2];                  /* Y = i (d - c) */
+            T[6] = C[0] - C[6], T[7] = C[1] - C[7];                     /* Z = a - b */
+            derivs1(c, op, T, d);
+            int na = qnn_op_kind_nangles(op->kind);
+            for (int a = 0; a < na; a++)
+                if (op->ang[a].param >= 0) grad[op->ang[a].param] += op->ang[a].scale * d[a];
+        }
+        /* C' = conj(V) C V^T, V = G^+: conj(V) = G^T, V^T = conj(G) */
+        double GT[8], Gc[8], tmp[8];
+        GT[0] = G[0], GT[1] = G[1], GT[2] = G[4], GT[3] = G[5];
+        GT[4] = G[2], GT[5] = G[3], GT[6] = G[6], GT[7] = G[7];
+        for (int e = 0; e < 4; e++) Gc[2 * e] = G[2 * e], Gc[2 * e + 1] = -G[2 * e + 1];
+        (void)V;
+        mm2(GT, C, tmp);
+        mm2(tmp, Gc, C);
+    }
+    return QNN_OK;
+}
+
+static int block_has_param(const qnn_circuit *c, const qnn_fuse_block *b) {
+    for (size_t m = 0; m < b->ngates; m++)
+        if (has_param(&c->ops[b->gates[m]])) return 1;
+    return 0;
+}
+
+/* Backward sweep over the compiled program (fused blocks): blocks without parameters are
+ * undone as one kernel call each on psi and lam (dense: M^+, diagonal: conj, permutation: the
+ * forward index map), blocks of 1-qubit gates on one qubit in one pass (backward_block1),
+ * others gate by gate. psi = psi_N, lam = lambda_N on entry (both destroyed). */
+static int backward(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, double *grad,
+                    qnn_error *err) {
+    if (!qnn_fusion_default()) return backward_gates(c, psi, lam, grad, err);
+    int st = qnn_circuit_compile(c, NULL, err);
+    if (st) return st;
+    const size_t nb = qnn_circuit_fused_nblocks(c);
+    size_t done = 0;
+    for (size_t bi = nb; bi-- > 0 && !st;) {
+        qnn_fuse_block b;
+        qnn_circuit_fused_block(c, bi, &b);
+        int param = block_has_param(c, &b);
+        if (bi == 0 && !param) break; /* psi_0 and lambda_0 are not needed */
+        if (b.type == QNN_FUSE_GATES) {
+            for (size_t m = b.ngates; m-- > 0 && !st;)
+                st = backward_op(c, b.gates[m], psi, lam, grad, !(bi == 0 && m == 0), err);
+        } else if (b.type == QNN_FUSE_DENSE && b.k == 1 && param) {
+            st = backward_block1(c, &b, psi, lam, grad, err);
+        } else if (!param && b.type == QNN_FUSE_DENSE) {
+            size_t d = (size_t)1 << b.k;
+            double Mi[2 << (2 * 5)];
+            qnn_matrix_dagger(b.matrix, d, Mi);
+            st = qnn_state_apply_kq(psi, b.qubits, b.k, Mi, err);
+            if (!st) st = qnn_state_apply_kq(lam, b.qubits, b.k, Mi, err);
+        } else if (!param && b.type == QNN_FUSE_DIAG) {
+            size_t d = (size_t)1 << b.k;
+            double Di[2 << 8];
+            for (size_t x = 0; x < d; x++) Di[2 * x] = b.matrix[2 * x], Di[2 * x + 1] = -b.matrix[2 * x + 1];
+            st = qnn_state_apply_diag_complex(psi, b.qubits, b.k, Di, err);
+            if (!st) st = qnn_state_apply_diag_complex(lam, b.qubits, b.k, Di, err);
+        } else if (b.type == QNN_FUSE_PERM) {
+            /* undo: new amplitude of y = old amplitude of f(y), f = the gates' basis map */
+            uint64_t col[QNN_CIRCUIT_MAXQ + 1];
+            for (int j = 0; j <= c->n; j++) {
+                uint64_t y = j < c->n ? (uint64_t)1 << j : 0;
+                for (size_t m = 0; m < b.ngates; m++) {
+                    const qnn_op *op = &c->ops[b.gates[m]];
+                    const int *q = qnn_op_qubits(op);
+                    if (op->kind == QNN_G_X) y ^= (uint64_t)1 << q[0];
+                    else if (op->kind == QNN_G_CX) { if ((y >> q[0]) & 1) y ^= (uint64_t)1 << q[1]; }
+                    else if (((y >> q[0]) ^ (y >> q[1])) & 1) y ^= ((uint64_t)1 << q[0]) | ((uint64_t)1 << q[1]);
+                }
+                col[j] = y;
+            }
+            for (int j = 0; j < c->n; j++) col[j] ^= col[c->n];
+            st = qnn_state_permute_linear(psi, col, col[c->n], err);
+            if (!st) st = qnn_state_permute_linear(lam, col, col[c->n], err);
+        } else { /* fused block with parameters on several qubits: its gates one by one */
+            for (size_t m = b.ngates; m-- > 0 && !st;)
+                st = backward_op(c, b.gates[m], psi, lam, grad, !(bi == 0 && m == 0), err);
+        }
+        size_t before = done;
+        done += b.ngates;
+        if (!st && (before >> 7) != (done >> 7)) st = qnn_progress_step(NULL, (double)done, (double)c->nops);
+    }
+    return st;
 }
 
 /* psi <- state_in (or |0>) run through c. psi must be uninitialised. */

@@ -318,10 +318,63 @@ TEST(kernels_against_reference) {
     qnn_state_release(&s);
 }
 
+/* gradient and vjp through the fused backward sweep == gate-by-gate sweep (QNN_FUSE=0) */
+TEST(fused_backward_equals_gate_by_gate) {
+    qnn_rng r;
+    qnn_rng_seed(&r, 99);
+    double worst = 0;
+    for (int trial = 0; trial < 12; trial++) {
+        int n = trial < 6 ? 4 + trial : 15;
+        qnn_circuit *c = trial % 2 ? random_circuit(n, 60, trial % 3, &r) : NULL;
+        if (!c) { /* layered: chains of 1-qubit gates on each qubit, ladders */
+            qnn_circuit_new(&c, n, NULL);
+            for (int l = 0; l < 3; l++) {
+                for (int q = 0; q < n; q++) {
+                    qnn_circuit_rot1(c, QNN_G_RY, q, angle(c, &r), NULL);
+                    qnn_circuit_rot1(c, QNN_G_RZ, q, angle(c, &r), NULL);
+                    if (q % 3 == 0) qnn_circuit_gate1(c, QNN_G_H, q, NULL);
+                    if (q % 4 == 1)
+                        qnn_circuit_u3(c, q, angle(c, &r), angle(c, &r), angle(c, &r), NULL);
+                    if (q % 5 == 2) qnn_circuit_rot1(c, QNN_G_PHASE, q, angle(c, &r), NULL);
+                    if (q % 3 == 1) qnn_circuit_rot1(c, QNN_G_RX, q, angle(c, &r), NULL);
+                }
+                for (int q = 0; q + 1 < n; q++) qnn_circuit_gate2(c, QNN_G_CX, q, q + 1, NULL);
+                qnn_circuit_gate1(c, QNN_G_X, l % n, NULL);
+                qnn_circuit_gate2(c, QNN_G_SWAP, 0, n - 1, NULL);
+            }
+            for (int i = 0; i < qnn_circuit_nparams(c); i++)
+                qnn_circuit_set_param(c, i, urand(&r, -3, 3), NULL);
+        }
+        int np = qnn_circuit_nparams(c);
+        double *g1 = calloc((size_t)np + 1, sizeof(double)), *g2 = calloc((size_t)np + 1, sizeof(double));
+        double *h1 = calloc((size_t)np + 1, sizeof(double)), *h2 = calloc((size_t)np + 1, sizeof(double));
+        size_t dim = (size_t)1 << n;
+        double *dp = malloc(sizeof(double) * dim);
+        for (size_t x = 0; x < dim; x++) dp[x] = urand(&r, -1, 1);
+        qnn_pauli_term obs[2] = {{0.7, 0, 1}, {-0.4, 3, 2}};
+        double v1 = 0, v2 = 0;
+        setenv("QNN_FUSE", "0", 1);
+        CHECK(qnn_circuit_gradient(c, obs, 2, NULL, &v1, g1, NULL) == QNN_OK);
+        CHECK(qnn_circuit_vjp(c, dp, NULL, NULL, h1, NULL) == QNN_OK);
+        unsetenv("QNN_FUSE");
+        CHECK(qnn_circuit_gradient(c, obs, 2, NULL, &v2, g2, NULL) == QNN_OK);
+        CHECK(qnn_circuit_vjp(c, dp, NULL, NULL, h2, NULL) == QNN_OK);
+        if (fabs(v1 - v2) > worst) worst = fabs(v1 - v2);
+        for (int i = 0; i < np; i++) {
+            if (fabs(g1[i] - g2[i]) > worst) worst = fabs(g1[i] - g2[i]);
+            if (fabs(h1[i] - h2[i]) > worst) worst = fabs(h1[i] - h2[i]);
+        }
+        free(g1), free(g2), free(h1), free(h2), free(dp);
+        qnn_circuit_free(c);
+    }
+    CHECK(worst <= 1e-10);
+}
+
 int main(void) {
     RUN(fused_equals_gate_by_gate);
     RUN(fused_benchmark_shapes_threads);
     RUN(compile_blocks);
     RUN(kernels_against_reference);
+    RUN(fused_backward_equals_gate_by_gate);
     return harness_done();
 }
