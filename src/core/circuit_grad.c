@@ -17,6 +17,7 @@
 #include "circuit_internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -455,7 +456,78 @@ static int backward_gates(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, 
 
 /* C = [[a, c], [d, b]] (C_uv = sum over pairs of conj(lam_u) psi_v) of a 1-qubit block's output,
  * then psi <- Ui psi, lam <- Ui lam in the same pass (Ui = the block's inverse). */
+#define SWAPH4(v) ((v4d){(v)[2], (v)[3], (v)[0], (v)[1]})
+/* Vectorised corr1 (32-byte aligned states, n >= 2): q >= 1 one v4d holds two pairs' x0 (or
+ * x1) amplitudes; q = 0 one v4d holds one pair (x0, x1). Accumulators per lane, summed in a
+ * fixed order per chunk, chunks in order: the same numbers for any thread count. */
+GRAD_MULTIVERSION static void corr1v(qnn_state *psi, qnn_state *lam, int q, const double *U,
+                                     double C[8]) {
+    v4d *P4 = (v4d *)psi->amp, *L4 = (v4d *)lam->amp;
+    const size_t nv = psi->dim / 4; /* pairs of vectors (q >= 1) or pairs of pairs (q = 0) */
+    double part[RED_CHUNKS][8];
+    const int nch = PAR(psi->dim) ? RED_CHUNKS : 1;
+    const v4d sg = {-1, 1, -1, 1};
+#define BC(x) ((v4d){(x), (x), (x), (x)})
+    const v4d u00r = BC(U[0]), u00i = BC(U[1]) * sg, u01r = BC(U[2]), u01i = BC(U[3]) * sg;
+    const v4d u10r = BC(U[4]), u10i = BC(U[5]) * sg, u11r = BC(U[6]), u11i = BC(U[7]) * sg;
+    const v4d Ar = {U[0], U[0], U[6], U[6]}, Ai = (v4d){U[1], U[1], U[7], U[7]} * sg;
+    const v4d Br = {U[2], U[2], U[4], U[4]}, Bi = (v4d){U[3], U[3], U[5], U[5]} * sg;
+#undef BC
+    const int qm = q - 1;
+    const size_t st2 = q >= 1 ? (size_t)1 << qm : 0;
+#pragma omp parallel for schedule(static) if (PAR(psi->dim))
+    for (int ch = 0; ch < nch; ch++) {
+        size_t lo = nv * (size_t)ch / (size_t)nch, hi = nv * (size_t)(ch + 1) / (size_t)nch;
+        v4d e1 = {0, 0, 0, 0}, e2 = e1, f1 = e1, f2 = e1, g1 = e1, g2 = e1, h1 = e1, h2 = e1;
+        if (q >= 1) {
+            for (size_t i = lo; i < hi; i++) {
+                size_t j0 = ins0v(i, qm), j1 = j0 | st2;
+                v4d x = P4[j0], y = P4[j1], lx = L4[j0], ly = L4[j1];
+                v4d xs = SWAP4(x), ys = SWAP4(y);
+                e1 += lx * x, e2 += lx * xs; /* a = conj(l0) p0 */
+                f1 += ly * y, f2 += ly * ys; /* b = conj(l1) p1 */
+                g1 += lx * y, g2 += lx * ys; /* c = conj(l0) p1 */
+                h1 += ly * x, h2 += ly * xs; /* d = conj(l1) p0 */
+                v4d lxs = SWAP4(lx), lys = SWAP4(ly);
+                P4[j0] = u00r * x + u00i * xs + u01r * y + u01i * ys;
+                P4[j1] = u10r * x + u10i * xs + u11r * y + u11i * ys;
+                L4[j0] = u00r * lx + u00i * lxs + u01r * ly + u01i * lys;
+                L4[j1] = u10r * lx + u10i * lxs + u11r * ly + u11i * lys;
+            }
+        } else {
+            for (size_t i = 2 * lo; i < 2 * hi; i++) {
+                v4d v = P4[i], l = L4[i];
+                v4d vs = SWAP4(v), vh = SWAPH4(v), vhs = SWAP4(vh);
+                e1 += l * v, e2 += l * vs;   /* lanes: a (first pair half), b (second) */
+                g1 += l * vh, g2 += l * vhs; /* lanes: c, d */
+                v4d ls = SWAP4(l), lh = SWAPH4(l), lhs = SWAP4(lh);
+                P4[i] = Ar * v + Ai * vs + Br * vh + Bi * vhs;
+                L4[i] = Ar * l + Ai * ls + Br * lh + Bi * lhs;
+            }
+        }
+        double *o = part[ch];
+        if (q >= 1) {
+            o[0] = (e1[0] + e1[1]) + (e1[2] + e1[3]), o[1] = (e2[0] - e2[1]) + (e2[2] - e2[3]);
+            o[6] = (f1[0] + f1[1]) + (f1[2] + f1[3]), o[7] = (f2[0] - f2[1]) + (f2[2] - f2[3]);
+            o[2] = (g1[0] + g1[1]) + (g1[2] + g1[3]), o[3] = (g2[0] - g2[1]) + (g2[2] - g2[3]);
+            o[4] = (h1[0] + h1[1]) + (h1[2] + h1[3]), o[5] = (h2[0] - h2[1]) + (h2[2] - h2[3]);
+        } else {
+            o[0] = e1[0] + e1[1], o[1] = e2[0] - e2[1];
+            o[6] = e1[2] + e1[3], o[7] = e2[2] - e2[3];
+            o[2] = g1[0] + g1[1], o[3] = g2[0] - g2[1];
+            o[4] = g1[2] + g1[3], o[5] = g2[2] - g2[3];
+        }
+    }
+    for (int j = 0; j < 8; j++) C[j] = 0.0;
+    for (int ch = 0; ch < nch; ch++)
+        for (int j = 0; j < 8; j++) C[j] += part[ch][j];
+}
+
 static void corr1(qnn_state *psi, qnn_state *lam, int q, const double *Ui, double C[8]) {
+    if (psi->n >= 3 && ((uintptr_t)psi->amp & 31) == 0 && ((uintptr_t)lam->amp & 31) == 0) {
+        corr1v(psi, lam, q, Ui, C);
+        return;
+    }
     double t[8];
     fused1(psi, lam, q, Ui, t);
     /* fused1 returns I, X, Y, Z transition elements; back to a, b, c, d */

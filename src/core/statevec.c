@@ -1023,13 +1023,14 @@ int qnn_state_permute_linear(qnn_state *s, const uint64_t *col, uint64_t shift, 
         if (col[j] & ~lim) return qnn_error_set(err, QNN_EINVAL, "permute: column %d has bits >= n", j);
     /* g(y) = shift ^ T0[y & 255] ^ T1[(y >> 8) & 255] ^ T2[...] ^ T3[...] (g is linear + shift) */
     size_t T[4][256];
-    for (int t = 0; t < 4; t++)
-        for (size_t v = 0; v < 256; v++) {
-            size_t g = 0;
-            for (int b = 0; b < 8; b++)
-                if (((v >> b) & 1) && 8 * t + b < s->n) g ^= (size_t)col[8 * t + b];
-            T[t][v] = g;
+    for (int t = 0; t < 4; t++) {
+        T[t][0] = 0;
+        if (8 * t >= s->n) continue; /* index bits beyond n are zero: only T[t][0] is read */
+        for (size_t v = 1; v < 256; v++) {
+            int b = __builtin_ctzll(v);
+            T[t][v] = T[t][v & (v - 1)] ^ (8 * t + b < s->n ? (size_t)col[8 * t + b] : 0);
         }
+    }
     v2d *tmp = (v2d *)aligned_alloc(64, ((dim * 16 + 63) / 64) * 64);
     if (!tmp) return qnn_error_set(err, QNN_ENOMEM, "out of memory");
     const v2d *a = (const v2d *)s->amp;
