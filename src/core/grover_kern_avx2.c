@@ -6,10 +6,11 @@
 #include "grover_kern.h"
 
 #ifdef GOPT_KERN_X86
-#pragma GCC diagnostic ignored "-Wpsabi"
-#if defined(__clang__) /* clang: same target through an attribute on every function */
+#if defined(__clang__) /* clang: same target and contraction through its own pragmas */
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#pragma clang fp contract(fast)
 #else
+#pragma GCC diagnostic ignored "-Wpsabi"
 #pragma GCC target("avx2,fma")
 #pragma GCC optimize("fp-contract=fast")
 #endif
