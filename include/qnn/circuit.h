@@ -201,6 +201,11 @@ int qnn_noise_is_zero(const qnn_noise *nm);
 /* Applies the circuit to s. With noise (may be NULL), one Monte-Carlo trajectory drawn from rng. */
 int qnn_circuit_run(const qnn_circuit *c, struct qnn_state *s, const qnn_noise *noise,
                     qnn_rng *rng, qnn_error *err);
+/* The same with an explicit fusion switch: fuse = 1 runs the compiled program (fused blocks,
+ * see below), 0 gate by gate, -1 the default (qnn_fusion_default()). Noisy runs are always
+ * gate by gate (the noise acts after every gate). */
+int qnn_circuit_run_ex(const qnn_circuit *c, struct qnn_state *s, const qnn_noise *noise,
+                       qnn_rng *rng, int fuse, qnn_error *err);
 /* Applies the circuit to a density matrix with exact noise channels (noise may be NULL). */
 int qnn_circuit_run_density(const qnn_circuit *c, struct qnn_density *d, const qnn_noise *noise,
                             qnn_error *err);
@@ -238,6 +243,41 @@ int qnn_circuit_sample_check(const qnn_circuit *c, const qnn_noise *noise, size_
  * 14); otherwise QNN_EINVAL with a message pointing to sampling. */
 int qnn_circuit_probs(const qnn_circuit *c, const struct qnn_state *state_in, double *probs,
                       qnn_error *err);
+/* ---- the circuit compiler (gate fusion, circuit_fuse.c) ----
+ * Consecutive gates (up to commutation of gates on disjoint qubits) on a few qubits are merged
+ * into dense blocks of up to 5 qubits, diagonal blocks of up to 8 qubits when all their gates
+ * are diagonal, or basis permutations on any qubits when all are X / CX / SWAP; a cost model in passes over the state decides whether a block runs fused
+ * or gate by gate. The program is cached on the circuit, re-planned when its gates change and
+ * re-bound (matrices only) when angle values change. Results equal the gate-by-gate run to
+ * rounding (1e-12). Unknown (e.g. non-unitary) op kinds are barriers nothing is moved across. */
+typedef struct qnn_fuse_stats {
+    size_t gates;         /* ops in the circuit */
+    size_t blocks;        /* kernel calls of the compiled program */
+    size_t dense_blocks;  /* fused dense blocks */
+    size_t diag_blocks;   /* fused diagonal blocks */
+    size_t perm_blocks;   /* fused X / CX / SWAP blocks (one basis permutation each) */
+    size_t single_ops;    /* ops run by themselves */
+    int max_k;            /* largest fused block (qubits) */
+    double passes;        /* predicted cost, in passes of a dense 1-qubit gate */
+    double unfused_passes; /* the same gate by gate */
+} qnn_fuse_stats;
+enum { QNN_FUSE_GATES = 0, QNN_FUSE_DENSE = 1, QNN_FUSE_DIAG = 2, QNN_FUSE_PERM = 3 };
+typedef struct qnn_fuse_block {
+    int type;            /* QNN_FUSE_GATES: its gates one by one; DENSE / DIAG: one fused kernel */
+    int k;               /* qubits of a fused block (0 for GATES) */
+    const int *qubits;   /* k qubits (bit j of the block matrix index = qubits[j]) */
+    size_t ngates;
+    const size_t *gates; /* 0-based op indices, in application order */
+    double cost;         /* predicted passes */
+    const double *matrix; /* DENSE: 2^k x 2^k (re, im); DIAG: 2^k entries; else NULL */
+} qnn_fuse_block;
+/* Plans and binds the program now (runs do it lazily); stats may be NULL. */
+int qnn_circuit_compile(const qnn_circuit *c, qnn_fuse_stats *stats, qnn_error *err);
+/* Blocks of the last compiled program (valid until the circuit changes or runs again). */
+size_t qnn_circuit_fused_nblocks(const qnn_circuit *c);
+int qnn_circuit_fused_block(const qnn_circuit *c, size_t i, qnn_fuse_block *out);
+/* 0 when the environment variable QNN_FUSE is 0 / off / false (benchmarks), else 1. */
+int qnn_fusion_default(void);
 
 /* ---- gradients ---- */
 /* Observables are arrays of qnn_pauli_term (statevec.h: coef, x/z bit masks). */

@@ -85,4 +85,13 @@ int qnn_density_reset_qubit(qnn_density *d, int q, qnn_error *err); /* determini
 int qnn_density_fidelity_pure(const qnn_density *d, const qnn_state *psi, double *out,
                               qnn_error *err);
 
+/* Single-qubit channels as superoperators: S (4x4 complex, 32 doubles) acts on a qubit's 2x2
+ * block of rho (entries 00, 01, 10, 11 = row bit, column bit) as vec(B) -> S vec(B).
+ * qnn_channel_superop: the channel `which` of qnn_channel_kraus with parameter p;
+ * qnn_superop_compose: out = A B (B applied first; out may alias A or B);
+ * qnn_density_superop1: one pass applying S on qubit q (a chain of channels in one pass). */
+int qnn_channel_superop(int which, double p, double *S, qnn_error *err);
+void qnn_superop_compose(const double *A, const double *B, double *out);
+int qnn_density_superop1(qnn_density *d, int q, const double *S, qnn_error *err);
+
 #endif

@@ -64,6 +64,15 @@ int qnn_state_apply_1q(qnn_state *s, int q, const double *m, uint64_t ctrl_mask,
 int qnn_state_apply_2q(qnn_state *s, int q0, int q1, const double *m, qnn_error *err);
 /* 2^k x 2^k matrix on qubits q[0..k-1] (bit j of the matrix index = q[j]), 1 <= k <= 10. */
 int qnn_state_apply_kq(qnn_state *s, const int *q, int k, const double *m, qnn_error *err);
+/* amplitude x *= dg[sub] (complex, 2^k entries re/im interleaved; sub bit j = q[j]); the
+ * diagonal of a fused block. No unit-modulus check. */
+int qnn_state_apply_diag_complex(qnn_state *s, const int *q, int k, const double *dg,
+                                 qnn_error *err);
+/* Basis permutation given by an invertible affine map over the index bits: the new amplitude
+ * of y is the old amplitude of g(y) = shift ^ (XOR of col[j] over the set bits j of y); col has
+ * n entries (the map must be a bijection: not checked). A circuit of X, CX and SWAP gates is
+ * such a map (circuit_fuse.c). Uses one temporary copy of the state. */
+int qnn_state_permute_linear(qnn_state *s, const uint64_t *col, uint64_t shift, qnn_error *err);
 /* Full-register phase oracle: amplitude x *= e^{i phases[x]}, phases has dim entries
  * (phase 0 leaves an amplitude untouched, +-pi negates it exactly). */
 int qnn_state_apply_diagonal(qnn_state *s, const double *phases, qnn_error *err);

@@ -80,6 +80,7 @@ static void op_release(qnn_op *op) {
 
 void qnn_circuit_free(qnn_circuit *c) {
     if (!c) return;
+    qnn_circ_fuse_free(c);
     for (size_t i = 0; i < c->nops; i++) op_release(&c->ops[i]);
     free(c->ops);
     for (int i = 0; i < c->np; i++) free(c->names[i]);

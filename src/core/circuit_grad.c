@@ -17,6 +17,7 @@
 #include "circuit_internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,8 +135,13 @@ static void fused1(qnn_state *psi, qnn_state *lam, int q, const double *Ui, doub
 /* Vectorised variant for q >= 1: two consecutive amplitudes (x0, x0 + 1) share bit q, so one
  * 4-double vector holds both; pairs of vectors j0 / j1 = j0 | 2^(q-1) (in vector units). */
 typedef double v4d __attribute__((vector_size(32)));
-/* AVX2 clone chosen at load time when the CPU has it (as in statevec.c). */
+/* AVX2 clone chosen at load time when the CPU has it (as in statevec.c: GCC on x86-64 without
+ * sanitizers; other compilers build the portable baseline). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
 #define GRAD_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define GRAD_MULTIVERSION
+#endif
 
 static inline size_t ins0v(size_t i, int p) {
     size_t lo = i & (((size_t)1 << p) - 1);
@@ -164,8 +170,9 @@ static inline size_t ins0v(size_t i, int p) {
     for (int ch = 0; ch < nch; ch++) sum += part[ch];                                    \
     return sum;
 
-typedef long long v4i __attribute__((vector_size(32)));
-#define SWAP4(v) __builtin_shuffle((v), (v4i){1, 0, 3, 2})
+/* (re, im) swap in both lanes; the element form compiles to one shuffle with GCC and clang
+ * (GCC's __builtin_shuffle does not exist in clang). */
+#define SWAP4(v) ((v4d){(v)[1], (v)[0], (v)[3], (v)[2]})
 
 /* Im conj(l) p per complex lane pair = l_r p_i - l_i p_r = (l .* swap(p)) . (1, -1, 1, -1) */
 GRAD_MULTIVERSION static double fused_diag4(qnn_state *psi, qnn_state *lam, int q, const double *Ui, int which) {
@@ -381,60 +388,275 @@ static int has_param(const qnn_op *op) {
     return op->ang[0].param >= 0 || op->ang[1].param >= 0 || op->ang[2].param >= 0;
 }
 
-/* Backward sweep: psi = psi_N, lam = lambda_N on entry (both destroyed). grad[nparams] += ... */
-static int backward(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, double *grad,
-                    qnn_error *err) {
+/* One op of the backward sweep (op index k): its angle derivatives added to grad, then, if
+ * undo, the op undone on psi and lam. */
+static int backward_op(const qnn_circuit *c, size_t k, qnn_state *psi, qnn_state *lam,
+                       double *grad, int undo, qnn_error *err) {
+    const qnn_op *op = &c->ops[k];
+    if (op->kind == QNN_G_ID) return QNN_OK;
+    int param = has_param(op);
+    if (!param && !undo) return QNN_OK;
+    double d[3];
+    int st = QNN_OK;
+    if (param && is_fused1(op->kind)) {
+        /* one pass: transition elements, then undo on both vectors */
+        double p[3], m[8], mi[8], T[8];
+        for (int j = 0; j < 3; j++) p[j] = qnn_circuit_angle_value(c, &op->ang[j]);
+        st = qnn_gate_matrix((qnn_gate_kind)op->kind, p, m);
+        if (st) return qnn_error_set(err, st, "gradient: bad angle in gate %zu", k + 1);
+        qnn_matrix_dagger(m, 2, mi);
+        int q = op->qbuf[0];
+        d[1] = d[2] = 0.0;
+        switch (op->kind) {
+        case QNN_G_RX:
+            d[0] = q >= 1 ? fused_rx4(psi, lam, q, mi) : fused_rx(psi, lam, q, mi);
+            break;
+        case QNN_G_RY:
+            d[0] = q >= 1 ? fused_ry4(psi, lam, q, mi) : fused_ry(psi, lam, q, mi);
+            break;
+        case QNN_G_RZ:
+            d[0] = q >= 1 ? fused_diag4(psi, lam, q, mi, 0) : fused_diag(psi, lam, q, mi, 0);
+            break;
+        case QNN_G_PHASE:
+            d[0] = q >= 1 ? fused_diag4(psi, lam, q, mi, 1) : fused_diag(psi, lam, q, mi, 1);
+            break;
+        default:
+            fused1(psi, lam, q, mi, T);
+            derivs1(c, op, T, d);
+        }
+    } else {
+        if (param) op_angle_derivs(op, lam, psi, d);
+        if (undo && op->kind == QNN_G_CX && op->qbuf[0] >= 1 && op->qbuf[1] >= 1) {
+            fused_cx4(psi, lam, op->qbuf[0], op->qbuf[1]);
+        } else if (undo) {
+            st = qnn_circ_apply_op(c, op, psi, 1, err);
+            if (!st) st = qnn_circ_apply_op(c, op, lam, 1, err);
+        }
+    }
+    if (param) {
+        int na = qnn_op_kind_nangles(op->kind);
+        for (int a = 0; a < na; a++)
+            if (op->ang[a].param >= 0) grad[op->ang[a].param] += op->ang[a].scale * d[a];
+    }
+    return st;
+}
+
+/* Gate by gate: psi = psi_N, lam = lambda_N on entry (both destroyed). */
+static int backward_gates(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, double *grad,
+                          qnn_error *err) {
     for (size_t k = c->nops; k-- > 0;) {
         const qnn_op *op = &c->ops[k];
-        if (op->kind == QNN_G_ID) continue;
-        int param = has_param(op);
-        if (!param && k == 0) break; /* psi_0 and lambda_0 are not needed */
-        double d[3];
-        int st = QNN_OK;
-        if (param && is_fused1(op->kind)) {
-            /* one pass: transition elements, then undo on both vectors */
-            double p[3], m[8], mi[8], T[8];
-            for (int j = 0; j < 3; j++) p[j] = qnn_circuit_angle_value(c, &op->ang[j]);
-            st = qnn_gate_matrix((qnn_gate_kind)op->kind, p, m);
-            if (st) return qnn_error_set(err, st, "gradient: bad angle in gate %zu", k + 1);
-            qnn_matrix_dagger(m, 2, mi);
-            int q = op->qbuf[0];
-            d[1] = d[2] = 0.0;
-            switch (op->kind) {
-            case QNN_G_RX:
-                d[0] = q >= 1 ? fused_rx4(psi, lam, q, mi) : fused_rx(psi, lam, q, mi);
-                break;
-            case QNN_G_RY:
-                d[0] = q >= 1 ? fused_ry4(psi, lam, q, mi) : fused_ry(psi, lam, q, mi);
-                break;
-            case QNN_G_RZ:
-                d[0] = q >= 1 ? fused_diag4(psi, lam, q, mi, 0) : fused_diag(psi, lam, q, mi, 0);
-                break;
-            case QNN_G_PHASE:
-                d[0] = q >= 1 ? fused_diag4(psi, lam, q, mi, 1) : fused_diag(psi, lam, q, mi, 1);
-                break;
-            default:
-                fused1(psi, lam, q, mi, T);
-                derivs1(c, op, T, d);
-            }
-        } else {
-            if (param) op_angle_derivs(op, lam, psi, d);
-            if (k > 0 && op->kind == QNN_G_CX && op->qbuf[0] >= 1 && op->qbuf[1] >= 1) {
-                fused_cx4(psi, lam, op->qbuf[0], op->qbuf[1]);
-            } else if (k > 0) {
-                st = qnn_circ_apply_op(c, op, psi, 1, err);
-                if (!st) st = qnn_circ_apply_op(c, op, lam, 1, err);
-            }
-        }
-        if (param) {
-            int na = qnn_op_kind_nangles(op->kind);
-            for (int a = 0; a < na; a++)
-                if (op->ang[a].param >= 0) grad[op->ang[a].param] += op->ang[a].scale * d[a];
-        }
+        if (k == 0 && !has_param(op)) break; /* psi_0 and lambda_0 are not needed */
+        int st = backward_op(c, k, psi, lam, grad, k > 0, err);
         if (!st && (k & 127) == 0) st = qnn_progress_step(NULL, (double)(c->nops - k), (double)c->nops);
         if (st) return st;
     }
     return QNN_OK;
+}
+
+/* C = [[a, c], [d, b]] (C_uv = sum over pairs of conj(lam_u) psi_v) of a 1-qubit block's output,
+ * then psi <- Ui psi, lam <- Ui lam in the same pass (Ui = the block's inverse). */
+#define SWAPH4(v) ((v4d){(v)[2], (v)[3], (v)[0], (v)[1]})
+/* Vectorised corr1 (32-byte aligned states, n >= 2): q >= 1 one v4d holds two pairs' x0 (or
+ * x1) amplitudes; q = 0 one v4d holds one pair (x0, x1). Accumulators per lane, summed in a
+ * fixed order per chunk, chunks in order: the same numbers for any thread count. */
+GRAD_MULTIVERSION static void corr1v(qnn_state *psi, qnn_state *lam, int q, const double *U,
+                                     double C[8]) {
+    v4d *P4 = (v4d *)psi->amp, *L4 = (v4d *)lam->amp;
+    const size_t nv = psi->dim / 4; /* pairs of vectors (q >= 1) or pairs of pairs (q = 0) */
+    double part[RED_CHUNKS][8];
+    const int nch = PAR(psi->dim) ? RED_CHUNKS : 1;
+    const v4d sg = {-1, 1, -1, 1};
+#define BC(x) ((v4d){(x), (x), (x), (x)})
+    const v4d u00r = BC(U[0]), u00i = BC(U[1]) * sg, u01r = BC(U[2]), u01i = BC(U[3]) * sg;
+    const v4d u10r = BC(U[4]), u10i = BC(U[5]) * sg, u11r = BC(U[6]), u11i = BC(U[7]) * sg;
+    const v4d Ar = {U[0], U[0], U[6], U[6]}, Ai = (v4d){U[1], U[1], U[7], U[7]} * sg;
+    const v4d Br = {U[2], U[2], U[4], U[4]}, Bi = (v4d){U[3], U[3], U[5], U[5]} * sg;
+#undef BC
+    const int qm = q - 1;
+    const size_t st2 = q >= 1 ? (size_t)1 << qm : 0;
+#pragma omp parallel for schedule(static) if (PAR(psi->dim))
+    for (int ch = 0; ch < nch; ch++) {
+        size_t lo = nv * (size_t)ch / (size_t)nch, hi = nv * (size_t)(ch + 1) / (size_t)nch;
+        v4d e1 = {0, 0, 0, 0}, e2 = e1, f1 = e1, f2 = e1, g1 = e1, g2 = e1, h1 = e1, h2 = e1;
+        if (q >= 1) {
+            for (size_t i = lo; i < hi; i++) {
+                size_t j0 = ins0v(i, qm), j1 = j0 | st2;
+                v4d x = P4[j0], y = P4[j1], lx = L4[j0], ly = L4[j1];
+                v4d xs = SWAP4(x), ys = SWAP4(y);
+                e1 += lx * x, e2 += lx * xs; /* a = conj(l0) p0 */
+                f1 += ly * y, f2 += ly * ys; /* b = conj(l1) p1 */
+                g1 += lx * y, g2 += lx * ys; /* c = conj(l0) p1 */
+                h1 += ly * x, h2 += ly * xs; /* d = conj(l1) p0 */
+                v4d lxs = SWAP4(lx), lys = SWAP4(ly);
+                P4[j0] = u00r * x + u00i * xs + u01r * y + u01i * ys;
+                P4[j1] = u10r * x + u10i * xs + u11r * y + u11i * ys;
+                L4[j0] = u00r * lx + u00i * lxs + u01r * ly + u01i * lys;
+                L4[j1] = u10r * lx + u10i * lxs + u11r * ly + u11i * lys;
+            }
+        } else {
+            for (size_t i = 2 * lo; i < 2 * hi; i++) {
+                v4d v = P4[i], l = L4[i];
+                v4d vs = SWAP4(v), vh = SWAPH4(v), vhs = SWAP4(vh);
+                e1 += l * v, e2 += l * vs;   /* lanes: a (first pair half), b (second) */
+                g1 += l * vh, g2 += l * vhs; /* lanes: c, d */
+                v4d ls = SWAP4(l), lh = SWAPH4(l), lhs = SWAP4(lh);
+                P4[i] = Ar * v + Ai * vs + Br * vh + Bi * vhs;
+                L4[i] = Ar * l + Ai * ls + Br * lh + Bi * lhs;
+            }
+        }
+        double *o = part[ch];
+        if (q >= 1) {
+            o[0] = (e1[0] + e1[1]) + (e1[2] + e1[3]), o[1] = (e2[0] - e2[1]) + (e2[2] - e2[3]);
+            o[6] = (f1[0] + f1[1]) + (f1[2] + f1[3]), o[7] = (f2[0] - f2[1]) + (f2[2] - f2[3]);
+            o[2] = (g1[0] + g1[1]) + (g1[2] + g1[3]), o[3] = (g2[0] - g2[1]) + (g2[2] - g2[3]);
+            o[4] = (h1[0] + h1[1]) + (h1[2] + h1[3]), o[5] = (h2[0] - h2[1]) + (h2[2] - h2[3]);
+        } else {
+            o[0] = e1[0] + e1[1], o[1] = e2[0] - e2[1];
+            o[6] = e1[2] + e1[3], o[7] = e2[2] - e2[3];
+            o[2] = g1[0] + g1[1], o[3] = g2[0] - g2[1];
+            o[4] = g1[2] + g1[3], o[5] = g2[2] - g2[3];
+        }
+    }
+    for (int j = 0; j < 8; j++) C[j] = 0.0;
+    for (int ch = 0; ch < nch; ch++)
+        for (int j = 0; j < 8; j++) C[j] += part[ch][j];
+}
+
+static void corr1(qnn_state *psi, qnn_state *lam, int q, const double *Ui, double C[8]) {
+    if (psi->n >= 3 && ((uintptr_t)psi->amp & 31) == 0 && ((uintptr_t)lam->amp & 31) == 0) {
+        corr1v(psi, lam, q, Ui, C);
+        return;
+    }
+    double t[8];
+    fused1(psi, lam, q, Ui, t);
+    /* fused1 returns I, X, Y, Z transition elements; back to a, b, c, d */
+    double Ir = t[0], Ii = t[1], Xr = t[2], Xi = t[3], Yr = t[4], Yi = t[5], Zr = t[6], Zi = t[7];
+    /* I = a + b, Z = a - b, X = c + d, Y = i (d - c) => d - c = -i Y */
+    C[0] = 0.5 * (Ir + Zr), C[1] = 0.5 * (Ii + Zi); /* a = C00 */
+    C[6] = 0.5 * (Ir - Zr), C[7] = 0.5 * (Ii - Zi); /* b = C11 */
+    double dmr = Yi, dmi = -Yr;                     /* d - c */
+    C[2] = 0.5 * (Xr - dmr), C[3] = 0.5 * (Xi - dmi); /* c = C01 */
+    C[4] = 0.5 * (Xr + dmr), C[5] = 0.5 * (Xi + dmi); /* d = C10 */
+}
+
+/* 2x2 complex product helpers (row-major re/im) */
+static void mm2(const double *A, const double *B, double *O) {
+    for (int r = 0; r < 2; r++)
+        for (int cc = 0; cc < 2; cc++) {
+            double re = 0, im = 0;
+            for (int k = 0; k < 2; k++) {
+                double ar = A[2 * (2 * r + k)], ai = A[2 * (2 * r + k) + 1];
+                double br = B[2 * (2 * k + cc)], bi = B[2 * (2 * k + cc) + 1];
+                re += ar * br - ai * bi, im += ar * bi + ai * br;
+            }
+            O[2 * (2 * r + cc)] = re, O[2 * (2 * r + cc) + 1] = im;
+        }
+}
+
+/* A fused block of 1-qubit gates on one qubit, backward in ONE pass over psi and lam: the pair
+ * correlation C of the block's output is accumulated while the whole block is undone; then each
+ * gate's transition elements follow from C by 2x2 algebra, C <- conj(V) C V^T with V = G^+
+ * stepping back over gate G. */
+static int backward_block1(const qnn_circuit *c, const qnn_fuse_block *b, qnn_state *psi,
+                           qnn_state *lam, double *grad, qnn_error *err) {
+    double Ui[8], C[8];
+    qnn_matrix_dagger(b->matrix, 2, Ui);
+    corr1(psi, lam, b->qubits[0], Ui, C);
+    for (size_t m = b->ngates; m-- > 0;) {
+        const qnn_op *op = &c->ops[b->gates[m]];
+        double p[3], G[8], V[8];
+        for (int j = 0; j < 3; j++) p[j] = qnn_circuit_angle_value(c, &op->ang[j]);
+        int st = qnn_gate_matrix((qnn_gate_kind)op->kind, p, G);
+        if (st) return qnn_error_set(err, st, "gradient: bad gate %zu", b->gates[m] + 1);
+        if (has_param(op)) {
+            double T[8], d[3];
+            T[0] = C[0] + C[6], T[1] = C[1] + C[7];                     /* I = a + b */
+            T[2] = C[2] + C[4], T[3] = C[3] + C[5];                     /* X = c + d */
+            T[4] = -(C[5] - C[3]), T[5] = C[4] - C[2];                  /* Y = i (d - c) */
+            T[6] = C[0] - C[6], T[7] = C[1] - C[7];                     /* Z = a - b */
+            derivs1(c, op, T, d);
+            int na = qnn_op_kind_nangles(op->kind);
+            for (int a = 0; a < na; a++)
+                if (op->ang[a].param >= 0) grad[op->ang[a].param] += op->ang[a].scale * d[a];
+        }
+        /* C' = conj(V) C V^T, V = G^+: conj(V) = G^T, V^T = conj(G) */
+        double GT[8], Gc[8], tmp[8];
+        GT[0] = G[0], GT[1] = G[1], GT[2] = G[4], GT[3] = G[5];
+        GT[4] = G[2], GT[5] = G[3], GT[6] = G[6], GT[7] = G[7];
+        for (int e = 0; e < 4; e++) Gc[2 * e] = G[2 * e], Gc[2 * e + 1] = -G[2 * e + 1];
+        (void)V;
+        mm2(GT, C, tmp);
+        mm2(tmp, Gc, C);
+    }
+    return QNN_OK;
+}
+
+static int block_has_param(const qnn_circuit *c, const qnn_fuse_block *b) {
+    for (size_t m = 0; m < b->ngates; m++)
+        if (has_param(&c->ops[b->gates[m]])) return 1;
+    return 0;
+}
+
+/* Backward sweep over the compiled program (fused blocks): blocks without parameters are
+ * undone as one kernel call each on psi and lam (dense: M^+, diagonal: conj, permutation: the
+ * forward index map), blocks of 1-qubit gates on one qubit in one pass (backward_block1),
+ * others gate by gate. psi = psi_N, lam = lambda_N on entry (both destroyed). */
+static int backward(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, double *grad,
+                    qnn_error *err) {
+    if (!qnn_fusion_default()) return backward_gates(c, psi, lam, grad, err);
+    int st = qnn_circuit_compile(c, NULL, err);
+    if (st) return st;
+    const size_t nb = qnn_circuit_fused_nblocks(c);
+    size_t done = 0;
+    for (size_t bi = nb; bi-- > 0 && !st;) {
+        qnn_fuse_block b;
+        qnn_circuit_fused_block(c, bi, &b);
+        int param = block_has_param(c, &b);
+        if (bi == 0 && !param) break; /* psi_0 and lambda_0 are not needed */
+        if (b.type == QNN_FUSE_GATES) {
+            for (size_t m = b.ngates; m-- > 0 && !st;)
+                st = backward_op(c, b.gates[m], psi, lam, grad, !(bi == 0 && m == 0), err);
+        } else if (b.type == QNN_FUSE_DENSE && b.k == 1 && param) {
+            st = backward_block1(c, &b, psi, lam, grad, err);
+        } else if (!param && b.type == QNN_FUSE_DENSE) {
+            size_t d = (size_t)1 << b.k;
+            double Mi[2 << (2 * 5)];
+            qnn_matrix_dagger(b.matrix, d, Mi);
+            st = qnn_state_apply_kq(psi, b.qubits, b.k, Mi, err);
+            if (!st) st = qnn_state_apply_kq(lam, b.qubits, b.k, Mi, err);
+        } else if (!param && b.type == QNN_FUSE_DIAG) {
+            size_t d = (size_t)1 << b.k;
+            double Di[2 << 8];
+            for (size_t x = 0; x < d; x++) Di[2 * x] = b.matrix[2 * x], Di[2 * x + 1] = -b.matrix[2 * x + 1];
+            st = qnn_state_apply_diag_complex(psi, b.qubits, b.k, Di, err);
+            if (!st) st = qnn_state_apply_diag_complex(lam, b.qubits, b.k, Di, err);
+        } else if (b.type == QNN_FUSE_PERM) {
+            /* undo: new amplitude of y = old amplitude of f(y), f = the gates' basis map */
+            uint64_t col[QNN_CIRCUIT_MAXQ + 1];
+            for (int j = 0; j <= c->n; j++) {
+                uint64_t y = j < c->n ? (uint64_t)1 << j : 0;
+                for (size_t m = 0; m < b.ngates; m++) {
+                    const qnn_op *op = &c->ops[b.gates[m]];
+                    const int *q = qnn_op_qubits(op);
+                    if (op->kind == QNN_G_X) y ^= (uint64_t)1 << q[0];
+                    else if (op->kind == QNN_G_CX) { if ((y >> q[0]) & 1) y ^= (uint64_t)1 << q[1]; }
+                    else if (((y >> q[0]) ^ (y >> q[1])) & 1) y ^= ((uint64_t)1 << q[0]) | ((uint64_t)1 << q[1]);
+                }
+                col[j] = y;
+            }
+            for (int j = 0; j < c->n; j++) col[j] ^= col[c->n];
+            st = qnn_state_permute_linear(psi, col, col[c->n], err);
+            if (!st) st = qnn_state_permute_linear(lam, col, col[c->n], err);
+        } else { /* fused block with parameters on several qubits: its gates one by one */
+            for (size_t m = b.ngates; m-- > 0 && !st;)
+                st = backward_op(c, b.gates[m], psi, lam, grad, !(bi == 0 && m == 0), err);
+        }
+        size_t before = done;
+        done += b.ngates;
+        if (!st && (before >> 7) != (done >> 7)) st = qnn_progress_step(NULL, (double)done, (double)c->nops);
+    }
+    return st;
 }
 
 /* psi <- state_in (or |0>) run through c. psi must be uninitialised. */

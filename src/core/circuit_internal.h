@@ -21,6 +21,7 @@ struct qnn_circuit {
     char *creg_name[QNN_CIRCUIT_MAXBITS];
     int creg_off[QNN_CIRCUIT_MAXBITS], creg_size[QNN_CIRCUIT_MAXBITS];
     int ncregs, nbits;
+    struct qnn_fuse_prog *fuse; /* compiled program cache (circuit_fuse.c), NULL if none */
 };
 
 /* 1 if name is an identifier [A-Za-z_][A-Za-z0-9_]* of 1..64 characters */
@@ -50,6 +51,10 @@ const double *qnn_circ_op_params(const qnn_circuit *c, const qnn_op *op, double 
 /* applies op (or its inverse) to s */
 int qnn_circ_apply_op(const qnn_circuit *c, const qnn_op *op, qnn_state *s, int inverse,
                       qnn_error *err);
+
+/* fusion (circuit_fuse.c): frees the cached program; runs c on s with it */
+void qnn_circ_fuse_free(qnn_circuit *c);
+int qnn_circ_run_fused(const qnn_circuit *c, qnn_state *s, qnn_error *err);
 
 /* growable string */
 typedef struct qnn_sbuf {

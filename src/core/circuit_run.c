@@ -99,6 +99,11 @@ static int run_native(const qnn_circuit *c, qnn_state *s, qnn_density *d, const 
 
 int qnn_circuit_run(const qnn_circuit *c, qnn_state *s, const qnn_noise *noise, qnn_rng *rng,
                     qnn_error *err) {
+    return qnn_circuit_run_ex(c, s, noise, rng, -1, err);
+}
+
+int qnn_circuit_run_ex(const qnn_circuit *c, qnn_state *s, const qnn_noise *noise, qnn_rng *rng,
+                       int fuse, qnn_error *err) {
     if (!s || s->n != c->n)
         return qnn_error_set(err, QNN_EINVAL, "run: state has %d qubits, circuit has %d",
                              s ? s->n : 0, c->n);
@@ -114,6 +119,8 @@ int qnn_circuit_run(const qnn_circuit *c, qnn_state *s, const qnn_noise *noise, 
     }
     for (size_t i = 0; i < c->nops; i++) /* measurement, reset, barrier, conditions */
         if (!qnn_op_is_gate(&c->ops[i])) return qnn_circ_run_classical(c, s, noise, rng, NULL, err);
+    if (fuse < 0) fuse = qnn_fusion_default();
+    if (fuse && !noisy) return qnn_circ_run_fused(c, s, err);
     for (size_t i = 0; i < c->nops; i++) {
         int st = qnn_circ_apply_op(c, &c->ops[i], s, 0, err);
         if (!st && noisy) st = noise_after_state(&c->ops[i], noise, s, rng, err);
@@ -124,21 +131,25 @@ int qnn_circuit_run(const qnn_circuit *c, qnn_state *s, const qnn_noise *noise, 
 }
 
 /* ---- density matrices ---- */
+/* The noise model after op: the two-qubit depolarizing channel on its own, then on every touched
+ * qubit the chain depolarize -> amplitude damp -> phase damp -> bit flip -> phase flip composed
+ * into one superoperator: one pass per qubit instead of one per channel. */
 static int noise_after_density(const qnn_op *op, const qnn_noise *nm, qnn_density *d,
                                qnn_error *err) {
     const int *q = qnn_op_qubits(op);
     int st = QNN_OK;
-    if (op->nq == 2) {
-        if (nm->p2 > 0) st = qnn_density_depolarize2(d, q[0], q[1], nm->p2, err);
-    } else if (nm->p1 > 0) {
-        for (int j = 0; j < op->nq && !st; j++) st = qnn_density_depolarize(d, q[j], nm->p1, err);
+    if (op->nq == 2 && nm->p2 > 0) st = qnn_density_depolarize2(d, q[0], q[1], nm->p2, err);
+    const double pk[5] = {op->nq == 2 ? 0.0 : nm->p1, nm->amp_damp, nm->phase_damp, nm->bit_flip,
+                          nm->phase_flip};
+    double S[32], C[32];
+    int have = 0;
+    for (int w = 0; w < 5 && !st; w++) {
+        if (!(pk[w] > 0)) continue;
+        st = qnn_channel_superop(w, pk[w], have ? C : S, err);
+        if (!st && have) qnn_superop_compose(C, S, S);
+        have = 1;
     }
-    for (int j = 0; j < op->nq && !st; j++) {
-        if (nm->amp_damp > 0) st = qnn_density_amplitude_damp(d, q[j], nm->amp_damp, err);
-        if (!st && nm->phase_damp > 0) st = qnn_density_phase_damp(d, q[j], nm->phase_damp, err);
-        if (!st && nm->bit_flip > 0) st = qnn_density_bit_flip(d, q[j], nm->bit_flip, err);
-        if (!st && nm->phase_flip > 0) st = qnn_density_phase_flip(d, q[j], nm->phase_flip, err);
-    }
+    for (int j = 0; j < op->nq && !st && have; j++) st = qnn_density_superop1(d, q[j], S, err);
     return st;
 }
 

@@ -272,8 +272,29 @@ static int check_p(double p, const char *what, const char *pname, qnn_error *err
     return QNN_OK;
 }
 
-/* rho block over (row bit q+n, col bit q) -> sum_k K B K^dagger, no checks. */
-static void kraus1_raw(qnn_density *d, int q, const double *kraus, int nk) {
+/* Superoperator of a 1-qubit Kraus set on the 2x2 block B (entries in the order 00, 01, 10, 11
+ * = row, col): vec(sum_k K B K^+) = S vec(B), S[(x,y),(z,w)] = sum_k K_xz conj(K_yw). */
+static void kraus_superop(const double *kraus, int nk, double *S) {
+    memset(S, 0, 32 * sizeof(double));
+    for (int k = 0; k < nk; k++) {
+        const double *K = kraus + 8 * k;
+        for (int x = 0; x < 2; x++)
+            for (int y = 0; y < 2; y++)
+                for (int z = 0; z < 2; z++)
+                    for (int w = 0; w < 2; w++) {
+                        double ar = K[2 * (2 * x + z)], ai = K[2 * (2 * x + z) + 1];
+                        double br = K[2 * (2 * y + w)], bi = -K[2 * (2 * y + w) + 1];
+                        double *e = S + 2 * (4 * (2 * x + y) + (2 * z + w));
+                        e[0] += ar * br - ai * bi;
+                        e[1] += ar * bi + ai * br;
+                    }
+    }
+}
+
+/* rho block over (row bit q+n, col bit q) -> S vec(block), one pass, no checks. One 4x4
+ * complex product per block whatever the number of Kraus operators (the Kraus form took
+ * 2 x 2x2 products per operator), so chains of channels on a qubit cost one pass. */
+static void superop1_raw(qnn_density *d, int q, const double *S) {
     double *r = d->vec.amp;
     const int n = d->n;
     const size_t sc = (size_t)1 << q, sr = (size_t)1 << (q + n);
@@ -281,43 +302,57 @@ static void kraus1_raw(qnn_density *d, int q, const double *kraus, int nk) {
 #pragma omp parallel for schedule(static) if (PAR(d->vec.dim))
     for (size_t i = 0; i < cnt; i++) {
         size_t b = ins0(ins0(i, q), q + n);
-        size_t idx[2][2] = {{b, b | sc}, {b | sr, b | sr | sc}}; /* [row][col] */
-        double Br[2][2], Bi[2][2], Or[2][2] = {{0, 0}, {0, 0}}, Oi[2][2] = {{0, 0}, {0, 0}};
-        for (int x = 0; x < 2; x++)
-            for (int y = 0; y < 2; y++) {
-                Br[x][y] = r[2 * idx[x][y]];
-                Bi[x][y] = r[2 * idx[x][y] + 1];
+        size_t idx[4] = {b, b | sc, b | sr, b | sr | sc}; /* 00, 01, 10, 11 (row, col) */
+        double Br[4], Bi[4];
+        for (int e = 0; e < 4; e++) Br[e] = r[2 * idx[e]], Bi[e] = r[2 * idx[e] + 1];
+        for (int o = 0; o < 4; o++) {
+            double orr = 0, oi = 0;
+            for (int e = 0; e < 4; e++) {
+                double sr_ = S[2 * (4 * o + e)], si = S[2 * (4 * o + e) + 1];
+                orr += sr_ * Br[e] - si * Bi[e];
+                oi += sr_ * Bi[e] + si * Br[e];
             }
-        for (int k = 0; k < nk; k++) {
-            const double *K = kraus + 8 * k;
-            /* T = K B */
-            double Tr[2][2], Ti[2][2];
-            for (int x = 0; x < 2; x++)
-                for (int y = 0; y < 2; y++) {
-                    double sr_ = 0, si = 0;
-                    for (int z = 0; z < 2; z++) {
-                        double kr = K[2 * (x * 2 + z)], ki = K[2 * (x * 2 + z) + 1];
-                        sr_ += kr * Br[z][y] - ki * Bi[z][y];
-                        si += kr * Bi[z][y] + ki * Br[z][y];
-                    }
-                    Tr[x][y] = sr_;
-                    Ti[x][y] = si;
-                }
-            /* O += T K^dagger: (T K^dag)_{xy} = sum_z T_xz conj(K_yz) */
-            for (int x = 0; x < 2; x++)
-                for (int y = 0; y < 2; y++)
-                    for (int z = 0; z < 2; z++) {
-                        double kr = K[2 * (y * 2 + z)], ki = -K[2 * (y * 2 + z) + 1];
-                        Or[x][y] += Tr[x][z] * kr - Ti[x][z] * ki;
-                        Oi[x][y] += Tr[x][z] * ki + Ti[x][z] * kr;
-                    }
+            r[2 * idx[o]] = orr, r[2 * idx[o] + 1] = oi;
         }
-        for (int x = 0; x < 2; x++)
-            for (int y = 0; y < 2; y++) {
-                r[2 * idx[x][y]] = Or[x][y];
-                r[2 * idx[x][y] + 1] = Oi[x][y];
-            }
     }
+}
+
+static void kraus1_raw(qnn_density *d, int q, const double *kraus, int nk) {
+    double S[32];
+    kraus_superop(kraus, nk, S);
+    superop1_raw(d, q, S);
+}
+
+int qnn_channel_superop(int which, double p, double *S, qnn_error *err) {
+    double K[32];
+    int nk = 0;
+    int rc = qnn_channel_kraus(which, p, K, &nk, err);
+    if (rc) return rc;
+    kraus_superop(K, nk, S);
+    return QNN_OK;
+}
+
+void qnn_superop_compose(const double *A, const double *B, double *out) {
+    double t[32];
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 4; c++) {
+            double re = 0, im = 0;
+            for (int k = 0; k < 4; k++) {
+                double ar = A[2 * (4 * r + k)], ai = A[2 * (4 * r + k) + 1];
+                double br = B[2 * (4 * k + c)], bi = B[2 * (4 * k + c) + 1];
+                re += ar * br - ai * bi, im += ar * bi + ai * br;
+            }
+            t[2 * (4 * r + c)] = re, t[2 * (4 * r + c) + 1] = im;
+        }
+    memcpy(out, t, sizeof t);
+}
+
+int qnn_density_superop1(qnn_density *d, int q, const double *S, qnn_error *err) {
+    int rc = check_q(d, q, "superop1", err);
+    if (rc) return rc;
+    if (!S) return qnn_error_set(err, QNN_EINVAL, "superop1: matrix is NULL");
+    superop1_raw(d, q, S);
+    return QNN_OK;
 }
 
 int qnn_density_kraus1(qnn_density *d, int q, const double *kraus, int nk, qnn_error *err) {

@@ -387,8 +387,14 @@ static int cand_label_error(const qt_cand *cd, int st, qnn_error *e, qnn_error *
     return qnn_error_set(err, st, "candidate '%s': %s", cd->name, msg);
 }
 
+/* Threads over candidates. With more threads than candidates (12 candidates on a 16-core host
+ * scaled only 4.9x: at most m threads busy, uneven candidate costs, and m full states streaming
+ * through the shared caches at once), the candidates run one after another with every thread
+ * inside the state-vector kernels instead, so one state at a time is split over all cores'
+ * caches. Either way each candidate's numbers do not depend on the thread count. */
 static int nthreads_for(const qnn_qt *qt) {
     int t = omp_get_max_threads();
+    if (t > qt->m && qt->dim >= QNN_STATE_OMP_MIN_DIM) return 1;
     return qt->m > 1 ? (t < qt->m ? t : qt->m) : 1;
 }
 

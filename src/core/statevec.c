@@ -268,8 +268,10 @@ static void make_plan(const qnn_state *s, uint64_t fixed, uint64_t set, plan *pl
 #define UNIT(pl, bit) ((pl).wide ? (size_t)(bit) >> 1 : (size_t)(bit))
 
 /* Dense 2x2 m on q for basis states with all cmask bits set. */
+static int k_dense_fast(qnn_state *s, const int *q, int k, const double *m, uint64_t cmask);
 QNN_MULTIVERSION
 static void k_dense1(qnn_state *s, int q, const double *m, uint64_t cmask) {
+    if (q == 0 && k_dense_fast(s, &q, 1, m, cmask)) return;
     plan pl;
     const size_t st = (size_t)1 << q;
     make_plan(s, cmask | st, cmask, &pl);
@@ -477,6 +479,8 @@ static void k_swap(qnn_state *s, int qa, int qb) {
 /* Dense 4x4 on (q0, q1), matrix index bit 0 = q0. */
 QNN_MULTIVERSION
 static void k_dense2(qnn_state *s, int q0, int q1, const double *m) {
+    int qq[2] = {q0, q1};
+    if (k_dense_fast(s, qq, 2, m, 0)) return;
     plan pl;
     const size_t s0 = (size_t)1 << q0, s1 = (size_t)1 << q1;
     make_plan(s, s0 | s1, 0, &pl);
@@ -570,6 +574,227 @@ static int k_densek(qnn_state *s, const int *q, int k, const double *m, qnn_erro
     }
     free(offs);
     return QNN_OK;
+}
+
+/* ---- fused-block kernels: dense 2^k x 2^k (k <= 5) and complex diagonals (k <= 8) ----
+ * "Wide" (qubit 0 not in the block, 32-byte aligned): one v4d holds the amplitudes x and x + 1,
+ * which belong to two different groups sharing the same matrix, so each v4d is a "column
+ * entry" of two groups at once. "Pair" (qubit 0 in the block, as local bit 0): one v4d holds
+ * the amplitudes x (bit 0 = 0) and x + 1 of ONE group; a 2x2 block B of the matrix acts as
+ * (B00, B11) .* v + (B01, B10) .* swap_halves(v). Both need d FLOP-pairs per amplitude. */
+#define QNN_FUSE_MAXK 5
+#define QNN_DIAG_MAXK 8
+#if defined(__clang__)
+#define UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define UNROLL _Pragma("GCC unroll 32")
+#else
+#define UNROLL
+#endif
+#define SWAPH4(x) ((v4d){(x)[2], (x)[3], (x)[0], (x)[1]})
+
+/* offsets (in units of the chosen vector) of the d group members, and the group-base plan */
+static void group_offsets(const int *q, int k, int shift, size_t *offs) {
+    const size_t d = (size_t)1 << k;
+    for (size_t j = 0; j < d; j++) {
+        size_t o = 0;
+        for (int b = 0; b < k; b++)
+            if ((j >> b) & 1) o |= (size_t)1 << (q[b] - shift);
+        offs[j] = o;
+    }
+}
+
+#define DENSE_WIDE_FN(D)                                                                        \
+    QNN_MULTIVERSION static void k_dwide##D(v4d *a, const plan *pl, const size_t *offs,        \
+                                              const double *mre, const double *mim, int par) {  \
+        const v4d sg = {-1, 1, -1, 1};                                                          \
+        PFOR(par, pl->cnt, i, {                                                                 \
+            size_t b = PLAN_INDEX(*pl, i);                                                      \
+            v4d x[D], xn[D];                                                                    \
+            UNROLL for (int c = 0; c < D; c++) {                                                \
+                x[c] = a[b + offs[c]];                                                          \
+                xn[c] = SWAP4(x[c]) * sg;                                                       \
+            }                                                                                   \
+            for (int r = 0; r < D; r++) {                                                       \
+                const double *rr = mre + r * D, *ri = mim + r * D;                              \
+                v4d acc = rr[0] * x[0] + ri[0] * xn[0];                                         \
+                UNROLL for (int c = 1; c < D; c++) acc += rr[c] * x[c] + ri[c] * xn[c];         \
+                a[b + offs[r]] = acc;                                                           \
+            }                                                                                   \
+        });                                                                                     \
+    }
+DENSE_WIDE_FN(4)
+DENSE_WIDE_FN(8)
+DENSE_WIDE_FN(16)
+DENSE_WIDE_FN(32)
+
+/* pair mode: H = D/2 vectors per group; blk holds 4 v4d per (row pair, column pair) */
+#define DENSE_PAIR_FN(H)                                                                        \
+    QNN_MULTIVERSION static void k_dpair##H(v4d *a, const plan *pl, const size_t *offs,        \
+                                              const v4d *blk, int par) {                        \
+        PFOR(par, pl->cnt, i, {                                                                 \
+            size_t b = PLAN_INDEX(*pl, i);                                                      \
+            v4d x[H], xs[H], w[H], ws[H];                                                       \
+            UNROLL for (int c = 0; c < H; c++) {                                                \
+                x[c] = a[b + offs[c]];                                                          \
+                xs[c] = SWAP4(x[c]);                                                            \
+                w[c] = SWAPH4(x[c]);                                                            \
+                ws[c] = SWAP4(w[c]);                                                            \
+            }                                                                                   \
+            for (int r = 0; r < H; r++) {                                                       \
+                const v4d *m = blk + 4 * H * r;                                                 \
+                v4d acc = m[0] * x[0] + m[1] * xs[0] + m[2] * w[0] + m[3] * ws[0];              \
+                UNROLL for (int c = 1; c < H; c++)                                              \
+                    acc += m[4 * c] * x[c] + m[4 * c + 1] * xs[c] + m[4 * c + 2] * w[c] +       \
+                           m[4 * c + 3] * ws[c];                                                \
+                a[b + offs[r]] = acc;                                                           \
+            }                                                                                   \
+        });                                                                                     \
+    }
+DENSE_PAIR_FN(1)
+DENSE_PAIR_FN(2)
+DENSE_PAIR_FN(4)
+DENSE_PAIR_FN(8)
+DENSE_PAIR_FN(16)
+
+/* Dense 2^k x 2^k matrix m (bit j of its index = q[j]) on an aligned state, 1 <= k <= 5,
+ * distinct valid qubits. Returns 0 when it cannot take the case (caller falls back). */
+static int k_dense_fast(qnn_state *s, const int *q, int k, const double *m, uint64_t cmask) {
+    if (k < 1 || k > QNN_FUSE_MAXK || k >= s->n || !ALIGNED32(s->amp)) return 0;
+    const int D = 1 << k;
+    int z = -1;
+    uint64_t mask = 0;
+    for (int j = 0; j < k; j++) {
+        mask |= (uint64_t)1 << q[j];
+        if (q[j] == 0) z = j;
+    }
+    const int par = PAR(s->dim);
+    size_t offs[32];
+    plan pl;
+    if (z < 0) {
+        if (k < 2 || cmask) return 0; /* k_dense1 is wide already */
+        make_plan(s, mask, 0, &pl);
+        if (!pl.wide) return 0;
+        group_offsets(q, k, 1, offs);
+        double mre[32 * 32], mim[32 * 32];
+        for (int e = 0; e < D * D; e++) mre[e] = m[2 * e], mim[e] = m[2 * e + 1];
+        v4d *a = (v4d *)s->amp;
+        if (D == 4) k_dwide4(a, &pl, offs, mre, mim, par);
+        else if (D == 8) k_dwide8(a, &pl, offs, mre, mim, par);
+        else if (D == 16) k_dwide16(a, &pl, offs, mre, mim, par);
+        else k_dwide32(a, &pl, offs, mre, mim, par);
+        return 1;
+    }
+    /* local order with qubit 0 first: perm[j'] = original index j of local bit j' */
+    int lq[QNN_FUSE_MAXK], perm[QNN_FUSE_MAXK];
+    lq[0] = 0, perm[0] = z;
+    for (int j = 0, t = 1; j < k; j++)
+        if (j != z) lq[t] = q[j], perm[t++] = j;
+    /* index map: local index -> original matrix index */
+    int map[32];
+    for (int l = 0; l < D; l++) {
+        int o = 0;
+        for (int t = 0; t < k; t++)
+            if ((l >> t) & 1) o |= 1 << perm[t];
+        map[l] = o;
+    }
+    const int H = D / 2;
+    v4d blk[4 * 16 * 16];
+    for (int r = 0; r < H; r++)
+        for (int c = 0; c < H; c++) {
+            /* B = rows (2r, 2r+1), cols (2c, 2c+1) in local indices */
+#define ME(R, C) (m + 2 * ((size_t)map[R] * (size_t)D + (size_t)map[C]))
+            const double *b00 = ME(2 * r, 2 * c), *b01 = ME(2 * r, 2 * c + 1);
+            const double *b10 = ME(2 * r + 1, 2 * c), *b11 = ME(2 * r + 1, 2 * c + 1);
+#undef ME
+            v4d *o = blk + 4 * (H * r + c);
+            o[0] = (v4d){b00[0], b00[0], b11[0], b11[0]};
+            o[1] = (v4d){-b00[1], b00[1], -b11[1], b11[1]};
+            o[2] = (v4d){b01[0], b01[0], b10[0], b10[0]};
+            o[3] = (v4d){-b01[1], b01[1], -b10[1], b10[1]};
+        }
+    /* groups: base indices with zeros at every block qubit, in v4d units (bit 0 dropped) */
+    pl.np = mask_positions((mask | cmask) & ~(uint64_t)1, pl.pos);
+    for (int t = 0; t < pl.np; t++) pl.pos[t]--;
+    pl.wide = 1;
+    pl.cnt = s->dim >> (pl.np + 1);
+    pl.set = (size_t)(cmask >> 1);
+    for (int l = 0; l < H; l++) {
+        size_t o = 0;
+        for (int t = 1; t < k; t++)
+            if ((l >> (t - 1)) & 1) o |= (size_t)1 << (lq[t] - 1);
+        offs[l] = o;
+    }
+    v4d *a = (v4d *)s->amp;
+    switch (H) {
+    case 1: k_dpair1(a, &pl, offs, blk, par); break;
+    case 2: k_dpair2(a, &pl, offs, blk, par); break;
+    case 4: k_dpair4(a, &pl, offs, blk, par); break;
+    case 8: k_dpair8(a, &pl, offs, blk, par); break;
+    default: k_dpair16(a, &pl, offs, blk, par); break;
+    }
+    return 1;
+}
+
+/* amplitude x *= dg[sub(x)] (complex, 2^k entries interleaved), sub bit j = q[j], k <= 8. */
+QNN_MULTIVERSION
+static int k_diag_complex(qnn_state *s, const int *q, int k, const double *dg) {
+    if (k < 1 || k > QNN_DIAG_MAXK || k >= s->n || !ALIGNED32(s->amp)) return 0;
+    const int D = 1 << k;
+    int z = -1;
+    uint64_t mask = 0;
+    for (int j = 0; j < k; j++) {
+        mask |= (uint64_t)1 << q[j];
+        if (q[j] == 0) z = j;
+    }
+    const int par = PAR(s->dim);
+    size_t offs[1 << QNN_DIAG_MAXK];
+    v4d vr[1 << QNN_DIAG_MAXK], vi[1 << QNN_DIAG_MAXK];
+    v4d *a = (v4d *)s->amp;
+    plan pl;
+    int H;
+    if (z < 0) {
+        make_plan(s, mask, 0, &pl);
+        if (!pl.wide) return 0;
+        group_offsets(q, k, 1, offs);
+        for (int j = 0; j < D; j++) {
+            double re = dg[2 * j], im = dg[2 * j + 1];
+            vr[j] = (v4d){re, re, re, re};
+            vi[j] = (v4d){-im, im, -im, im};
+        }
+        H = D;
+    } else {
+        pl.np = mask_positions(mask & ~(uint64_t)1, pl.pos);
+        for (int t = 0; t < pl.np; t++) pl.pos[t]--;
+        pl.wide = 1;
+        pl.cnt = s->dim >> (pl.np + 1);
+        pl.set = 0;
+        H = D / 2;
+        for (int l = 0; l < H; l++) {
+            size_t o = 0;
+            int j0 = 0; /* original sub-index with bit z = 0 */
+            for (int j = 0, t = 0; j < k; j++) {
+                if (j == z) continue;
+                if ((l >> t) & 1) {
+                    o |= (size_t)1 << (q[j] - 1);
+                    j0 |= 1 << j;
+                }
+                t++;
+            }
+            int j1 = j0 | (1 << z);
+            offs[l] = o;
+            vr[l] = (v4d){dg[2 * j0], dg[2 * j0], dg[2 * j1], dg[2 * j1]};
+            vi[l] = (v4d){-dg[2 * j0 + 1], dg[2 * j0 + 1], -dg[2 * j1 + 1], dg[2 * j1 + 1]};
+        }
+    }
+    PFOR(par, pl.cnt, i, {
+        size_t b = PLAN_INDEX(pl, i);
+        for (int l = 0; l < H; l++) {
+            v4d y = a[b + offs[l]];
+            a[b + offs[l]] = vr[l] * y + vi[l] * SWAP4(y);
+        }
+    });
+    return 1;
 }
 
 static inline size_t extract_bits(size_t x, const int *q, int k) {
@@ -769,7 +994,55 @@ int qnn_state_apply_kq(qnn_state *s, const int *q, int k, const double *m, qnn_e
         k_dense2(s, q[0], q[1], m);
         return QNN_OK;
     }
+    if (k_dense_fast(s, q, k, m, 0)) return QNN_OK;
     return k_densek(s, q, k, m, err);
+}
+
+int qnn_state_apply_diag_complex(qnn_state *s, const int *q, int k, const double *dg,
+                                 qnn_error *err) {
+    int rc = check_list(s, q, k, 64, "apply_diag_complex", err);
+    if (rc) return rc;
+    if (!dg) return qnn_error_set(err, QNN_EINVAL, "apply_diag_complex: entries are NULL");
+    if (k_diag_complex(s, q, k, dg)) return QNN_OK;
+    double *a = s->amp;
+    PFOR(PAR(s->dim), s->dim, x, {
+        size_t j = extract_bits(x, q, k);
+        double c = dg[2 * j], sn = dg[2 * j + 1], r = a[2 * x], m = a[2 * x + 1];
+        a[2 * x] = c * r - sn * m;
+        a[2 * x + 1] = c * m + sn * r;
+    });
+    return QNN_OK;
+}
+
+int qnn_state_permute_linear(qnn_state *s, const uint64_t *col, uint64_t shift, qnn_error *err) {
+    if (!s || !s->amp || !col) return qnn_error_set(err, QNN_EINVAL, "permute: NULL argument");
+    const size_t dim = s->dim;
+    uint64_t lim = dim - 1;
+    if (shift & ~lim) return qnn_error_set(err, QNN_EINVAL, "permute: shift has bits >= n");
+    for (int j = 0; j < s->n; j++)
+        if (col[j] & ~lim) return qnn_error_set(err, QNN_EINVAL, "permute: column %d has bits >= n", j);
+    /* g(y) = shift ^ T0[y & 255] ^ T1[(y >> 8) & 255] ^ T2[...] ^ T3[...] (g is linear + shift) */
+    size_t T[4][256];
+    for (int t = 0; t < 4; t++) {
+        T[t][0] = 0;
+        if (8 * t >= s->n) continue; /* index bits beyond n are zero: only T[t][0] is read */
+        for (size_t v = 1; v < 256; v++) {
+            int b = __builtin_ctzll(v);
+            T[t][v] = T[t][v & (v - 1)] ^ (8 * t + b < s->n ? (size_t)col[8 * t + b] : 0);
+        }
+    }
+    v2d *tmp = (v2d *)aligned_alloc(64, ((dim * 16 + 63) / 64) * 64);
+    if (!tmp) return qnn_error_set(err, QNN_ENOMEM, "out of memory");
+    const v2d *a = (const v2d *)s->amp;
+    const size_t blk = dim < 256 ? dim : 256, nblk = dim / blk;
+    PFOR(PAR(dim), nblk, c, {
+        size_t y0 = c * blk;
+        size_t base = (size_t)shift ^ T[1][(y0 >> 8) & 255] ^ T[2][(y0 >> 16) & 255] ^ T[3][(y0 >> 24) & 255];
+        for (size_t lo = 0; lo < blk; lo++) tmp[y0 + lo] = a[base ^ T[0][lo]];
+    });
+    PFOR(PAR(dim), nblk, c, { memcpy(s->amp + 2 * c * blk, tmp + c * blk, blk * sizeof(v2d)); });
+    free(tmp);
+    return QNN_OK;
 }
 
 int qnn_state_apply_diagonal(qnn_state *s, const double *phases, qnn_error *err) {
@@ -896,7 +1169,7 @@ static int apply_checked(qnn_state *s, qnn_gate_kind kind, const int *q, int nq,
     case QNN_G_UNITARY:
         if (nq == 1) k_dense1(s, q[0], p, 0);
         else if (nq == 2) k_dense2(s, q[0], q[1], p);
-        else return k_densek(s, q, nq, p, err);
+        else if (!k_dense_fast(s, q, nq, p, 0)) return k_densek(s, q, nq, p, err);
         break;
     case QNN_G_DIAGONAL: return k_diag_sub(s, q, nq, p, dsign, err);
     default: return qnn_error_set(err, QNN_EINVAL, "unknown gate kind %d", (int)kind);

@@ -463,6 +463,74 @@ static int l_count(lua_State *L) {
     return 1;
 }
 
+static void push_stats(lua_State *L, const qnn_fuse_stats *st) {
+    lua_createtable(L, 0, 8);
+    lua_pushinteger(L, (lua_Integer)st->gates);
+    lua_setfield(L, -2, "gates");
+    lua_pushinteger(L, (lua_Integer)st->blocks);
+    lua_setfield(L, -2, "blocks");
+    lua_pushinteger(L, (lua_Integer)st->dense_blocks);
+    lua_setfield(L, -2, "dense");
+    lua_pushinteger(L, (lua_Integer)st->diag_blocks);
+    lua_setfield(L, -2, "diagonal");
+    lua_pushinteger(L, (lua_Integer)st->perm_blocks);
+    lua_setfield(L, -2, "permutation");
+    lua_pushinteger(L, (lua_Integer)st->single_ops);
+    lua_setfield(L, -2, "single");
+    lua_pushinteger(L, st->max_k);
+    lua_setfield(L, -2, "max_k");
+    lua_pushnumber(L, st->passes);
+    lua_setfield(L, -2, "passes");
+    lua_pushnumber(L, st->unfused_passes);
+    lua_setfield(L, -2, "unfused_passes");
+}
+
+static int l_stats(lua_State *L) {
+    qnn_circuit *c = check_c(L, 1);
+    qnn_fuse_stats st;
+    qnn_error err;
+    qnn_error_clear(&err);
+    fail(L, qnn_circuit_compile(c, &st, &err), &err, "stats");
+    push_stats(L, &st);
+    return 1;
+}
+
+static int l_compile(lua_State *L) {
+    qnn_circuit *c = check_c(L, 1);
+    qnn_fuse_stats st;
+    qnn_error err;
+    qnn_error_clear(&err);
+    fail(L, qnn_circuit_compile(c, &st, &err), &err, "compile");
+    size_t nb = qnn_circuit_fused_nblocks(c);
+    lua_createtable(L, (int)nb, 1);
+    static const char *const types[] = {"gates", "dense", "diagonal", "permutation"};
+    for (size_t i = 0; i < nb; i++) {
+        qnn_fuse_block b;
+        if (qnn_circuit_fused_block(c, i, &b)) break;
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, types[b.type]);
+        lua_setfield(L, -2, "type");
+        lua_createtable(L, b.k, 0);
+        for (int j = 0; j < b.k; j++) {
+            lua_pushinteger(L, b.qubits[j]);
+            lua_rawseti(L, -2, j + 1);
+        }
+        lua_setfield(L, -2, "qubits");
+        lua_createtable(L, (int)b.ngates, 0);
+        for (size_t j = 0; j < b.ngates; j++) {
+            lua_pushinteger(L, (lua_Integer)b.gates[j] + 1);
+            lua_rawseti(L, -2, (lua_Integer)j + 1);
+        }
+        lua_setfield(L, -2, "gates");
+        lua_pushnumber(L, b.cost);
+        lua_setfield(L, -2, "cost");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    push_stats(L, &st);
+    lua_setfield(L, -2, "stats");
+    return 1;
+}
+
 static int l_copy(lua_State *L) {
     qnn_circuit *c = check_c(L, 1);
     lcirc *lc = push_empty(L);
@@ -627,14 +695,18 @@ static void run_density_dist(lua_State *L, qnn_circuit *c, qnn_density *d, const
 static int l_run(lua_State *L) {
     qnn_circuit *c = check_c(L, 1);
     lua_settop(L, 3);
-    static const char *const opts[] = {"noise", "seed", "rng", NULL};
+    static const char *const opts[] = {"noise", "seed", "rng", "fuse", NULL};
     int has = qnn_lua_checkopts(L, 3, opts);
     qnn_noise nm;
-    int noisy = 0;
+    int noisy = 0, fuse = -1;
     if (has) {
         lua_getfield(L, 3, "noise");
         noisy = qnn_lua_checknoise(L, lua_gettop(L), "run", &nm);
         lua_pop(L, 1);
+        lua_getfield(L, 3, "fuse");
+        int t = lua_type(L, -1);
+        lua_pop(L, 1);
+        if (t != LUA_TNIL) fuse = qnn_lua_optfield_bool(L, 3, "fuse", 1);
     }
     qnn_error err;
     qnn_error_clear(&err);
@@ -646,10 +718,14 @@ static int l_run(lua_State *L) {
         qnn_rng local;
         int classical = !qnn_circuit_is_unitary(c);
         qnn_rng *rng = (noisy || classical) ? qnn_lua_getrng(L, has ? 3 : 0, &local) : NULL;
+        if (!classical) {
+            fail(L, qnn_circuit_run_ex(c, s, noisy ? &nm : NULL, rng, fuse, &err), &err, "run");
+            lua_settop(L, 2);
+            return 1;
+        }
         uint64_t bits = 0;
         fail(L, qnn_circuit_run_shot(c, s, noisy ? &nm : NULL, rng, &bits, &err), &err, "run");
         lua_settop(L, 2);
-        if (!classical) return 1;
         lua_pushinteger(L, (lua_Integer)bits);
         return 2;
     } else {
@@ -1236,10 +1312,23 @@ static const qnn_lua_reg methods[] = {
      "(other's qubit i -> map[i+1]); default identity (needs other:nqubits() <= n).\nAppends "
      "other's ops (parameters and classical registers merged by name; new parameters keep "
      "other's values, a register of the same name must have the same size); returns self."},
-    {"run", l_run, "Circuit:run(s [, {noise=, seed=, rng=}]) -> s, bits | d, dist",
+    {"compile", l_compile, "Circuit:compile() -> table",
+     "Compiles the circuit for state-vector runs (gate fusion; done lazily by run, expect, "
+     "gradient, vjp) and returns its blocks in application order: {type = \"dense\" | "
+     "\"diagonal\" | \"permutation\" | \"gates\", qubits = {...} (fused blocks; bit j of the block matrix = "
+     "qubits[j]), gates = {1-based gate indices}, cost = predicted passes}, plus field stats "
+     "(as Circuit:stats()). The program is cached, re-planned when gates change and re-bound "
+     "when parameter values change."},
+    {"stats", l_stats, "Circuit:stats() -> table",
+     "Fusion statistics of the compiled program: gates, blocks (kernel calls per run), dense, "
+     "diagonal, permutation (fused blocks), single (gates run alone), max_k (largest fused block), passes "
+     "(predicted cost in passes of a dense 1-qubit gate) and unfused_passes (gate by gate)."},
+    {"run", l_run, "Circuit:run(s [, {noise=, seed=, rng=, fuse=}]) -> s, bits | d, dist",
      "s: State or Density with the circuit's qubit count; noise: a noise model (qnn.noise.*): "
      "on a State one seeded Monte-Carlo trajectory (seed: integer, rng: qnn.Rng; default "
-     "stream otherwise), on a Density the exact channels.\nApplies the circuit to s in place. "
+     "stream otherwise), on a Density the exact channels; fuse: boolean (default true, or false when "
+     "QNN_FUSE=0): noiseless unitary State runs use the compiled program of fused gate blocks "
+     "(Circuit:compile), fuse=false runs gate by gate.\nApplies the circuit to s in place. "
      "On a State measurements collapse it (one sampled trajectory); a circuit with measurement, "
      "reset or conditions also returns the classical register as an integer (bit j = "
      "classical bit j). On a Density the run is "
