@@ -381,14 +381,15 @@ static int has_param(const qnn_op *op) {
     return op->ang[0].param >= 0 || op->ang[1].param >= 0 || op->ang[2].param >= 0;
 }
 
-/* Backward sweep: psi = psi_N, lam = lambda_N on entry (both destroyed). grad[nparams] += ... */
-static int backward(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, double *grad,
-                    qnn_error *err) {
+/* Backward sweep: psi = psi_N, lam = lambda_N on entry (both destroyed). grad[nparams] += ...
+ * undo_all: undo every gate, so that lam ends as lambda_0 (and psi as psi_0). */
+static int backward_sweep(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, double *grad,
+                          int undo_all, qnn_error *err) {
     for (size_t k = c->nops; k-- > 0;) {
         const qnn_op *op = &c->ops[k];
         if (op->kind == QNN_G_ID) continue;
         int param = has_param(op);
-        if (!param && k == 0) break; /* psi_0 and lambda_0 are not needed */
+        if (!param && k == 0 && !undo_all) break; /* psi_0 and lambda_0 are not needed */
         double d[3];
         int st = QNN_OK;
         if (param && is_fused1(op->kind)) {
@@ -419,9 +420,10 @@ static int backward(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, double
             }
         } else {
             if (param) op_angle_derivs(op, lam, psi, d);
-            if (k > 0 && op->kind == QNN_G_CX && op->qbuf[0] >= 1 && op->qbuf[1] >= 1) {
+            if ((k > 0 || undo_all) && op->kind == QNN_G_CX && op->qbuf[0] >= 1 &&
+                op->qbuf[1] >= 1) {
                 fused_cx4(psi, lam, op->qbuf[0], op->qbuf[1]);
-            } else if (k > 0) {
+            } else if (k > 0 || undo_all) {
                 st = qnn_circ_apply_op(c, op, psi, 1, err);
                 if (!st) st = qnn_circ_apply_op(c, op, lam, 1, err);
             }
@@ -435,6 +437,19 @@ static int backward(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, double
         if (st) return st;
     }
     return QNN_OK;
+}
+
+static int backward(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, double *grad,
+                    qnn_error *err) {
+    return backward_sweep(c, psi, lam, grad, 0, err);
+}
+
+int qnn_circuit_adjoint(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, double *grad,
+                        int undo_all, qnn_error *err) {
+    if (!psi || !lam || !psi->amp || !lam->amp || psi->n != c->n || lam->n != c->n)
+        return qnn_error_set(err, QNN_EINVAL, "adjoint: states must have %d qubits", c->n);
+    for (int i = 0; i < c->np; i++) grad[i] = 0.0;
+    return backward_sweep(c, psi, lam, grad, undo_all, err);
 }
 
 /* psi <- state_in (or |0>) run through c. psi must be uninitialised. */
