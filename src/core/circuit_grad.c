@@ -46,6 +46,22 @@ int qnn_circuit_check_observable(const qnn_pauli_term *terms, int nterms, int n,
  * partial sums are added in order, so results do not depend on the number of threads. */
 #define RED_CHUNKS 64
 #define PAR(dim) ((dim) >= QNN_STATE_OMP_MIN_DIM)
+/* for (T i = 0; i < n; i++) { body }, with OpenMP only when `par`: a parallel region whose
+ * if-clause is false still starts a libgomp team (futex traffic, microseconds), more than a whole
+ * gate of a small circuit costs; quantum layers run thousands of those per batch. */
+#define PAR_FOR(par, T, i, n, ...)                                                              \
+    do {                                                                                        \
+        const T par_n_ = (n);                                                                   \
+        if (par) {                                                                              \
+            _Pragma("omp parallel for schedule(static)") for (T i = 0; i < par_n_; i++) {       \
+                __VA_ARGS__                                                                     \
+            }                                                                                   \
+        } else {                                                                                \
+            for (T i = 0; i < par_n_; i++) {                                                    \
+                __VA_ARGS__                                                                     \
+            }                                                                                   \
+        }                                                                                       \
+    } while (0)
 
 /* <a| Pi_ctrl P |b> where P has x/z masks (Y = iXZ on bits in both) and Pi_ctrl projects on
  * the bits of ctrl being 1 (ctrl disjoint from the support of P). */
@@ -56,8 +72,7 @@ static void pauli_trans(const qnn_state *a, const qnn_state *b, uint64_t ctrl, u
     double part[RED_CHUNKS][2];
     const int nch = PAR(dim) ? RED_CHUNKS : 1;
     int ny = __builtin_popcountll(xm & zm) & 3;
-#pragma omp parallel for schedule(static) if (PAR(dim))
-    for (int ch = 0; ch < nch; ch++) {
+    PAR_FOR(PAR(dim), int, ch, nch,
         size_t lo = dim * (size_t)ch / (size_t)nch, hi = dim * (size_t)(ch + 1) / (size_t)nch;
         double re = 0.0, im = 0.0;
         for (size_t x = lo; x < hi; x++) {
@@ -70,7 +85,7 @@ static void pauli_trans(const qnn_state *a, const qnn_state *b, uint64_t ctrl, u
         }
         part[ch][0] = re;
         part[ch][1] = im;
-    }
+    );
     double re = 0.0, im = 0.0;
     for (int ch = 0; ch < nch; ch++) re += part[ch][0], im += part[ch][1];
     /* times i^ny */
@@ -96,8 +111,7 @@ static void fused1(qnn_state *psi, qnn_state *lam, int q, const double *Ui, doub
     const int nch = PAR(psi->dim) ? RED_CHUNKS : 1;
     const double u00r = Ui[0], u00i = Ui[1], u01r = Ui[2], u01i = Ui[3];
     const double u10r = Ui[4], u10i = Ui[5], u11r = Ui[6], u11i = Ui[7];
-#pragma omp parallel for schedule(static) if (PAR(psi->dim))
-    for (int ch = 0; ch < nch; ch++) {
+    PAR_FOR(PAR(psi->dim), int, ch, nch,
         size_t lo = half * (size_t)ch / (size_t)nch, hi = half * (size_t)(ch + 1) / (size_t)nch;
         double ar = 0, ai = 0, br = 0, bi = 0, cr = 0, ci = 0, dr = 0, di = 0;
         for (size_t i = lo; i < hi; i++) {
@@ -120,7 +134,7 @@ static void fused1(qnn_state *psi, qnn_state *lam, int q, const double *Ui, doub
         }
         part[ch][0] = ar, part[ch][1] = ai, part[ch][2] = br, part[ch][3] = bi;
         part[ch][4] = cr, part[ch][5] = ci, part[ch][6] = dr, part[ch][7] = di;
-    }
+    );
     double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int ch = 0; ch < nch; ch++)
         for (int j = 0; j < 8; j++) s[j] += part[ch][j];
@@ -149,8 +163,7 @@ static inline size_t ins0v(size_t i, int p) {
     const size_t st2 = (size_t)1 << qm;                                                         \
     double part[RED_CHUNKS];                                                                    \
     const int nch = PAR(psi->dim) ? RED_CHUNKS : 1;                                             \
-    _Pragma("omp parallel for schedule(static) if (PAR(psi->dim))")                            \
-    for (int ch = 0; ch < nch; ch++) {                                                   \
+    PAR_FOR(PAR(psi->dim), int, ch, nch,                                                        \
         size_t lo = nv * (size_t)ch / (size_t)nch, hi = nv * (size_t)(ch + 1) / (size_t)nch;     \
         v4d acc = {0, 0, 0, 0};                                                                 \
         for (size_t i = lo; i < hi; i++) {                                                      \
@@ -158,8 +171,7 @@ static inline size_t ins0v(size_t i, int p) {
             v4d x = P4[j0], y = P4[j1], lx = L4[j0], ly = L4[j1];                               \
             __VA_ARGS__                                                                         \
         }                                                                                       \
-        part[ch] = (acc[0] + acc[1]) + (acc[2] + acc[3]);                                       \
-    }                                                                                           \
+        part[ch] = (acc[0] + acc[1]) + (acc[2] + acc[3]););                                     \
     double sum = 0.0;                                                                           \
     for (int ch = 0; ch < nch; ch++) sum += part[ch];                                    \
     return sum;
@@ -218,14 +230,13 @@ GRAD_MULTIVERSION static void fused_cx4(qnn_state *psi, qnn_state *lam, int c, i
     const int lo = (c < t ? c : t) - 1, hi = (c < t ? t : c) - 1;
     const size_t cb = (size_t)1 << (c - 1), tb = (size_t)1 << (t - 1);
     const size_t nv = psi->dim / 8; /* dim/2 vectors, a quarter with both bits 0 */
-#pragma omp parallel for schedule(static) if (PAR(psi->dim))
-    for (size_t i = 0; i < nv; i++) {
+    PAR_FOR(PAR(psi->dim), size_t, i, nv,
         size_t j0 = ins0v(ins0v(i, lo), hi) | cb, j1 = j0 | tb;
         v4d a = P4[j0], b = P4[j1];
         P4[j0] = b, P4[j1] = a;
         a = L4[j0], b = L4[j1];
         L4[j0] = b, L4[j1] = a;
-    }
+    );
 }
 
 /* Specialised fused steps for rx, ry, rz, phase: only the one real number the derivative needs
@@ -240,8 +251,7 @@ GRAD_MULTIVERSION static void fused_cx4(qnn_state *psi, qnn_state *lam, int c, i
     const size_t bq = (size_t)1 << q, lowmask = bq - 1;                                         \
     double part[RED_CHUNKS];                                                                    \
     const int nch = PAR(psi->dim) ? RED_CHUNKS : 1;                                             \
-    _Pragma("omp parallel for schedule(static) if (PAR(psi->dim))")                            \
-    for (int ch = 0; ch < nch; ch++) {                                                   \
+    PAR_FOR(PAR(psi->dim), int, ch, nch,                                                        \
         size_t lo = half * (size_t)ch / (size_t)nch, hi = half * (size_t)(ch + 1) / (size_t)nch; \
         double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;                                          \
         size_t i = lo;                                                                          \
@@ -249,8 +259,7 @@ GRAD_MULTIVERSION static void fused_cx4(qnn_state *psi, qnn_state *lam, int c, i
             BODY(i, a0) BODY(i + 1, a1) BODY(i + 2, a2) BODY(i + 3, a3)                         \
         }                                                                                       \
         for (; i < hi; i++) BODY(i, a0)                                                         \
-        part[ch] = (a0 + a1) + (a2 + a3);                                                       \
-    }                                                                                           \
+        part[ch] = (a0 + a1) + (a2 + a3););                                                     \
     double sum = 0.0;                                                                           \
     for (int ch = 0; ch < nch; ch++) sum += part[ch];                                    \
     return sum;
@@ -517,11 +526,10 @@ static int vjp_backward(const qnn_circuit *c, const double *dprobs, qnn_state *p
     }
     const double *P = psi->amp;
     double *L = lam.amp;
-#pragma omp parallel for schedule(static) if (dim >= QNN_STATE_OMP_MIN_DIM)
-    for (size_t x = 0; x < dim; x++) {
+    PAR_FOR(dim >= QNN_STATE_OMP_MIN_DIM, size_t, x, dim,
         L[2 * x] = dprobs[x] * P[2 * x];
         L[2 * x + 1] = dprobs[x] * P[2 * x + 1];
-    }
+    );
     if (probs) qnn_state_probs(psi, probs);
     for (int i = 0; i < c->np; i++) grad[i] = 0.0;
     st = backward(c, psi, &lam, grad, err);
