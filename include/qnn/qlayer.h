@@ -62,6 +62,8 @@ typedef struct qnn_qlayer_spec {
     int has_seed;                 /* shots drawn from the layer's own stream seeded with seed */
     uint64_t seed;
     const qnn_noise *noise;       /* NULL or all zero: state vectors */
+    int threads;                  /* at most this many threads over samples (0: OpenMP's
+                                     default); a run-time setting, not stored in checkpoints */
 } qnn_qlayer_spec;
 
 extern const qnn_layer_vtable qnn_qlayer_vt; /* name "quantum" */

@@ -35,6 +35,7 @@ typedef struct qlayer {
     qnn_rng own;
     qnn_noise noise;
     int noisy;
+    int threads;
     /* workspaces (not copied) */
     int nthr;
     qnn_circuit **tc;
@@ -43,6 +44,7 @@ typedef struct qlayer {
     double **grad;
     qnn_pauli_term **cterms;
     double **counts; /* shots on probabilities: 2^n per thread */
+    double **diag;   /* 2^n per thread: probabilities (forward) / diagonal weights (backward) */
     double *cache;   /* output states of the last forward, rows x 2*dim */
     size_t cache_cap, cache_rows;
     const double *cache_x; /* input data pointer of the cached forward */
@@ -63,7 +65,10 @@ static void free_work(qlayer *q) {
         if (q->grad) free(q->grad[t]);
         if (q->cterms) free(q->cterms[t]);
         if (q->counts) free(q->counts[t]);
+        if (q->diag) free(q->diag[t]);
     }
+    free(q->diag);
+    q->diag = NULL;
     free(q->tc);
     free(q->psi);
     free(q->lam);
@@ -206,6 +211,7 @@ static int build_state(const qnn_qlayer_spec *s, qlayer **out, qnn_error *err) {
     qnn_rng_seed(&q->own, s->seed);
     if (noisy) q->noise = *s->noise;
     q->noisy = noisy;
+    q->threads = s->threads > 0 ? s->threads : 0;
     q->inputs = (int *)malloc(sizeof(int) * (size_t)(nin ? nin : 1));
     q->weights = (int *)malloc(sizeof(int) * (size_t)(s->nweights ? s->nweights : 1));
     q->outs = (qnn_qlayer_output *)malloc(sizeof *q->outs * (size_t)s->noutputs);
@@ -252,9 +258,10 @@ static int ensure_work(qlayer *q, int nthr, qnn_error *err) {
     q->grad = (double **)calloc((size_t)nthr, sizeof *q->grad);
     q->cterms = (qnn_pauli_term **)calloc((size_t)nthr, sizeof *q->cterms);
     q->counts = (double **)calloc((size_t)nthr, sizeof *q->counts);
+    q->diag = (double **)calloc((size_t)nthr, sizeof *q->diag);
     if (q->noisy) q->rho = (qnn_density *)calloc((size_t)nthr, sizeof *q->rho);
     q->nthr = nthr;
-    if (!q->tc || !q->psi || !q->lam || !q->grad || !q->cterms || !q->counts ||
+    if (!q->tc || !q->psi || !q->lam || !q->grad || !q->cterms || !q->counts || !q->diag ||
         (q->noisy && !q->rho)) {
         free_work(q);
         return qnn_error_set(err, QNN_ENOMEM, "quantum layer: out of memory");
@@ -273,7 +280,8 @@ static int ensure_work(qlayer *q, int nthr, qnn_error *err) {
             q->grad[t] = (double *)calloc((size_t)(q->np ? q->np : 1), sizeof(double));
             q->cterms[t] = (qnn_pauli_term *)malloc(sizeof(qnn_pauli_term) * (size_t)(q->nterms ? q->nterms : 1));
             if (q->shots) q->counts[t] = (double *)calloc((size_t)1 << q->n, sizeof(double));
-            if (!q->grad[t] || !q->cterms[t] || (q->shots && !q->counts[t]))
+            q->diag[t] = (double *)malloc(sizeof(double) << q->n);
+            if (!q->grad[t] || !q->cterms[t] || (q->shots && !q->counts[t]) || !q->diag[t])
                 st = qnn_error_set(err, QNN_ENOMEM, "quantum layer: out of memory");
         }
     }
@@ -284,6 +292,7 @@ static int ensure_work(qlayer *q, int nthr, qnn_error *err) {
 static int nthreads_for(const qlayer *q, size_t B) {
     if (q->n >= QNN_QLAYER_PAR_QUBITS || B < 2) return 1;
     int t = omp_get_max_threads();
+    if (q->threads > 0 && t > q->threads) t = q->threads;
     if ((size_t)t > B) t = (int)B;
     return t < 1 ? 1 : t;
 }
@@ -307,15 +316,36 @@ static double amp_encode(const qlayer *q, qnn_state *psi, const double *x) {
     return nrm;
 }
 
-/* Exact outputs of a pure state. */
-static void outputs_state(const qlayer *q, const qnn_state *psi, double *y) {
+/* <Z-string z> from probabilities p (dim entries), summed in index order. */
+static double diag_expect(const double *p, size_t dim, uint64_t z) {
+    double s = 0.0;
+    if ((z & (z - 1)) == 0) { /* one qubit (or none) */
+        for (size_t x = 0; x < dim; x++) s += (x & z) ? -p[x] : p[x];
+        return s;
+    }
+    for (size_t x = 0; x < dim; x++) s += (__builtin_popcountll((uint64_t)x & z) & 1) ? -p[x] : p[x];
+    return s;
+}
+
+/* Exact outputs of a pure state; p: dim scratch. Diagonal (Z/I) terms are read from the
+ * probabilities, computed once. */
+static void outputs_state(const qlayer *q, const qnn_state *psi, double *p, double *y) {
+    const size_t dim = psi->dim;
+    const double *a = psi->amp;
+    for (size_t x = 0; x < dim; x++) p[x] = a[2 * x] * a[2 * x] + a[2 * x + 1] * a[2 * x + 1];
     for (int k = 0; k < q->noutputs; k++) {
         const qnn_qlayer_output *o = &q->outs[k];
-        if (o->nterms) y[k] = qnn_state_expect(psi, o->terms, o->nterms);
-        else {
-            const double *a = psi->amp + 2 * o->basis;
-            y[k] = a[0] * a[0] + a[1] * a[1];
+        if (!o->nterms) {
+            y[k] = p[o->basis];
+            continue;
         }
+        double v = 0.0;
+        for (int t = 0; t < o->nterms; t++) {
+            const qnn_pauli_term *tm = &o->terms[t];
+            if (tm->x == 0) v += tm->coef * diag_expect(p, dim, tm->z);
+            else v += qnn_state_expect(psi, tm, 1);
+        }
+        y[k] = v;
     }
 }
 
@@ -497,7 +527,7 @@ static int ql_forward(qnn_layer *l, const qnn_tensor *in, qnn_tensor *out, int t
             s = qnn_circuit_run(tc, psi, NULL, NULL, &e);
             if (!s) {
                 if (q->shots) outputs_shots(q, psi, NULL, q->counts[t], base, r, y);
-                else outputs_state(q, psi, y);
+                else outputs_state(q, psi, q->diag[t], y);
                 if (use_cache) memcpy(q->cache + r * 2 * dim, psi->amp, 16 * dim);
             }
         }
@@ -624,25 +654,47 @@ static int ql_backward(qnn_layer *l, const qnn_tensor *in, const qnn_tensor *out
                 s = qnn_circuit_run(tc, psi, NULL, NULL, &e);
             }
             if (!s) {
-                /* lam = (sum_k d_k O_k + diag(dprobs)) psi */
+                /* lam = (sum_k d_k O_k + diag(dprobs)) psi: off-diagonal terms through
+                 * apply_observable, Z/I terms and probabilities as one diagonal weight w */
                 qnn_pauli_term *ct = q->cterms[t];
+                double *wd = q->diag[t];
+                memset(wd, 0, sizeof(double) * dim);
                 int nt = 0;
                 for (int k = 0; k < q->noutputs; k++) {
                     const qnn_qlayer_output *o = &q->outs[k];
-                    if (!o->nterms || d[k] == 0.0) continue;
+                    if (d[k] == 0.0) continue;
+                    if (!o->nterms) {
+                        wd[o->basis] += d[k];
+                        continue;
+                    }
                     for (int j = 0; j < o->nterms; j++) {
-                        ct[nt] = o->terms[j];
-                        ct[nt].coef *= d[k];
-                        nt++;
+                        const qnn_pauli_term *tm = &o->terms[j];
+                        const double c = tm->coef * d[k];
+                        if (tm->x == 0) {
+                            const uint64_t z = tm->z;
+                            for (size_t x = 0; x < dim; x++)
+                                wd[x] += (__builtin_popcountll((uint64_t)x & z) & 1) ? -c : c;
+                        } else {
+                            ct[nt] = *tm;
+                            ct[nt].coef = c;
+                            nt++;
+                        }
                     }
                 }
-                s = qnn_state_apply_observable(lam, psi, ct, nt, &e);
-                for (int k = 0; k < q->noutputs && !s; k++) {
-                    const qnn_qlayer_output *o = &q->outs[k];
-                    if (o->nterms) continue;
-                    size_t b = (size_t)o->basis;
-                    lam->amp[2 * b] += d[k] * psi->amp[2 * b];
-                    lam->amp[2 * b + 1] += d[k] * psi->amp[2 * b + 1];
+                if (nt) s = qnn_state_apply_observable(lam, psi, ct, nt, &e);
+                if (!s) {
+                    double *la = lam->amp;
+                    const double *pa = psi->amp;
+                    if (nt)
+                        for (size_t x = 0; x < dim; x++) {
+                            la[2 * x] += wd[x] * pa[2 * x];
+                            la[2 * x + 1] += wd[x] * pa[2 * x + 1];
+                        }
+                    else
+                        for (size_t x = 0; x < dim; x++) {
+                            la[2 * x] = wd[x] * pa[2 * x];
+                            la[2 * x + 1] = wd[x] * pa[2 * x + 1];
+                        }
                 }
             }
             if (!s) s = qnn_circuit_adjoint(tc, psi, lam, g, q->amplitude, &e);
@@ -712,6 +764,7 @@ static int ql_copy_state(qnn_layer *dst, const qnn_layer *src, qnn_error *err) {
     sp.has_seed = s->has_seed;
     sp.seed = s->seed;
     sp.noise = s->noisy ? &s->noise : NULL;
+    sp.threads = s->threads;
     qlayer *q;
     int st = build_state(&sp, &q, err);
     if (st) return st;

@@ -190,6 +190,9 @@ static int build_quantum(lua_State *L) {
     sp.has_seed = has_seed;
     sp.seed = seed;
     sp.noise = noisy ? &nm : NULL;
+    lua_getfield(L, 2, "threads");
+    sp.threads = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+    lua_pop(L, 1);
     int rc = qnn_net_add_qlayer(net, &sp, &init, has_iseed, iseed, &err);
     if (rc < 0) qnn_lua_check_status(L, -rc, &err, "qnn.nn.quantum");
     return 0;
@@ -197,7 +200,7 @@ static int build_quantum(lua_State *L) {
 
 static const char *const spec_opts[] = {"circuit", "inputs", "weights", "amplitude", "features",
                                         "outputs", "shots", "seed", "noise", "init", "init_seed",
-                                        NULL};
+                                        "threads", NULL};
 
 static int l_quantum_spec(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -206,6 +209,7 @@ static int l_quantum_spec(lua_State *L) {
     qnn_lua_checkcircuit(L, lua_gettop(L));
     lua_pop(L, 1);
     qnn_lua_optfield_int(L, 1, "shots", 0, 0, (lua_Integer)1 << 30);
+    qnn_lua_optfield_int(L, 1, "threads", 0, 0, 4096);
     lua_newtable(L);
     for (int i = 0; spec_opts[i]; i++) {
         lua_getfield(L, 1, spec_opts[i]);
@@ -279,7 +283,7 @@ static const qnn_lua_reg funcs[] = {
      "weights: 0-based circuit parameter indices (every parameter exactly once); amplitude: "
      "features amplitude-encoded into the initial state; outputs: list of Pauli strings, "
      "{{coef, \"XYZ..\"}, ...} sums or {prob = basis index}; shots >= 0; noise: qnn.noise "
-     "model.\nReturns a layer spec for qnn.nn.sequential."},
+     "model; threads: at most this many threads over samples (0 = OpenMP's default).\nReturns a layer spec for qnn.nn.sequential."},
     {"quantum_info", l_info, "qnn.nn.quantum_info(net, k) -> table",
      "net: Net; k: index of a quantum layer among all layers (1-based).\nReturns {qubits=, "
      "depth=, gates=, inputs=, weights=, outputs=, shots=, noisy=, amplitude=, values = "

@@ -7,7 +7,7 @@ return function(nn, qnn)
     circuit = true, qubits = true, inputs = true, weights = true, encoder = true,
     features = true, reupload = true, layers = true, rotation = true, input_scale = true,
     entangle = true, outputs = true, shots = true, seed = true, noise = true, init = true,
-    init_seed = true,
+    init_seed = true, threads = true,
   }
 
   local function fail(msg, ...)
@@ -193,7 +193,7 @@ return function(nn, qnn)
       circuit = c:copy(), inputs = (not amplitude) and inputs or nil, weights = weights,
       amplitude = amplitude or nil, features = amplitude and F or nil, outputs = outputs,
       shots = opts.shots, seed = opts.seed, noise = opts.noise, init = opts.init,
-      init_seed = opts.init_seed,
+      init_seed = opts.init_seed, threads = opts.threads,
     }
     -- build once now so every error shows here, and to describe the layer
     local ok, net = pcall(nn.sequential, { spec, seed = 0 })
@@ -213,7 +213,7 @@ return function(nn, qnn)
   end
   qnn.document(nn.quantum, "qnn.nn.quantum",
     "qnn.nn.quantum{circuit=, inputs=, weights=, encoder=, features=, qubits=, reupload=1, layers=1, " ..
-    "rotation=\"ry\", input_scale=1, entangle=\"ring\", outputs=, shots=0, seed=, noise=, init=, init_seed=} -> layer",
+    "rotation=\"ry\", input_scale=1, entangle=\"ring\", outputs=, shots=0, seed=, noise=, init=, init_seed=, threads=} -> layer",
     "A quantum layer for qnn.nn.sequential (forward B x inputs -> B x outputs; backward by the " ..
     "adjoint method for inputs AND weights; samples run in parallel in C).\n" ..
     "Either circuit = a Circuit (or a builder function(c, layer) with qubits=) plus inputs = {names} " ..
@@ -228,5 +228,6 @@ return function(nn, qnn)
     "(\"ZI..\", qubit 0 first), Hamiltonians {{coef, \"XX\"}, ...}, {prob = basis index}, or \"probs\" " ..
     "/ {probs = {indices}}; default Z on every qubit. shots: shot estimates (seeded from the net's " ..
     "stream or seed=). noise: a qnn.noise model: density matrices, gradients by parameter shift. " ..
-    "init: \"default\" (U(-pi, pi)), \"uniform(a,b)\", \"normal(m,s)\", \"zeros\"; init_seed: integer.")
+    "init: \"default\" (U(-pi, pi)), \"uniform(a,b)\", \"normal(m,s)\", \"zeros\"; init_seed: integer; " ..
+    "threads: at most this many threads over samples (default: OpenMP's; results do not depend on it).")
 end
