@@ -1,8 +1,10 @@
 /* Quantum layers in C: gradients against finite differences (inputs and weights), the
  * adjoint sweep against Circuit gradients, the text description round trip, bad input. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "qnn/checkpoint.h"
 #include "qnn/circuit.h"
 #include "qnn/nn.h"
 #include "qnn/qlayer.h"
@@ -170,6 +172,18 @@ TEST(describe_round_trip) {
     double y1[3] = {qnn_tensor_get(Y1, 0, 0), qnn_tensor_get(Y1, 0, 1), qnn_tensor_get(Y1, 0, 2)};
     CHECK(qnn_net_forward(n2, &X, 0, NULL, &Y2, &e) == QNN_OK);
     for (int k = 0; k < 3; k++) CHECK(y1[k] == qnn_tensor_get(Y2, 0, k));
+    /* checkpoint round trip through the C loader (format version 2) */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/qnn_test_qlayer_%d.ckpt", (int)getpid());
+    CHECK(qnn_ckpt_save_net(net, path, &e) == QNN_OK);
+    qnn_net *n4 = NULL;
+    CHECK(qnn_ckpt_load_net(path, &n4, &e) == QNN_OK);
+    remove(path);
+    if (n4) {
+        CHECK(qnn_net_forward(n4, &X, 0, NULL, &Y2, &e) == QNN_OK);
+        for (int k = 0; k < 3; k++) CHECK(y1[k] == qnn_tensor_get(Y2, 0, k));
+        qnn_net_free(n4);
+    }
     /* corrupted descriptions are refused */
     qnn_net *n3;
     CHECK(qnn_net_new(&n3, &e) == QNN_OK);
