@@ -143,6 +143,11 @@ static int build_state(const qnn_qlayer_spec *s, qlayer **out, qnn_error *err) {
             return qnn_error_set(err, QNN_EINVAL,
                                  "quantum layer: amplitude encoding is not available with noise");
     }
+    {
+        /* a psi and a lambda per thread at least: refuse sizes that can never run */
+        int st0 = noisy ? qnn_density_check_size(n, 1, err) : qnn_state_check_size(n, 2, err);
+        if (st0) return st0;
+    }
     /* roles: every parameter exactly once */
     int *role = (int *)calloc((size_t)(np ? np : 1), sizeof(int));
     if (!role) return qnn_error_set(err, QNN_ENOMEM, "out of memory");

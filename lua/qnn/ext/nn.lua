@@ -10,8 +10,9 @@ return function(nn, qnn)
     init_seed = true, threads = true,
   }
 
+  -- errors carry no position here; nn.quantum re-raises them at the caller's line
   local function fail(msg, ...)
-    error("qnn.nn.quantum: " .. string.format(msg, ...), 3)
+    error("qnn.nn.quantum: " .. string.format(msg, ...), 0)
   end
 
   local function int_opt(o, k, lo, hi, def)
@@ -77,7 +78,18 @@ return function(nn, qnn)
     return t
   end
 
+  local build
   function nn.quantum(opts)
+    local ok, res = pcall(build, opts)
+    if ok then return res end
+    if type(res) == "string" then
+      res = res:gsub("^[^\n]-ext/nn%.lua:%d+: ", "")
+      if not res:find("^qnn%.nn%.quantum") then res = "qnn.nn.quantum: " .. res end
+    end
+    error(res, 2)
+  end
+
+  build = function(opts)
     if type(opts) ~= "table" then fail("expects an option table, got %s", type(opts)) end
     local bad = qnn.opts.unknown(opts, keys)
     if bad then fail("%s", bad) end
@@ -123,6 +135,7 @@ return function(nn, qnn)
         F = F or n
         if not F then fail("encoder = \"angle\" needs 'features' or 'qubits'") end
         n = n or F
+        if n > 30 then fail("angle encoding of %d features would need %d qubits (at most 30); set qubits= to put several features on each qubit", F, n) end
       end
       if ctype == "Circuit" and circ:nqubits() ~= n then
         fail("the circuit has %d qubits, the layer %d", circ:nqubits(), n)
@@ -197,7 +210,7 @@ return function(nn, qnn)
     }
     -- build once now so every error shows here, and to describe the layer
     local ok, net = pcall(nn.sequential, { spec, seed = 0 })
-    if not ok then error(tostring(net):gsub("^qnn%.nn%.sequential: ", ""), 2) end
+    if not ok then error(tostring(net):gsub("^qnn%.nn%.sequential: ", ""), 0) end
     local info = nn.quantum_info(net, 1)
     net:close()
     spec["in"], spec.out = F, #outputs
