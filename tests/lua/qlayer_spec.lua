@@ -113,6 +113,32 @@ describe("qnn.nn.quantum", function()
     assert.is_near(gs.x2, g[4] / x[2], 1e-10)
   end)
 
+  it("large circuits (parallel over amplitudes) agree with Circuit:gradient", function()
+    local n = 14
+    local c = qnn.circuit(n)
+    for q = 0, n - 1 do c:ry(q, "x" .. q) end
+    for q = 0, n - 1 do c:rx(q, "w" .. q) end
+    for q = 0, n - 2 do c:cx(q, q + 1) end
+    c:rz(n - 1, "0.5*w0")
+    local inputs = {}
+    for q = 0, n - 1 do inputs[#inputs + 1] = "x" .. q end
+    local obs = string.rep("I", n - 1) .. "Z"
+    local net = qnn.nn.sequential{ qnn.nn.quantum{ circuit = c, inputs = inputs, outputs = { obs } }, seed = 2 }
+    local x = {}
+    for q = 1, n do x[q] = 0.1 * q end
+    local y = net:forward(qnn.tensor.from{ x })
+    net:backward_output(qnn.tensor.from{ { 1 } })
+    local g = net:grads():totable()
+    local vals = {}
+    for q = 0, n - 1 do vals["x" .. q] = x[q + 1] end
+    local w = net:params():totable()
+    for q = 0, n - 1 do vals["w" .. q] = w[q + 1] end
+    local cc = c:copy():set(vals)
+    local v, gc = cc:gradient(obs)
+    assert.is_near(v, y:get(1, 1), 1e-12)
+    for q = 0, n - 1 do assert.is_near(gc["w" .. q], g[q + 1], 1e-12) end
+  end)
+
   it("a batch equals its samples one by one (outputs and gradients)", function()
     local net = hybrid(qnn.nn.quantum{ encoder = "angle", features = 3, layers = 2,
       outputs = { "ZII", { { 1, "XYZ" } }, { prob = 2 } } }, 3)
