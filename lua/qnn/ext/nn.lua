@@ -231,7 +231,8 @@ return function(nn, qnn)
     "adjoint method for inputs AND weights; samples run in parallel in C).\n" ..
     "Either circuit = a Circuit (or a builder function(c, layer) with qubits=) plus inputs = {names} " ..
     "of its parameters fed per sample; or encoder = \"angle\" (feature i -> rotation on qubit " ..
-    "(i-1) % n, angle input_scale*x_i; rotation \"ry\"/\"rx\", RZ for the second pass over the qubits) " ..
+    "(i-1) % n, angle input_scale*x_i, input parameters named x1..xF, which a block may also use; rotation " ..
+    "\"ry\"/\"rx\", RZ for the second pass over the qubits) " ..
     "or \"amplitude\" (features normalised and zero-padded into the initial state) with features= " ..
     "and/or qubits=, followed by the trainable block: circuit (a Circuit appended as is, or a builder " ..
     "called as builder(c, l)) or, by default, `layers` hardware-efficient layers (RY, RZ per qubit, " ..
