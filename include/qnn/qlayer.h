@@ -20,7 +20,7 @@
  * adjoint sweep (qnn_circuit_adjoint) gives dL/dparams for inputs and weights at once; with
  * amplitude encoding the sweep runs to the start and dL/dx follows from 2 Re lambda_0 through
  * the normalisation. The output states of the last forward are cached when they fit (B * 2^n *
- * 16 bytes <= 256 MiB), so backward does not re-run the circuit.
+ * 16 bytes <= 64 MiB), so backward does not re-run the circuit.
  * With noise (channels after every gate as in qnn_noise) the layer runs on density matrices
  * (n <= 12) and the gradients come from the parameter-shift rule on every gate occurrence
  * (exact also with the channels, which do not depend on the angles); amplitude encoding is not

@@ -18,7 +18,7 @@
 #define M_SQRT2 1.41421356237309504880
 #endif
 
-#define CACHE_MAX_BYTES ((size_t)256 << 20)
+#define CACHE_MAX_BYTES ((size_t)64 << 20)
 
 typedef struct qlayer {
     qnn_circuit *c;
