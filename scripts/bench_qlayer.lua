@@ -73,9 +73,8 @@ local tb = best_of(reps, function() net1:backward_output(D) end)
 
 -- the same circuit and weights as a bare Circuit, driven from Lua
 local info = qnn.nn.quantum_info(net1, 1)
-local c
 -- exact rebuild of the layer's circuit: encoder once, then L ansatz layers
-c = qnn.circuit(nq)
+local c = qnn.circuit(nq)
 for i = 1, nq do c:ry(i - 1, "x" .. i) end
 for l = 1, L do
   for q = 0, nq - 1 do
