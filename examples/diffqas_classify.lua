@@ -41,11 +41,7 @@ local function split_list(s)
 end
 
 local TASK_ORDER = { "mnist15", "fashion15", "fashion57" }
-local TASKS = {
-  mnist15 = { set = "mnist", classes = { 2, 6 }, label = "MNIST 1 vs 5" },
-  fashion15 = { set = "fashion_mnist", classes = { 2, 6 }, label = "Fashion-MNIST 1 vs 5 (Trouser vs Sandal)" },
-  fashion57 = { set = "fashion_mnist", classes = { 6, 8 }, label = "Fashion-MNIST 5 vs 7 (Sandal vs Sneaker)" },
-}
+local TASKS = dq.TASKS
 
 -- --combine: tables and a bar chart over earlier runs (no training)
 if A.combine then
@@ -69,51 +65,12 @@ end
 local depth = A.depth
 local out = A.out or (quick and "results/diffqas_classify_quick" or "results/diffqas_classify")
 
--- 784 -> 196 average pooling matrix (2x2 blocks)
-local function pool_matrix()
-  local P = qnn.tensor.zeros(784, 196)
-  for r = 0, 27 do
-    for c = 0, 27 do
-      P:set(r * 28 + c + 1, (r // 2) * 14 + (c // 2) + 1, 0.25)
-    end
-  end
-  return P
-end
-
 local function load_task(t)
-  local tr, te
-  if t.set == "mnist" then
-    local ds = qnn.data.load("mnist"):classes(t.classes)
-    tr, te = ds:split { test = 0.2, seed = 42 }
-  else
-    tr = qnn.data.load("fashion_mnist", { split = "train" }):classes(t.classes):scale(1 / 255)
-    te = qnn.data.load("fashion_mnist", { split = "test" }):classes(t.classes):scale(1 / 255)
-  end
-  if A.inputs == "standardize" then
-    -- one global mean and standard deviation of the training pixels (as torchvision's
-    -- Normalize(mean, std) with data-set statistics); the test set uses the training values
-    local mu = tr.X:mean()
-    local sd = math.sqrt(math.max(tr.X:mul(tr.X):mean() - mu * mu, 1e-12))
-    tr:scale(1 / sd, -mu / sd)
-    te:scale(1 / sd, -mu / sd)
-  elseif A.inputs ~= "raw" then
-    error("--inputs must be raw or standardize, got '" .. tostring(A.inputs) .. "'")
-  end
-  local train, test = { X = tr.X, y = tr.y }, { X = te.X, y = te.y }
-  if quick then
-    local P = pool_matrix()
-    train.X = train.X:matmul(P)
-    test.X = test.X:matmul(P)
-  end
-  return train, test
+  return dq.task(t, { quick = quick, inputs = A.inputs })
 end
 
 local function make_target(seed)
-  if quick then
-    return qnn.nn.sequential { qnn.nn.dense(196, 16), qnn.nn.relu(), qnn.nn.dense(16, 2), seed = seed }
-  end
-  return qnn.nn.sequential { qnn.nn.dense(784, 128), qnn.nn.relu(), qnn.nn.dense(128, 64),
-    qnn.nn.relu(), qnn.nn.dense(64, 2), seed = seed }
+  return dq.target(quick, seed)
 end
 
 local rows, report = {}, { quick = quick, depth = depth, batch = 100, lr = lr, inputs = A.inputs,

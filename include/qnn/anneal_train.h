@@ -67,6 +67,12 @@ typedef struct qnn_anet_sampler {
     double beta_rel;       /* sqa: beta = beta_rel * slices / scale */
     double T;              /* exact: anneal time in units of 1/scale (H_P is divided by scale) */
     double lambda, budget; /* grover: qnn_grover_minimum options (0 = defaults) */
+    int best_of_slices;    /* sqa: 1 = each read returns its lowest-energy Trotter slice (the
+                              old default, optimistic); 0 = one slice per read, as one hardware
+                              read (default) */
+    double control_noise;  /* >= 0: every anneal programs h + N(0, (c*scale)^2) and
+                              J + N(0, (c*scale)^2) (scale = rms of the nonzero coefficients),
+                              drawn afresh per anneal: analogue control error (0 = none) */
 } qnn_anet_sampler;
 
 typedef struct qnn_anet_opts {

@@ -115,6 +115,10 @@ int qnn_circuit_repeat(qnn_circuit *c, int k, qnn_error *err);
 int qnn_circuit_depth(const qnn_circuit *c);
 /* counts[kind] for QNN_G_COUNT kinds. */
 void qnn_circuit_count(const qnn_circuit *c, size_t counts[QNN_G_COUNT]);
+/* New circuit of 1-qubit gates and CX only, equal to c up to a global phase: fixed 2-qubit
+ * gates by CX conjugations, diagonals / mcz / mcx by their Walsh expansion (CX ladders + RZ,
+ * no ancillas). General unitaries on >= 2 qubits are refused. See circuit_decompose.c. */
+int qnn_circuit_decompose(const qnn_circuit *c, qnn_circuit **out, qnn_error *err);
 
 /* ---- noise ---- */
 /* A noise model: channels applied after every gate.
@@ -127,8 +131,16 @@ void qnn_circuit_count(const qnn_circuit *c, size_t counts[QNN_G_COUNT]);
 typedef struct qnn_noise {
     double p1, p2;
     double amp_damp, phase_damp, bit_flip, phase_flip;
+    double readout; /* symmetric bit-flip probability of each measured bit: applied by the
+                       Grover engine to register outcomes; circuit runs refuse it (it is not a
+                       channel on the state) */
+    int native;     /* 1: the circuit is first decomposed into 1-qubit gates + CX
+                       (qnn_circuit_decompose), so the channels follow every native gate */
 } qnn_noise;
 int qnn_noise_check(const qnn_noise *nm, qnn_error *err);
+/* Independent symmetric bit flips (probability e) of each of the n bits of an outcome
+ * distribution over 2^n states, in place. */
+void qnn_noise_readout(double *probs, int n, double e);
 int qnn_noise_is_zero(const qnn_noise *nm);
 
 /* ---- simulation ---- */

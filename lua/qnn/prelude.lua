@@ -30,12 +30,19 @@ return function(qnn)
     if type(sub) == "table" and name:sub(1, 1) ~= "_" then attach(name, sub) end
   end
 
+  -- The Lua half of each method lives in lua/qnn/methods/<method>.lua (see lua/qnn/README.md);
+  -- the public names qnn.nq, qnn.diffqas, qnn.anneal (and require "qnn.nq", ...) stay.
+  local METHODS = { nq = "qnn.methods.nq", diffqas = "qnn.methods.diffqas", anneal = "qnn.methods.anneal" }
+  for short, full in pairs(METHODS) do
+    package.preload["qnn." .. short] = package.preload["qnn." .. short] or function() return require(full) end
+  end
+
   -- lazy Lua-only modules
   setmetatable(qnn, {
     __index = function(t, k)
       if type(k) ~= "string" or k:sub(1, 1) == "_" then return nil end
       local modname = "qnn." .. k
-      if searchpath(modname, package.path) then
+      if METHODS[k] or searchpath(modname, package.path) then
         local m = require(modname)
         rawset(t, k, m)
         return m
@@ -60,6 +67,7 @@ return function(qnn)
         p:close()
       end
     end
+    for m in pairs(METHODS) do local _ = qnn[m] end
     return qnn
   end
   qnn.document(qnn.loadall, "qnn.loadall", "qnn.loadall() -> qnn",
@@ -69,6 +77,19 @@ return function(qnn)
     return require("qnn.help").help(qnn, x)
   end
   qnn.document(qnn.help, "qnn.help", "qnn.help([x])",
-    "x: nil, a qnn function, method, userdata, module table or a name such as \"qnn.state\" or \"State:h\".\n" ..
-    "Prints the signature and doc string; qnn.help() lists the modules.")
+    "x: nil, a qnn function, method, userdata, module table or a name such as \"qnn.state\", \"State:h\",\n" ..
+    "\"Circuit\" or just \"expect\".\n" ..
+    "Prints the signature and doc string; for a constructor (or a class name or object) also the\n" ..
+    "class's methods with one line each; for a bare name every function or method of that name;\n" ..
+    "otherwise what qnn.apropos finds. qnn.help() lists the modules.")
+
+  function qnn.apropos(pat)
+    if type(pat) ~= "string" or pat == "" then
+      error("bad argument #1 'pattern' to 'qnn.apropos' (must be a non-empty string, got " .. type(pat) .. ")", 2)
+    end
+    print(require("qnn.help").apropos_text(qnn, pat))
+  end
+  qnn.document(qnn.apropos, "qnn.apropos", "qnn.apropos(text)",
+    "text: non-empty string (plain, case-insensitive).\n" ..
+    "Lists every documented function and method whose name, signature or doc string contains text.")
 end

@@ -157,19 +157,31 @@ end
 doc(M.write, "write", "qnn.report.write(path, text) -> path",
   "Writes text atomically (temp file in the same directory, then rename); creates the directory.")
 
+-- JSON through lua-cjson (Debian lua-cjson): it escapes every string and formats every float
+-- (NaN and +-inf become null). This function only lays the tables out: keys sorted (the same
+-- run writes the same bytes), arrays vs objects as Lua sees them, optional indentation, and
+-- integers written exactly (lua-cjson 2.1 turns every number into a 14-digit double, which
+-- would round integers above 1e14).
+local cjson = require("cjson").new()
+cjson.encode_invalid_numbers("null")
+cjson.encode_number_precision(14)
+
+-- lua-cjson 2.1 escapes every '/' as "\/" (valid, but paths become unreadable); every "\/" in
+-- its output is such an escape (a backslash itself comes out as "\\"), so undoing it is exact.
+local function jstring(s)
+  return (cjson.encode(s):gsub("\\/", "/"))
+end
+
 local function json_encode(v, ind, cur, seen)
   local t = type(v)
   if t == "nil" then return "null" end
   if t == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then return "null" end
     if math.type(v) == "integer" then return tostring(v) end
-    return string.format("%.10g", v)
-  elseif t == "boolean" then return tostring(v)
+    return cjson.encode(v)
+  elseif t == "boolean" then
+    return cjson.encode(v)
   elseif t == "string" then
-    return '"' .. v:gsub('[%c"\\]', function(c)
-      if c == '"' then return '\\"' elseif c == "\\" then return "\\\\" elseif c == "\n" then return "\\n" end
-      return string.format("\\u%04x", c:byte())
-    end) .. '"'
+    return jstring(v)
   elseif t == "table" then
     if seen[v] then error("qnn.report.json: cyclic table", 0) end
     seen[v] = true
@@ -196,21 +208,35 @@ local function json_encode(v, ind, cur, seen)
     for _, k in ipairs(keys) do
       local val = v[k]
       if val == nil then val = v[tonumber(k)] end
-      parts[#parts + 1] = json_encode(k, nil, "", seen) .. sep .. json_encode(val, ind, ind and (cur .. ind), seen)
+      parts[#parts + 1] = jstring(k) .. sep .. json_encode(val, ind, ind and (cur .. ind), seen)
     end
     seen[v] = nil
     return "{" .. nl .. table.concat(parts, "," .. nl) .. close .. "}"
   elseif t == "userdata" and qnn.type(v) == "Tensor" then
     return json_encode(v:totable(), ind, cur, seen)
   end
-  return json_encode(tostring(v), ind, cur, seen)
+  return jstring(tostring(v))
 end
 
 function M.json_encode(v, indent)
   return json_encode(v, indent ~= false and "  " or nil, "", {})
 end
 doc(M.json_encode, "json_encode", "qnn.report.json_encode(value [, indent=true]) -> string",
-  "JSON text of a Lua value (tables, numbers, strings, booleans, Tensors). NaN/inf become null; keys sorted.")
+  "JSON text of a Lua value (tables, numbers, strings, booleans, Tensors), through lua-cjson. NaN/inf\n" ..
+  "become null; keys sorted; integers exact; indent=false gives one line (for JSON-lines files).")
+
+function M.json_decode(text)
+  if type(text) ~= "string" then
+    error("bad argument #1 'text' to 'qnn.report.json_decode' (must be a string, got " .. type(text) .. ")", 2)
+  end
+  local ok, v = pcall(cjson.decode, text)
+  if not ok then error("qnn.report.json_decode: " .. tostring(v), 2) end
+  return v
+end
+doc(M.json_decode, "json_decode", "qnn.report.json_decode(text) -> value",
+  "text: JSON text.\nParses it with lua-cjson (null becomes qnn.report.null, a sentinel). Raises an error naming\n" ..
+  "the position on bad input.")
+M.null = cjson.null
 
 function M.json(path, v)
   return M.write(path, M.json_encode(v) .. "\n")

@@ -4,7 +4,7 @@
 --   s:value(layer)          -> alpha (a finite number > 0) for that layer (1 = first hidden)
 --   s:update(layer, info)   called once after every pass over that layer's weights, with
 --                           info = {layer=, epoch=, pass=, loss_before=, loss_after=,
---                                   accepted=, visited=}
+--                                   accepted=, visited=, output=, alpha=}
 -- so a new search schedule is a few lines of Lua (see examples/grover_wine.lua).
 local qnn = require "qnn"
 local M = {}
@@ -143,7 +143,10 @@ function M.check(s, fname)
   return s
 end
 qnn.document(M.check, "qnn.schedule.check", "qnn.schedule.check(s [, fname]) -> s",
-  "s: any table with methods :value(layer) and :update(layer, info).\nRaises a clear error otherwise.")
+  "s: any table with methods :value(layer) -> alpha > 0 and :update(layer, info), where info =\n" ..
+  "{layer, epoch, pass (passes over this layer so far), loss_before, loss_after (training loss with L2\n" ..
+  "around the pass), accepted, visited (weights), output (true for the output layer), alpha}.\n" ..
+  "Raises a clear error otherwise.")
 
 --- Calls s:value(layer) and checks the result (finite, > 0).
 function M.alpha(s, layer, fname)

@@ -74,7 +74,8 @@ function M.fit(net, data, opts)
   if opts.on_epoch ~= nil and type(opts.on_epoch) ~= "function" then fail("option 'on_epoch' must be a function") end
 
   local hist = { train_loss = {}, train_acc = {}, test_loss = {}, test_acc = {}, epochs = 0 }
-  local bar = qnn.progress.bar{ label = opts.label or "fit", total = epochs, quiet = opts.progress == false }
+  local bar <close> = qnn.progress.run{ label = opts.label or "fit", total = epochs, unit = "epoch",
+                                        quiet = opts.progress == false }
   local t0 = qnn.clock()
   local epoch_opts = { batch = batch, shuffle = shuffle, rng = rng, loss = loss, l2 = l2 }
   for e = 1, epochs do
@@ -91,7 +92,8 @@ function M.fit(net, data, opts)
     bar:update(e)
     if opts.on_epoch and opts.on_epoch(e, rec, net) == true then break end
   end
-  bar:finish()
+  bar:finish(string.format("%d epochs, train loss %.4g%s", hist.epochs, hist.train_loss[hist.epochs],
+    hist.test_acc[hist.epochs] and string.format(", test acc %.3f", hist.test_acc[hist.epochs]) or ""))
   hist.time = qnn.clock() - t0
   return hist
 end
@@ -99,7 +101,8 @@ qnn.document(M.fit, "qnn.train.fit",
   "qnn.train.fit(net, data [, {optimizer=adam{}, epochs=10, batch=32, shuffle=true, seed=, rng=, " ..
   "loss=\"cross_entropy\", l2=0, test=, on_epoch=fn, progress=true}]) -> history",
   "net: Net; data: {X=Tensor|table, y=labels 1..K | targets} or a Dataset (.X, .y), >= 1 sample; " ..
-  "test: same form, evaluated after every epoch; on_epoch(e, record, net) returning true stops early.\n" ..
+  "test: same form, evaluated after every epoch; on_epoch(e, record, net) returning true stops early;\n" ..
+  "record = {epoch, train_loss, train_acc, test_loss, test_acc} (test_* only with test=).\n" ..
   "Mini-batch training; batches, forward, backward and updates run in C (Optimizer:epoch). " ..
   "Returns {train_loss={...}, train_acc={...}, test_loss={...}, test_acc={...}, epochs=, time=} " ..
   "(train_acc counts hits during the epoch's training-mode passes; nil entries for mse).")

@@ -504,6 +504,21 @@ static int run_phase(const qnn_anet *net, const qnn_anet_sampler *cfg, int weigh
     int rc = sub_build(net, w->u1, env, F, nF, label, nudge, w->loc, w->hsub, w->ei, w->ej, w->ew,
                        w->cap, &ne, err);
     if (rc) return rc;
+    if (cfg->control_noise > 0) {
+        /* analogue control error: every programmed coefficient gets Gaussian noise of
+         * standard deviation control_noise * rms(nonzero coefficients), from its own stream */
+        double ss = 0;
+        size_t nz = 0;
+        for (int k = 0; k < nF; k++)
+            if (w->hsub[k] != 0.0) { ss += w->hsub[k] * w->hsub[k]; nz++; }
+        for (size_t e = 0; e < ne; e++)
+            if (w->ew[e] != 0.0) { ss += w->ew[e] * w->ew[e]; nz++; }
+        double sd = nz ? cfg->control_noise * sqrt(ss / (double)nz) : 0.0;
+        qnn_rng nz_rng;
+        qnn_rng_split(rng, 0x6e01, &nz_rng);
+        for (int k = 0; k < nF; k++) w->hsub[k] += sd * qnn_rng_normal(&nz_rng);
+        for (size_t e = 0; e < ne; e++) w->ew[e] += sd * qnn_rng_normal(&nz_rng);
+    }
     qnn_ising *m = NULL;
     rc = qnn_ising_new(&m, nF, err);
     for (int k = 0; !rc && k < nF; k++)
@@ -549,7 +564,8 @@ static int run_phase(const qnn_anet *net, const qnn_anet_sampler *cfg, int weigh
             w->B[k] = b;
         }
         double beta = cfg->beta_rel * cfg->slices / scale;
-        rc = qnn_ising_sqa(m, w->G, w->B, K, cfg->slices, beta, R, QNN_SQA_READOUT_BEST, &child,
+        rc = qnn_ising_sqa(m, w->G, w->B, K, cfg->slices, beta, R,
+                           cfg->best_of_slices ? QNN_SQA_READOUT_BEST : QNN_SQA_READOUT_LAST, &child,
                            NULL, w->S, w->E, &ist, NULL, err);
         st->sweeps += (double)K * R;
         st->flip_attempts += ist.flip_attempts + ist.global_attempts;

@@ -582,11 +582,11 @@ void qnn_circuit_count(const qnn_circuit *c, size_t counts[QNN_G_COUNT]) {
 
 /* ---------------- noise model checks ---------------- */
 int qnn_noise_check(const qnn_noise *nm, qnn_error *err) {
-    const double v[6] = {nm->p1, nm->p2, nm->amp_damp, nm->phase_damp, nm->bit_flip,
-                         nm->phase_flip};
-    static const char *names[6] = {"p1", "p2", "amplitude_damping", "phase_damping", "bit_flip",
-                                   "phase_flip"};
-    for (int i = 0; i < 6; i++)
+    const double v[7] = {nm->p1, nm->p2, nm->amp_damp, nm->phase_damp, nm->bit_flip,
+                         nm->phase_flip, nm->readout};
+    static const char *names[7] = {"p1", "p2", "amplitude_damping", "phase_damping", "bit_flip",
+                                   "phase_flip", "readout"};
+    for (int i = 0; i < 7; i++)
         if (!(v[i] >= 0.0 && v[i] <= 1.0))
             return qnn_error_set(err, QNN_EINVAL, "noise model: %s must be in [0, 1], got %g",
                                  names[i], v[i]);

@@ -84,12 +84,29 @@ static int noise_after_state(const qnn_op *op, const qnn_noise *nm, qnn_state *s
     return st;
 }
 
+/* noise per native gate: run the decomposed circuit with the same channels */
+static int run_native(const qnn_circuit *c, qnn_state *s, qnn_density *d, const qnn_noise *noise,
+                      qnn_rng *rng, qnn_error *err) {
+    qnn_circuit *nat = NULL;
+    int st = qnn_circuit_decompose(c, &nat, err);
+    if (st) return st;
+    qnn_noise nm = *noise;
+    nm.native = 0;
+    st = s ? qnn_circuit_run(nat, s, &nm, rng, err) : qnn_circuit_run_density(nat, d, &nm, err);
+    qnn_circuit_free(nat);
+    return st;
+}
+
 int qnn_circuit_run(const qnn_circuit *c, qnn_state *s, const qnn_noise *noise, qnn_rng *rng,
                     qnn_error *err) {
     if (!s || s->n != c->n)
         return qnn_error_set(err, QNN_EINVAL, "run: state has %d qubits, circuit has %d",
                              s ? s->n : 0, c->n);
     int noisy = !qnn_noise_is_zero(noise);
+    if (noise && noise->readout > 0)
+        return qnn_error_set(err, QNN_EINVAL, "a readout error acts on measured bits, not on "
+                             "the state (use it with qnn.grover, or qnn.noise.apply_readout on probabilities)");
+    if (noisy && noise->native) return run_native(c, s, NULL, noise, rng, err);
     if (noisy) {
         int st = qnn_noise_check(noise, err);
         if (st) return st;
@@ -129,6 +146,10 @@ int qnn_circuit_run_density(const qnn_circuit *c, qnn_density *d, const qnn_nois
         return qnn_error_set(err, QNN_EINVAL, "run: density matrix has %d qubits, circuit has %d",
                              d ? d->n : 0, c->n);
     int noisy = !qnn_noise_is_zero(noise);
+    if (noise && noise->readout > 0)
+        return qnn_error_set(err, QNN_EINVAL, "a readout error acts on measured bits, not on "
+                             "the state (use it with qnn.grover, or qnn.noise.apply_readout on probabilities)");
+    if (noisy && noise->native) return run_native(c, NULL, d, noise, NULL, err);
     if (noisy) {
         int st = qnn_noise_check(noise, err);
         if (st) return st;

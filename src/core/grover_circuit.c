@@ -136,6 +136,19 @@ int qnn_grover_circuit_cost(int n, const unsigned char *mask, int k, qnn_grover_
     return QNN_OK;
 }
 
+void qnn_noise_readout(double *probs, int n, double e) {
+    size_t N = (size_t)1 << n;
+    for (int q = 0; q < n; q++) {
+        size_t b = (size_t)1 << q;
+        for (size_t x = 0; x < N; x++)
+            if (!(x & b)) {
+                double p0 = probs[x], p1 = probs[x | b];
+                probs[x] = (1 - e) * p0 + e * p1;
+                probs[x | b] = (1 - e) * p1 + e * p0;
+            }
+    }
+}
+
 int qnn_grover_circuit_probs(void *ud, int n, const unsigned char *mask, int k, double *probs,
                              qnn_error *err) {
     qnn_grover_circuit_engine *ce = (qnn_grover_circuit_engine *)ud;
@@ -153,6 +166,22 @@ int qnn_grover_circuit_probs(void *ud, int n, const unsigned char *mask, int k, 
     qnn_circuit *c = NULL;
     int rc = qnn_grover_build(&c, n, mask, k, ce->form, err);
     if (rc) return rc;
+    qnn_noise gate_noise;
+    const qnn_noise *run_noise = ce->noise;
+    if (ce->noise) {
+        gate_noise = *ce->noise;
+        gate_noise.readout = 0; /* applied to the outcomes below */
+        run_noise = &gate_noise;
+        if (ce->noise->native) {
+            /* count and run the native circuit (1-qubit gates + CX) */
+            qnn_circuit *nat = NULL;
+            rc = qnn_circuit_decompose(c, &nat, err);
+            qnn_circuit_free(c);
+            if (rc) return rc;
+            c = nat;
+            gate_noise.native = 0;
+        }
+    }
     ce->depth = qnn_circuit_depth(c);
     ce->gates = qnn_circuit_ngates(c);
     ce->qubits = nq;
@@ -166,7 +195,7 @@ int qnn_grover_circuit_probs(void *ud, int n, const unsigned char *mask, int k, 
         qnn_density d;
         rc = qnn_density_init(&d, nq, err);
         if (!rc) {
-            rc = qnn_circuit_run_density(c, &d, ce->noise, err);
+            rc = qnn_circuit_run_density(c, &d, run_noise, err);
             if (!rc) qnn_density_probs(&d, full);
             qnn_density_release(&d);
         }
@@ -182,6 +211,7 @@ int qnn_grover_circuit_probs(void *ud, int n, const unsigned char *mask, int k, 
     if (!rc) {
         for (size_t x = 0; x < N; x++) probs[x] = full[x];
         for (size_t x = N; x < D; x++) probs[x - N] += full[x]; /* sum over the ancilla */
+        if (ce->noise && ce->noise->readout > 0) qnn_noise_readout(probs, n, ce->noise->readout);
     }
     free(full);
     qnn_circuit_free(c);

@@ -51,6 +51,7 @@
         } else {                                                                                \
             for (size_t i = 0; i < dred_n_; i++) { __VA_ARGS__ }                                \
         }                                                                                       \
+        (void)(a0), (void)(a1), (void)(a2), (void)(a3); /* callers may not use every slot */   \
     } while (0)
 
 /* Inserts a zero bit at position p of i. */

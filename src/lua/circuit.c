@@ -606,6 +606,15 @@ static int l_inverse(lua_State *L) {
     return 1;
 }
 
+static int l_decompose(lua_State *L) {
+    qnn_circuit *c = check_c(L, 1);
+    lcirc *lc = push_empty(L);
+    qnn_error err;
+    qnn_error_clear(&err);
+    fail(L, qnn_circuit_decompose(c, &lc->c, &err), &err, "decompose");
+    return 1;
+}
+
 static int l_repeat(lua_State *L) {
     qnn_circuit *c = check_c(L, 1);
     int k = (int)qnn_lua_checkint(L, 2, "k", 1, 1000000);
@@ -708,6 +717,23 @@ int qnn_lua_checknoise(lua_State *L, int idx, const char *where, qnn_noise *nm) 
         }
         lua_pop(L, 1);
     }
+    lua_getfield(L, idx, "readout");
+    if (!lua_isnil(L, -1)) {
+        int ok;
+        double v = lua_tonumberx(L, -1, &ok);
+        if (!ok || !(v >= 0.0 && v <= 1.0))
+            luaL_error(L, "%s: noise field 'readout' must be a probability in [0, 1], got %s", where,
+                       luaL_tolstring(L, -1, NULL));
+        nm->readout = v;
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, idx, "native");
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isboolean(L, -1))
+            luaL_error(L, "%s: noise field 'native' must be a boolean, got %s", where, luaL_typename(L, -1));
+        nm->native = lua_toboolean(L, -1);
+    }
+    lua_pop(L, 1);
     qnn_error err;
     qnn_error_clear(&err);
     qnn_lua_check_status(L, qnn_noise_check(nm, &err), &err, where);
@@ -1072,6 +1098,12 @@ static const qnn_lua_reg methods[] = {
     {"inverse", l_inverse, "Circuit:inverse() -> Circuit",
      "Returns a new circuit applying the inverse: gates reversed and inverted; parameters kept "
      "by name with their angles negated."},
+    {"decompose", l_decompose, "Circuit:decompose() -> Circuit",
+     "Returns a new circuit of 1-qubit gates and CX only, equal to this one up to a global phase "
+     "(parameters kept by name): CZ/CY/SWAP and the controlled and two-qubit rotations by CX "
+     "conjugations; mcx, mcz and diagonals by their Walsh expansion (CX ladders + RZ, no "
+     "ancillas: up to k 2^k CX for k qubits). General unitaries on >= 2 qubits raise an error. "
+     "Noise models with native = true run this form."},
     {"repeat_", l_repeat, "Circuit:repeat_(k) -> Circuit",
      "k: integer in [1, 1e6].\nRepeats the gate list k times IN PLACE (parameters shared "
      "between the copies); returns the circuit. Use c:copy():repeat_(k) for a new one."},

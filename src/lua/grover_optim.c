@@ -232,32 +232,12 @@ static int cb_oracle(void *ud, const double *losses, size_t N, const qnn_gopt_we
     return rc;
 }
 
-/* noise option: plain table with p1, p2, amp_damp, phase_damp, bit_flip, phase_flip */
+/* noise option: a qnn.noise model (the shared checker of every noise option) */
 static int get_noise(lua_State *L, int t, qnn_noise *nm, const char *f) {
-    memset(nm, 0, sizeof *nm);
-    if (lua_getfield(L, t, "noise") == LUA_TNIL) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    int ni = lua_gettop(L);
-    if (!lua_istable(L, ni)) luaL_error(L, "%s: option 'noise' must be a qnn.noise model", f);
-    static const char *const keys[] = {"p1", "p2", "amp_damp", "phase_damp", "bit_flip",
-                                       "phase_flip"};
-    double *dst[] = {&nm->p1, &nm->p2, &nm->amp_damp, &nm->phase_damp, &nm->bit_flip,
-                     &nm->phase_flip};
-    for (int i = 0; i < 6; i++) {
-        lua_getfield(L, ni, keys[i]);
-        if (!lua_isnil(L, -1)) {
-            int ok;
-            double v = lua_tonumberx(L, -1, &ok);
-            if (!ok || !(v >= 0.0 && v <= 1.0))
-                luaL_error(L, "%s: noise field '%s' must be a probability in [0, 1]", f, keys[i]);
-            *dst[i] = v;
-        }
-        lua_pop(L, 1);
-    }
+    lua_getfield(L, t, "noise");
+    int present = qnn_lua_checknoise(L, -1, f, nm);
     lua_pop(L, 1);
-    return 1;
+    return present;
 }
 
 static const char *const pass_opts[] = {
@@ -611,9 +591,22 @@ static const qnn_lua_reg funcs[] = {
      "output=0.1}; shots >= 1; circuit: \"textbook\" | \"paper\"; noise: qnn.noise model; "
      "schedule: any table with :value(layer) and :update(layer, info) (default "
      "qnn.schedule.adaptive{}); candidates(w, sigma, alpha, N, info); accept(old, new, info); "
-     "on_epoch(row) -> false stops.\nReturns {net, history = per-epoch rows (train/test loss "
-     "with and without L2, accuracy, weights, candidates, queries, queries_ideal, shots, "
-     "accepted, qubits, depth, gates, alpha per layer, wall), total, interrupted}."},
+     "on_epoch(row) -> false stops; verbose=true: one line per layer pass and per epoch; "
+     "progress=false: no bar (otherwise one live line for the run, one summary line at the end)."
+     "\nCallback tables:\n"
+     "  schedule:update(layer, info): info = {layer, epoch, pass (passes over this layer so far), "
+     "loss_before, loss_after (training loss with L2 around the pass), accepted, visited (weights), "
+     "output (true for the output layer), alpha}.\n"
+     "  candidates(w, sigma, alpha, N, info), accept(old_loss, new_loss, info), oracle(losses, "
+     "info): info = {layer, i, j (1-based weight indices; i = in+1 is the bias), bias, N "
+     "(resolution), n (qubits), current (the weight's value), loss (current training loss), "
+     "output}.\n"
+     "  on_epoch(row): row = {epoch, train_loss (with L2), train_ce, train_acc, test_loss, "
+     "test_ce, test_acc (with test=), wall (s), alpha (per layer), weights, candidates, queries, "
+     "queries_ideal, shots, accepted, fallbacks, marked, hits, searches, queries_to_best, "
+     "p_marked_sum, qubits, depth, gates, depth_mean, gates_mean, interrupted}.\n"
+     "Returns {net, history = the rows (epoch 0 = the start), total (the cost fields summed), "
+     "interrupted, resolution, schedule, l2}."},
     {NULL, NULL, NULL, NULL}};
 
 QNN_LUA_OPENER(grover_optim) {

@@ -2,7 +2,7 @@
  *
  * Energy convention: E(s) = offset + sum_i h_i s_i + sum_{i<j} J_ij s_i s_j, s_i in {-1, +1},
  * spins 1-based in Lua. QUBO: x = (1 + s)/2, E(x) = offset + x^T Q x. Schedules (Lua functions
- * or tables, see lua/qnn/anneal.lua) are sampled into arrays before any C loop runs. */
+ * or tables, see lua/qnn/methods/anneal.lua) are sampled into arrays before any C loop runs. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

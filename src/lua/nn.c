@@ -926,7 +926,12 @@ static const qnn_lua_reg funcs[] = {
     {"sequential", l_sequential, "qnn.nn.sequential{layer, ... [, seed=]} -> Net",
      "layers: specs from qnn.nn.dense/tanh/... (or custom specs with a _build function); seed: "
      "integer for the initialisation (default: drawn from the default stream).\nReturns a "
-     "built Net; consecutive widths must match."},
+     "built Net; consecutive widths must match.\n"
+     "Layer protocol: a spec is a table {kind = name, _build = C function(net_pointer, spec), "
+     "...options}; _build appends the layer to the C net (qnn_net_add_*, include/qnn/nn.h), so "
+     "new layer types are written in C (as qnn.nn.qubit_activation and qnn.nn.quantum_train "
+     "are). For qnn.nn.load to rebuild such a layer, register qnn.nn.layer_loaders[name] = "
+     "function(in, out, nparams, fparam) -> spec (fparam: the 4 stored float parameters)."},
     {"mlp", l_mlp,
      "qnn.nn.mlp{n0, n1, ..., nk, hidden=\"relu\", output=\"softmax\", bias=true, init=, seed=, precision=\"double\"} -> Net",
      "sizes: >= 2 integers >= 1; hidden/output: \"tanh\", \"relu\", \"sigmoid\", \"softmax\", "

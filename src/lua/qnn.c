@@ -209,11 +209,20 @@ static int find_lua_dir(char *out, size_t n) {
         char *slash = strrchr(self, '/');
         if (slash) {
             *slash = '\0';
-            const char *rel[] = {"/../lua", "/../share/qnnlab/lua", "/lua", NULL};
+            /* checkout (lib/qnn.so, bin/qnnlab), Lua layout (<prefix>/lib/lua/5.4/qnn.so or
+             * <prefix>/bin/qnnlab next to <prefix>/share/lua/5.4, as make install and LuaRocks
+             * trees lay it out) */
+#define QNN_LUAV LUA_VERSION_MAJOR "." LUA_VERSION_MINOR
+            const char *rel[] = {"/../lua", "/../../../share/lua/" QNN_LUAV, "/../share/lua/" QNN_LUAV,
+                                 "/../share/qnnlab/lua", "/lua", NULL};
+#undef QNN_LUAV
             for (int i = 0; rel[i]; i++) {
                 snprintf(probe, sizeof probe, "%s%s/qnn/prelude.lua", self, rel[i]);
                 if (file_exists(probe)) {
-                    snprintf(out, n, "%s%s", self, rel[i]);
+                    char canon[PATH_MAX];
+                    snprintf(probe, sizeof probe, "%s%s", self, rel[i]);
+                    /* canonical, so package.path gets one entry per directory */
+                    snprintf(out, n, "%s", realpath(probe, canon) ? canon : probe);
                     return 1;
                 }
             }

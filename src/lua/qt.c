@@ -1,6 +1,6 @@
 /* qnn.nn.quantum_train (Quantum-Train generator with a DiffQAS candidate ensemble, metatable
  * qnn.QuantumTrain), qnn.nn.lstm (LSTM layer spec) and qnn.math.jn (Bessel J_n from libm).
- * The Lua half (ranking helpers, discretize, runners) is lua/qnn/diffqas.lua. */
+ * The Lua half (ranking helpers, discretize, runners) is lua/qnn/methods/diffqas.lua. */
 #define _GNU_SOURCE /* jn(), RTLD_NODELETE */
 #include <math.h>
 #include <omp.h>

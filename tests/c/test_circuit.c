@@ -344,7 +344,7 @@ TEST(qasm_errors_name_line) {
 TEST(noise_density_vs_trajectories) {
     int n = 3;
     qnn_circuit *c = random_circuit(n, 12, 4, 9, 0);
-    qnn_noise nm = {0.05, 0.08, 0.04, 0.03, 0.02, 0.02};
+    qnn_noise nm = {.p1 = 0.05, .p2 = 0.08, .amp_damp = 0.04, .phase_damp = 0.03, .bit_flip = 0.02, .phase_flip = 0.02};
     qnn_density rho;
     qnn_density_init(&rho, n, NULL);
     CHECK(qnn_circuit_run_density(c, &rho, &nm, NULL) == QNN_OK);
@@ -398,7 +398,7 @@ TEST(bad_input) {
     qnn_state s;
     qnn_state_init(&s, 2, NULL);
     CHECK(qnn_circuit_run(c, &s, NULL, NULL, &err) == QNN_EINVAL);
-    qnn_noise bad = {1.5, 0, 0, 0, 0, 0};
+    qnn_noise bad = {.p1 = 1.5};
     qnn_state_release(&s);
     qnn_state_init(&s, 3, NULL);
     qnn_rng r;

@@ -156,6 +156,51 @@ describe("qnn.optim.anneal", function()
     assert.are.equal(0.1 / 3, h1.eta[3])
   end)
 
+  it("reads one Trotter slice per SQA read unless best_of_slices = true", function()
+    local d = toy(30, 3)
+    local function run(extra)
+      local s = {sampler = "sqa", sweeps = 15, reads = 2}
+      for k, v in pairs(extra) do s[k] = v end
+      local tr = qnn.optim.anneal{sizes = {2, 3, 2}, sampler = s, eta = 0.1, seed = 5}
+      tr:fit(d, {epochs = 2, progress = false})
+      return tr.net:params()
+    end
+    local default, one, best = run{}, run{best_of_slices = false}, run{best_of_slices = true}
+    local same, diff = true, false
+    for k = 1, #default do
+      if default[k] ~= one[k] then same = false end
+      if default[k] ~= best[k] then diff = true end
+    end
+    assert.is_true(same)  -- the default is the hardware-like single slice
+    assert.is_true(diff)  -- the best-of-slices read-out trains differently
+  end)
+
+  it("adds seeded Gaussian control noise to h and J per anneal", function()
+    local d = toy(30, 4)
+    local function run(c)
+      local tr = qnn.optim.anneal{sizes = {2, 3, 2}, sampler = {sampler = "sa", sweeps = 20, reads = 2,
+        control_noise = c}, eta = 0.1, seed = 9}
+      tr:fit(d, {epochs = 2, progress = false})
+      return tr.net:params()
+    end
+    local clean, zero, n1, n2 = run(nil), run(0), run(0.5), run(0.5)
+    local same0, same_n, differs = true, true, false
+    for k = 1, #clean do
+      if clean[k] ~= zero[k] then same0 = false end
+      if n1[k] ~= n2[k] then same_n = false end
+      if n1[k] ~= clean[k] then differs = true end
+    end
+    assert.is_true(same0)
+    assert.is_true(same_n)
+    assert.is_true(differs)
+    assert.error_matches(function()
+      qnn.optim.anneal{sizes = {2, 3, 2}, sampler = {control_noise = -1}, seed = 1}:fit(d, {epochs = 1, progress = false})
+    end, "control_noise")
+    assert.error_matches(function()
+      qnn.optim.anneal{sizes = {2, 3, 2}, sampler = {sampler = "sqa", best_of_slices = "yes"}, seed = 1}:fit(d, {epochs = 1, progress = false})
+    end, "best_of_slices must be a boolean")
+  end)
+
   it("trains layer by layer and by exact / grover blocks", function()
     local d = toy(24, 2)
     local tr = qnn.optim.anneal{sizes = {2, 6, 4, 2}, mode = "layers", layers = {{2}, {3}, {4}},

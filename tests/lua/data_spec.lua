@@ -425,9 +425,23 @@ describe("qnn.data.load", function()
   it("names the fetch command when a set is missing", function()
     for _, name in ipairs { "wine", "digits", "iris", "breast_cancer", "mnist", "fashion_mnist" } do
       local e = errmsg(qnn.data.load, name, { dir = tmpdir .. "/empty" })
-      assert.truthy(e:find("make data", 1, true), e)
+      assert.truthy(e:find("qnnlab --fetch-data", 1, true), e)
       assert.truthy(e:find("not found", 1, true), e)
     end
+  end)
+
+  it("qnn.data.dir: $QNN_DATA_DIR first, then the project's data/, then the per-user directory", function()
+    -- the checkout's data/ (a directory here, even when empty of sets) or QNN_DATA_DIR
+    local d = qnn.data.dir()
+    local env = os.getenv("QNN_DATA_DIR")
+    if env and env ~= "" then
+      assert.are.equal(env, d)
+    else
+      assert.truthy(d:find("/data$"), d)
+    end
+    assert.are.equal(d, qnn.data.dirs()[1])
+    local docs = qnn._docs[qnn.data.dirs].doc
+    assert.truthy(docs:find("XDG_DATA_HOME", 1, true) and docs:find("fetch-data", 1, true), docs)
   end)
 
   it("loads files laid out as make data does (small fakes)", function()

@@ -72,6 +72,29 @@ describe("qnn.report", function()
     os.execute('rm -rf "' .. d .. '"')
   end)
 
+  it("encodes JSON through lua-cjson: escapes, exact integers, sorted keys, one-line mode", function()
+    local v = {s = "tab\tquote\"back\\ nl\n \1 é", path = "results/a.csv", bs = "a\\/b\\", big = 9007199254740993, f = 0.1, neg = -2.5e-300,
+      arr = {1, 2.5, "x", true, false}, empty = {}, nested = {b = 1, a = {c = 0 / 0, d = 1 / 0}}}
+    local one = report.json_encode(v, false)
+    assert.falsy(one:find("\n", 1, true))
+    assert.truthy(one:find('"big":9007199254740993', 1, true), one)
+    assert.truthy(one:find('"empty":[]', 1, true), one)
+    assert.truthy(one:find('"nested":{"a":{"c":null,"d":null},"b":1}', 1, true), one)
+    -- keys sorted: same value, same bytes
+    assert.are.equal(one, report.json_encode(v, false))
+    local back = report.json_decode(one)
+    assert.are.equal(v.s, back.s)
+    assert.truthy(one:find('"path":"results/a.csv"', 1, true), one)
+    assert.are.equal(v.bs, back.bs)
+    assert.are.equal(0.1, back.f)
+    assert.are.equal(-2.5e-300, back.neg)
+    assert.are.same({1, 2.5, "x", true, false}, back.arr)
+    assert.are.equal(report.null, back.nested.a.c)
+    assert.are.same(report.json_decode(report.json_encode(v)), back) -- indented form parses the same
+    assert.has_error(function() report.json_decode("{\"a\": [1, 2") end)
+    assert.has_error(function() report.json_decode(42) end, "bad argument #1 'text' to 'qnn.report.json_decode' (must be a string, got number)")
+  end)
+
   it("refuses cyclic tables and unwritable paths", function()
     local t = {}
     t.self = t
@@ -113,5 +136,35 @@ describe("qnn.report", function()
     assert.is_nil(io.open(bad)); assert.is_nil(io.open(bad .. ".tmp"))
     assert.has_error(function() report.gnuplot(42) end)
     os.execute('rm -rf "' .. d .. '"')
+  end)
+end)
+
+describe("qnn.progress", function()
+  it("rejects bad options with the option's name", function()
+    local p = qnn.progress
+    assert.has_error(function() p.run(5) end, "bad argument #1 'options' to 'qnn.progress.run' (must be a table, got number)")
+    assert.has_error(function() p.bar{total = -1} end, "bad option 'total' to 'qnn.progress.bar' (must be a finite number >= 0, got -1)")
+    assert.has_error(function() p.bar{total = 0 / 0} end)
+    assert.has_error(function() p.bar{width = 1e9} end)
+    assert.has_error(function() p.run{label = {}} end)
+    assert.has_error(function() p.write(nil) end, "bad argument #1 'text' to 'qnn.progress.write' (must be a string, got nil)")
+  end)
+
+  it("nests bars in the open run and closes runs (also through <close>)", function()
+    local p = qnn.progress
+    assert.is_nil(p.current())
+    local r = p.run{label = "r", total = 2}
+    assert.are.equal(r, p.current())
+    local c = p.bar{label = "c", total = 4}
+    assert.are.equal(r, c.parent)
+    c:update(2); c:finish(); r:update(1)
+    r:finish("done")
+    assert.is_nil(p.current())
+    assert.is_nil(p.bar{}.parent)
+    pcall(function() local q <close> = p.run{total = 1}; error("x") end)
+    assert.is_nil(p.current())
+    assert.are.equal("01:05", p.fmt_time(65))
+    assert.are.equal("1:00:00", p.fmt_time(3600))
+    assert.are.equal("--:--", p.fmt_time(0 / 0))
   end)
 end)

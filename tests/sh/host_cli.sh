@@ -59,8 +59,8 @@ run "$Q" '-eprint("glued")'
 expect "-e glued to its argument" 0 '^glued$'
 run "$Q" -l qnn -e 'print(type(qnn), qnn.version)'
 expect "-l mod" 0 "^table	$ver$"
-run "$Q" -l q=qnn -e 'print(q == require("qnn"), qnn)'
-expect "-l g=mod" 0 '^true	nil$'
+run "$Q" -l q=qnn -e 'print(q == require("qnn"), q == qnn)'
+expect "-l g=mod" 0 '^true	true$'
 run "$Q" -l no_such_module_xyz
 expect "-l missing module" 1 '^$' "module 'no_such_module_xyz' not found"
 
@@ -112,18 +112,22 @@ expect "-E ignores LUA_PATH" 0 '^true$'
 # package paths and the built-in module
 run "$Q" -e 'print(package.preload.qnn ~= nil, require("qnn") == require("qnn"), package.searchpath("qnn.help", package.path) ~= nil)'
 expect "qnn preloaded, Lua half on package.path" 0 '^true	true	true$'
+mkdir -p "$tmp/luadir" && cp -R "$root/lua/qnn" "$tmp/luadir/"
 run env QNN_LUA_DIR="$tmp/luadir" "$Q" -e 'print(package.path:match("^[^;]*"))'
 expect "QNN_LUA_DIR overrides" 0 "^$tmp/luadir/\?\.lua$"
 run "$Q" -e 'print(package.cpath:match("^[^;]*"))'
-expect "cpath starts with <exe>/../lib" 0 "^$out/lib/\?\.so$"
+expect "cpath starts with <exe>/../lib/lua/5.4, <exe>/../lib" 0 "^$out/lib/lua/5\.4/\?\.so$"
+run "$Q" -e 'print(package.cpath:match("^[^;]*;([^;]*)"))'
+expect "cpath: <exe>/../lib second" 0 "^$out/lib/\?\.so$"
 
-# installed layout: <prefix>/bin/qnnlab finds <prefix>/share/qnnlab/lua and <prefix>/lib
-mkdir -p "$tmp/inst/bin" "$tmp/inst/lib" "$tmp/inst/share/qnnlab/lua"
+# installed layout: <prefix>/bin/qnnlab finds <prefix>/share/lua/5.4 and <prefix>/lib/lua/5.4
+# (tests/sh/install.sh runs the real make install)
+mkdir -p "$tmp/inst/bin" "$tmp/inst/lib" "$tmp/inst/share/lua/5.4"
 cp "$Q" "$tmp/inst/bin/qnnlab"
-cp -R "$root/lua/qnn" "$tmp/inst/share/qnnlab/lua/"
+cp -R "$root/lua/qnn" "$tmp/inst/share/lua/5.4/"
 run env -u QNN_LUA_DIR -u LUA_PATH -u LUA_CPATH "$tmp/inst/bin/qnnlab" -e 'print(package.searchpath("qnn.help", package.path))' -e 'print(package.cpath:match("^[^;]*"))'
-expect "installed layout paths" 0 "^$tmp/inst/share/qnnlab/lua/qnn/help.lua
-$tmp/inst/lib/\?\.so$"
+expect "installed layout paths" 0 "^$tmp/inst/share/lua/5.4/qnn/help.lua
+$tmp/inst/lib/lua/5.4/\?\.so$"
 
 # REPL with stdin not a terminal (-i): echo, multi-line, errors, qnn/help globals
 printf 'x = 5\n' >"$tmp/pre.lua"

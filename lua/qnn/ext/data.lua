@@ -111,17 +111,47 @@ return function(data, qnn)
         "Sneaker", "Bag", "Ankle boot" } },
   }
   local SET_NAMES = "wine, digits, iris, breast_cancer, mnist, fashion_mnist"
-  local FETCH = "fetch it with `make data` (or `bash scripts/fetch-data.sh`)"
+  local FETCH = "fetch it with `qnnlab --fetch-data` (in a checkout: `make data`)"
+
+  -- the per-user directory `qnnlab --fetch-data` fills by default
+  local function user_dir()
+    local x = os.getenv("XDG_DATA_HOME")
+    if x and x ~= "" then return x .. "/qnnlab" end
+    local h = os.getenv("HOME")
+    if h and h ~= "" then return h .. "/.local/share/qnnlab" end
+    return nil
+  end
+
+  local function isdir(p)
+    local ok, _, code = os.rename(p, p) -- true for an existing file or directory
+    return ok or code == 13
+  end
+
+  -- the search order: $QNN_DATA_DIR, the checkout's data/ (make data), the per-user directory
+  function data.dirs()
+    local out = {}
+    local d = os.getenv("QNN_DATA_DIR")
+    if d and d ~= "" then out[#out + 1] = d end
+    local lua = rawget(qnn, "_luadir")
+    if lua and isdir(lua .. "/../data") then out[#out + 1] = lua .. "/../data" end
+    local u = user_dir()
+    if u then out[#out + 1] = u end
+    if #out == 0 then out[1] = lua and (lua .. "/../data") or "data" end
+    return out
+  end
+  doc(data.dirs, "qnn.data.dirs", "qnn.data.dirs() -> {dir, ...}",
+    "The directories qnn.data.load searches, in order: $QNN_DATA_DIR if set; the project's data/\n" ..
+    "(next to lua/, in a checkout where it exists, filled by `make data`); $XDG_DATA_HOME/qnnlab or\n" ..
+    "~/.local/share/qnnlab (filled by `qnnlab --fetch-data`).")
 
   function data.dir()
-    local d = os.getenv("QNN_DATA_DIR")
-    if d and d ~= "" then return d end
-    local lua = rawget(qnn, "_luadir")
-    if lua then return lua .. "/../data" end
-    return "data"
+    return data.dirs()[1]
   end
   doc(data.dir, "qnn.data.dir", "qnn.data.dir() -> string",
-    "Returns the data directory: $QNN_DATA_DIR if set, else <project>/data (next to lua/).")
+    "Returns the first directory of qnn.data.dirs(): $QNN_DATA_DIR if set; else the project's data/\n" ..
+    "(in a checkout where it exists); else $XDG_DATA_HOME/qnnlab or ~/.local/share/qnnlab\n" ..
+    "(what `qnnlab --fetch-data` fills). qnn.data.load takes each set from the first of\n" ..
+    "qnn.data.dirs() that holds it.")
 
   local function exists(p)
     local f = io.open(p, "rb")
@@ -189,7 +219,17 @@ return function(data, qnn)
     if split ~= nil and split ~= "train" and split ~= "test" and split ~= "all" then
       fail("load", "option split must be \"train\", \"test\" or \"all\", got " .. tostring(split), 2)
     end
-    local dir = opts.dir or data.dir()
+    local dir = opts.dir
+    if dir == nil then
+      -- the first directory of the search order that holds this set
+      local probe = name == "mnist" and "mnist/0.json" or
+        name == "fashion_mnist" and "fashion_mnist/train-labels-idx1-ubyte.gz" or s.file
+      local dirs = data.dirs()
+      dir = dirs[1]
+      for _, d in ipairs(dirs) do
+        if exists(d .. "/" .. probe) then dir = d break end
+      end
+    end
     if type(dir) ~= "string" then fail("load", "option dir must be a string", 2) end
     if name == "fashion_mnist" then
       split = split or "train"
@@ -241,8 +281,8 @@ return function(data, qnn)
     "[0,1]; no official split: the 10,000 images grouped by class), \"fashion_mnist\" (60000 train " ..
     "+ 10000 test x 784, 10; pixels 0..255).\n" ..
     "split: \"train\" (default for fashion_mnist), \"test\" or \"all\" (70000); the other sets only " ..
-    "\"all\". dir: data directory (default qnn.data.dir()).\n" ..
-    "Labels become 1-based. A missing set raises an error naming `make data`.")
+    "\"all\". dir: data directory (default: the first of qnn.data.dirs() that holds the set).\n" ..
+    "Labels become 1-based. A missing set raises an error naming `qnnlab --fetch-data`.")
 
   -- ---------------- Dataset methods ----------------
   local function method(name, fn, sig, text)

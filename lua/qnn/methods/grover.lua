@@ -135,11 +135,34 @@ function M.train(opts)
                 "fallbacks", "marked", "hits", "searches", "depth_sum", "gates_sum", "queries_to_best", "p_marked_sum"}
   local total = {qubits = 0, depth = 0, gates = 0}
   for _, k in ipairs(COST) do total[k] = 0 end
+  -- coherent-oracle cost model (qnn.grover.resources): Toffoli gates a fault-tolerant machine
+  -- would spend on the queries made, beside the flops of the classical candidate evaluations
+  local rsizes = {}
+  for _, info in ipairs(net:layers()) do
+    if info.name == "dense" then
+      if #rsizes == 0 then rsizes[1] = info["in"] end
+      rsizes[#rsizes + 1] = info.out
+    end
+  end
+  local nsamples = train.X:shape()
+  local rcache = {}
+  local function oracle_cost(L)
+    local r = rcache[L]
+    if r == nil and #rsizes == D + 1 then
+      r = qnn.grover.resources{sizes = rsizes, samples = nsamples, layer = L, resolution = res[L]}
+      rcache[L] = r
+    end
+    return r
+  end
+  total.oracle_toffoli, total.classical_flops = 0, 0
   local history = {}
   local t0 = qnn.clock()
   local interrupted = false
   local passes = {}
   local verbose = opts.verbose
+  -- one live line for the whole run (epochs; each layer's pass shows inside it)
+  local bar <close> = qnn.progress.run{label = opts.label or "grover", total = epochs, unit = "epoch",
+                                       quiet = opts.progress == false}
   -- epoch 0 row: the starting point
   do
     local ce, lw, acc = evaluate(train)
@@ -165,10 +188,19 @@ function M.train(opts)
       }
       passes[L] = (passes[L] or 0) + 1
       for _, k in ipairs(COST) do ec[k] = ec[k] + info[k] end
+      local rc = oracle_cost(L)
+      if rc then
+        ec.oracle_toffoli = (ec.oracle_toffoli or 0) + info.queries * rc.per_query.toffoli
+        ec.classical_flops = (ec.classical_flops or 0) + info.candidates * nsamples * rc.classical.flops_per_sample
+      end
       ec.qubits = math.max(ec.qubits, info.qubits)
       ec.depth = math.max(ec.depth, info.depth)
       ec.gates = math.max(ec.gates, info.gates)
       if info.interrupted then interrupted = true break end
+      if verbose then
+        qnn.progress.write(string.format("epoch %3d  layer %d: loss %.4f -> %.4f, %d accepted of %d visited\n",
+          epoch, L, info.loss_before, info.loss_after, info.accepted, info.visited))
+      end
       sched:update(L, {layer = L, epoch = epoch, pass = passes[L], loss_before = info.loss_before,
                        loss_after = info.loss_after, accepted = info.accepted,
                        visited = info.visited, output = output, alpha = alpha})
@@ -178,6 +210,9 @@ function M.train(opts)
                  wall = qnn.clock() - te, alpha = alphas, interrupted = interrupted or nil}
     if test then row.test_ce, row.test_loss, row.test_acc = evaluate(test) end
     for _, k in ipairs(COST) do row[k] = ec[k]; total[k] = total[k] + ec[k] end
+    row.oracle_toffoli, row.classical_flops = ec.oracle_toffoli or 0, ec.classical_flops or 0
+    total.oracle_toffoli = total.oracle_toffoli + row.oracle_toffoli
+    total.classical_flops = total.classical_flops + row.classical_flops
     row.qubits, row.depth, row.gates = ec.qubits, ec.depth, ec.gates
     row.depth_mean = ec.searches > 0 and ec.depth_sum / ec.searches or 0
     row.gates_mean = ec.searches > 0 and ec.gates_sum / ec.searches or 0
@@ -186,14 +221,21 @@ function M.train(opts)
     total.gates = math.max(total.gates, ec.gates)
     history[#history + 1] = row
     if verbose then
-      io.write(string.format("epoch %3d  train %.4f (ce %.4f, acc %.3f)%s  accepted %d  queries %d  %.2fs\n",
+      qnn.progress.write(string.format("epoch %3d  train %.4f (ce %.4f, acc %.3f)%s  accepted %d  queries %d  %.2fs\n",
         epoch, lw, ce, acc,
         test and string.format("  test ce %.4f acc %.3f", row.test_ce, row.test_acc) or "",
         row.accepted, row.queries, row.wall))
       io.flush()
     end
+    bar:update(epoch)
     if interrupted then break end
     if opts.on_epoch and opts.on_epoch(row) == false then break end
+  end
+  do
+    local last = history[#history]
+    bar:finish(string.format("%d epochs, train acc %.3f%s%s", last.epoch, last.train_acc,
+      last.test_acc and string.format(", test acc %.3f", last.test_acc) or "",
+      interrupted and " (interrupted)" or ""))
   end
   total.wall = qnn.clock() - t0
   total.depth_mean = total.searches > 0 and total.depth_sum / total.searches or 0

@@ -153,11 +153,17 @@ function M.run(opts)
   local rng = qnn.rng(seed * 7919 + 17)
   local t0, c0 = qnn.clock(), os.clock()
   local hist = { loss = {}, train_acc = {} }
-  for e = 1, epochs do
-    qnn.check_interrupt()
-    local l, acc = opt:epoch(net, tr.X, tr.y, { batch = opts.batch or 64, rng = rng })
-    hist.loss[e], hist.train_acc[e] = l, acc
-    if opts.on_epoch then opts.on_epoch(e, l, acc, net) end
+  do
+    local bar <close> = qnn.progress.run{ label = "nq " .. tostring(opts.preset or "run"), total = epochs,
+                                          unit = "epoch", quiet = opts.progress == false }
+    for e = 1, epochs do
+      qnn.check_interrupt()
+      local l, acc = opt:epoch(net, tr.X, tr.y, { batch = opts.batch or 64, rng = rng })
+      hist.loss[e], hist.train_acc[e] = l, acc
+      bar:update(e)
+      if opts.on_epoch then opts.on_epoch(e, l, acc, net) end
+    end
+    bar:finish(string.format("%d epochs, loss %.4f, train acc %.3f", epochs, hist.loss[epochs], hist.train_acc[epochs]))
   end
   local train_time = qnn.clock() - t0
   local vote, first = qnn.nn.predict_shots(net, va.X, { shots = shots, seed = seed + 1000, first = true })
@@ -182,7 +188,8 @@ doc(M.run, "qnn.nq.run",
   "qnn.nq.run{preset= | a=, g=, train=, val=, epochs=10, seed=1, lr=0.01, momentum=0.9, batch=64, " ..
   "shots=15, register=\"shared\", rule=\"exact\", sizes=, mean_field=true, train_eval=true, on_epoch=fn, " ..
   "precision=\"double\"} -> result, net",
-  "train/val: Datasets (X, y). Trains the paper's network with SGD (cross-entropy) and evaluates.\n" ..
+  "train/val: Datasets (X, y). Trains the paper's network with SGD (cross-entropy) and evaluates; " ..
+  "on_epoch(e, loss, train_acc, net) after every epoch (numbers, no table); progress=false: no bar.\n" ..
   "Returns {val_err1 (single shot), val_err_vote (shots-vote), val_err_mean (mean-field), train_err1, " ..
   "train_err_vote, loss={per epoch}, train_acc={...}, time=, cpu=, ...} and the trained Net.")
 

