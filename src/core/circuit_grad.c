@@ -177,7 +177,11 @@ static inline size_t ins0v(size_t i, int p) {
     return sum;
 
 typedef long long v4i __attribute__((vector_size(32)));
+#if defined(__clang__)
+#define SWAP4(v) __builtin_shufflevector((v), (v), 1, 0, 3, 2)
+#else
 #define SWAP4(v) __builtin_shuffle((v), (v4i){1, 0, 3, 2})
+#endif
 
 /* Im conj(l) p per complex lane pair = l_r p_i - l_i p_r = (l .* swap(p)) . (1, -1, 1, -1) */
 GRAD_MULTIVERSION static double fused_diag4(qnn_state *psi, qnn_state *lam, int q, const double *Ui, int which) {

@@ -131,6 +131,11 @@ static int build_state(const qnn_qlayer_spec *s, qlayer **out, qnn_error *err) {
     if (s->nweights < 0 || (s->nweights > 0 && !s->weights) ||
         (!s->amplitude && !s->inputs) || !s->outputs)
         return qnn_error_set(err, QNN_EINVAL, "quantum layer: bad spec");
+    if (s->noise && (s->noise->readout != 0.0 || s->noise->native))
+        return qnn_error_set(err, QNN_EINVAL,
+                             "quantum layer: noise fields 'readout' and 'native' are not available "
+                             "(the layer applies the channels after every gate of its circuit and "
+                             "differentiates them by parameter shift)");
     int noisy = s->noise && !qnn_noise_is_zero(s->noise);
     if (noisy) {
         int st = qnn_noise_check(s->noise, err);
@@ -1050,6 +1055,7 @@ int qnn_net_add_qlayer_text(qnn_net *net, const char *text, qnn_error *err) {
     uint64_t seed = suint(&s);
     word(&s, "noise");
     qnn_noise nz;
+    memset(&nz, 0, sizeof nz);
     nz.p1 = sdbl(&s);
     nz.p2 = sdbl(&s);
     nz.amp_damp = sdbl(&s);

@@ -122,7 +122,9 @@ static void fd_check(const qnn_noise *noise) {
 TEST(fd_pure) { fd_check(NULL); }
 
 TEST(fd_noisy) {
-    qnn_noise nz = {0.02, 0.05, 0.03, 0.01, 0.0, 0.02};
+    qnn_noise nz;
+    memset(&nz, 0, sizeof nz);
+    nz.p1 = 0.02, nz.p2 = 0.05, nz.amp_damp = 0.03, nz.phase_damp = 0.01, nz.phase_flip = 0.02;
     fd_check(&nz);
 }
 
