@@ -15,6 +15,9 @@
 #define QNN_CKPT_NET_MAGIC "QNN-NET"   /* 8 bytes with the terminating NUL */
 #define QNN_CKPT_OPT_MAGIC "QNN-OPT"
 #define QNN_CKPT_VERSION 1u
+/* Net files holding a quantum layer are version 2: after the rng state, per layer a u64 length
+ * and that many bytes of text description (0 for other layers; qnn_qlayer_describe). */
+#define QNN_CKPT_NET_VERSION_MAX 2u
 
 typedef struct qnn_ckpt_layer {
     char name[64];
@@ -22,6 +25,7 @@ typedef struct qnn_ckpt_layer {
     size_t in, out, nparams;
     int has_bias;
     double fparam[4];
+    char *config; /* version 2: layer description (quantum layers), NULL otherwise; owned */
 } qnn_ckpt_layer;
 
 typedef struct qnn_ckpt_net {

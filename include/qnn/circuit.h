@@ -295,6 +295,14 @@ int qnn_circuit_vjp(const qnn_circuit *c, const double *dprobs, const struct qnn
  * changed; two work state vectors are allocated. */
 int qnn_circuit_vjp_from(const qnn_circuit *c, const double *dprobs, const struct qnn_state *final,
                          double *grad, qnn_error *err);
+/* The adjoint backward sweep on caller-owned vectors: psi = the circuit's output state (for its
+ * current parameter values), lam = A psi for a Hermitian A (e.g. a weighted sum of observables
+ * plus diag(dprobs)); both are work vectors and are changed. grad[nparams] is overwritten with
+ * d<psi|A|psi>/dparams (each transition element counted once: the factor 2 is included).
+ * undo_all = 1: every gate is undone, so on return lam = U^dagger A psi_N (the gradient with
+ * respect to a real input state is 2 Re lam) and psi = the input state. */
+int qnn_circuit_adjoint(const qnn_circuit *c, struct qnn_state *psi, struct qnn_state *lam,
+                        double *grad, int undo_all, qnn_error *err);
 /* Parameter-shift rule (two-term for gates whose generator has eigenvalues +-1/2 or {0,1}:
  * rx ry rz phase u3 rxx ryy rzz rzy cphase; four-term rule for crx cry crz). */
 int qnn_circuit_gradient_shift(const qnn_circuit *c, const qnn_pauli_term *terms, int nterms,

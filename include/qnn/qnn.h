@@ -20,6 +20,7 @@ extern "C" {
 #include "qnn/lstm.h"
 #include "qnn/nn.h"
 #include "qnn/optim.h"
+#include "qnn/qlayer.h"
 #include "qnn/qt.h"
 #include "qnn/qubit_act.h"
 #include "qnn/rng.h"

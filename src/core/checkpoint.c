@@ -2,6 +2,7 @@
  * doubles are little-endian; doubles are IEEE-754 binary64. */
 #include "qnn/checkpoint.h"
 #include "qnn/fileio.h"
+#include "qnn/qlayer.h"
 
 #include <errno.h>
 #include <math.h>
@@ -59,14 +60,16 @@ static void wb_f64(wbuf *b, double d) {
     wb_u64(b, v);
 }
 
-static void wb_header(wbuf *b, const char *magic) {
+static void wb_header_v(wbuf *b, const char *magic, uint32_t version) {
     char m[8] = {0};
     memcpy(m, magic, strlen(magic) < 7 ? strlen(magic) : 7);
     wb_put(b, m, 8);
-    wb_u32(b, QNN_CKPT_VERSION);
+    wb_u32(b, version);
     wb_u32(b, 0);
     wb_u64(b, 0); /* total length, patched in finish */
 }
+
+static void wb_header(wbuf *b, const char *magic) { wb_header_v(b, magic, QNN_CKPT_VERSION); }
 
 /* patch the length, append CRC32, write atomically (qnn/fileio.h) */
 static int wb_finish(wbuf *b, const char *path, qnn_error *err) {
@@ -129,7 +132,7 @@ static double rb_f64(rbuf *r) {
 /* Reads the whole file, checks magic/version/length/CRC. On success *data (malloc'ed) holds
  * the payload bytes [0, len - 4) and r is positioned after the header. */
 static int read_checked(const char *path, const char *magic, const char *what, unsigned char **data,
-                        rbuf *r, qnn_error *err) {
+                        rbuf *r, uint32_t maxver, uint32_t *ver, qnn_error *err) {
     *data = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return qnn_error_set(err, QNN_EIO, "cannot open %s: %s", path, strerror(errno));
@@ -175,12 +178,17 @@ static int read_checked(const char *path, const char *magic, const char *what, u
     uint32_t version = rb_u32(&rr);
     (void)rb_u32(&rr); /* flags */
     uint64_t total = rb_u64(&rr);
-    if (version != QNN_CKPT_VERSION) {
+    if (version < 1 || version > maxver) {
         free(buf);
+        if (maxver > 1)
+            return qnn_error_set(err, QNN_EFORMAT,
+                                 "%s: unsupported %s checkpoint version %u (this build reads "
+                                 "versions 1 to %u)", path, what, version, maxver);
         return qnn_error_set(err, QNN_EFORMAT,
                              "%s: unsupported %s checkpoint version %u (this build reads version %u)",
                              path, what, version, QNN_CKPT_VERSION);
     }
+    if (ver) *ver = version;
     if (total > len) {
         free(buf);
         return qnn_error_set(err, QNN_EFORMAT, "%s: truncated %s checkpoint (%zu of %llu bytes)",
@@ -220,8 +228,23 @@ static int read_checked(const char *path, const char *magic, const char *what, u
 /* ---------------- nets ---------------- */
 int qnn_ckpt_save_net(const qnn_net *net, const char *path, qnn_error *err) {
     if (!net->built) return qnn_error_set(err, QNN_ESTATE, "net is not built");
+    /* layers that need more than fparam to be rebuilt (quantum layers: their circuit) store a
+     * text description; files with one are version 2 */
+    char **cfg = (char **)calloc(net->nlayers ? net->nlayers : 1, sizeof(char *));
+    if (!cfg) return qnn_error_set(err, QNN_ENOMEM, "out of memory");
+    int any = 0;
+    for (size_t k = 0; k < net->nlayers; k++)
+        if (qnn_qlayer_is(&net->layers[k])) {
+            int st = qnn_qlayer_describe(&net->layers[k], &cfg[k], err);
+            if (st) {
+                for (size_t j = 0; j < k; j++) free(cfg[j]);
+                free(cfg);
+                return st;
+            }
+            any = 1;
+        }
     wbuf b = {NULL, 0, 0, 0};
-    wb_header(&b, QNN_CKPT_NET_MAGIC);
+    wb_header_v(&b, QNN_CKPT_NET_MAGIC, any ? QNN_CKPT_NET_VERSION_MAX : QNN_CKPT_VERSION);
     wb_u64(&b, net->nlayers);
     for (size_t k = 0; k < net->nlayers; k++) {
         const qnn_layer *l = &net->layers[k];
@@ -239,6 +262,14 @@ int qnn_ckpt_save_net(const qnn_net *net, const char *path, qnn_error *err) {
     wb_u64(&b, net->nparams);
     for (size_t k = 0; k < net->nparams; k++) wb_f64(&b, net->params[k]);
     for (int q = 0; q < 4; q++) wb_u64(&b, net->rng.s[q]);
+    if (any)
+        for (size_t k = 0; k < net->nlayers; k++) {
+            size_t len = cfg[k] ? strlen(cfg[k]) : 0;
+            wb_u64(&b, len);
+            if (len) wb_put(&b, cfg[k], len);
+        }
+    for (size_t k = 0; k < net->nlayers; k++) free(cfg[k]);
+    free(cfg);
     int rc = wb_finish(&b, path, err);
     free(b.p);
     return rc;
@@ -246,6 +277,8 @@ int qnn_ckpt_save_net(const qnn_net *net, const char *path, qnn_error *err) {
 
 void qnn_ckpt_net_free(qnn_ckpt_net *c) {
     if (!c) return;
+    if (c->layers)
+        for (size_t k = 0; k < c->nlayers; k++) free(c->layers[k].config);
     free(c->layers);
     free(c->params);
     memset(c, 0, sizeof *c);
@@ -255,7 +288,9 @@ int qnn_ckpt_read_net(const char *path, qnn_ckpt_net *out, qnn_error *err) {
     memset(out, 0, sizeof *out);
     unsigned char *data;
     rbuf r;
-    int rc = read_checked(path, QNN_CKPT_NET_MAGIC, "net", &data, &r, err);
+    uint32_t version = 1;
+    int rc = read_checked(path, QNN_CKPT_NET_MAGIC, "net", &data, &r, QNN_CKPT_NET_VERSION_MAX,
+                          &version, err);
     if (rc) return rc;
     qnn_ckpt_net c;
     memset(&c, 0, sizeof c);
@@ -308,6 +343,25 @@ int qnn_ckpt_read_net(const char *path, qnn_ckpt_net *out, qnn_error *err) {
     }
     for (size_t k = 0; k < c.nparams; k++) c.params[k] = rb_f64(&r);
     for (int q = 0; q < 4; q++) c.rng[q] = rb_u64(&r);
+    if (version >= 2)
+        for (size_t k = 0; k < c.nlayers && !r.bad; k++) {
+            uint64_t len = rb_u64(&r);
+            if (len == 0) continue;
+            if (len > r.n - r.off || !rb_need(&r, (size_t)len)) {
+                r.bad = 1;
+                break;
+            }
+            char *t = (char *)malloc((size_t)len + 1);
+            if (!t) {
+                free(data);
+                qnn_ckpt_net_free(&c);
+                return qnn_error_set(err, QNN_ENOMEM, "out of memory");
+            }
+            memcpy(t, r.p + r.off, (size_t)len);
+            t[len] = 0;
+            r.off += (size_t)len;
+            c.layers[k].config = t;
+        }
     if (r.bad || r.off != r.n) {
         free(data);
         qnn_ckpt_net_free(&c);
@@ -330,6 +384,14 @@ int qnn_ckpt_load_net(const char *path, qnn_net **out, qnn_error *err) {
         int kind = -1;
         const qnn_layer_vtable *vt = qnn_layer_builtin(l->name, &kind);
         int r2;
+        if (!vt && l->config && strcmp(l->name, "quantum") == 0) {
+            r2 = qnn_net_add_qlayer_text(n, l->config, err);
+            if (r2 < 0) rc = -r2;
+            else if (n->layers[k].nparams != l->nparams || n->layers[k].out != l->out)
+                rc = qnn_error_set(err, QNN_EFORMAT, "%s: layer %zu does not match its shape", path, k + 1);
+            if (rc) break;
+            continue;
+        }
         if (!vt) {
             rc = qnn_error_set(err, QNN_ENOTFOUND, "%s: unknown layer type '%s'", path, l->name);
             break;
@@ -385,7 +447,7 @@ int qnn_ckpt_save_optim(const qnn_optim *o, const char *path, qnn_error *err) {
 int qnn_ckpt_load_optim(const char *path, qnn_optim *out, qnn_error *err) {
     unsigned char *data;
     rbuf r;
-    int rc = read_checked(path, QNN_CKPT_OPT_MAGIC, "optimizer", &data, &r, err);
+    int rc = read_checked(path, QNN_CKPT_OPT_MAGIC, "optimizer", &data, &r, QNN_CKPT_VERSION, NULL, err);
     if (rc) return rc;
     qnn_optim o;
     memset(&o, 0, sizeof o);

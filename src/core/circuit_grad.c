@@ -454,6 +454,25 @@ static int backward_gates(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, 
     return QNN_OK;
 }
 
+/* The adjoint sweep on caller-owned vectors (qnn.nn.quantum layers), gate by gate. */
+int qnn_circuit_adjoint(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, double *grad,
+                        int undo_all, qnn_error *err) {
+    if (!psi || !lam || !psi->amp || !lam->amp || psi->n != c->n || lam->n != c->n)
+        return qnn_error_set(err, QNN_EINVAL, "adjoint: states must have %d qubits", c->n);
+    if (!qnn_circuit_is_unitary(c))
+        return qnn_error_set(err, QNN_EINVAL, "adjoint: the circuit has measurement, reset or "
+                             "classical conditions; it has no adjoint gradient");
+    for (int i = 0; i < c->np; i++) grad[i] = 0.0;
+    for (size_t k = c->nops; k-- > 0;) {
+        const qnn_op *op = &c->ops[k];
+        int undo = k > 0 || undo_all;
+        if (!undo && !has_param(op)) break;
+        int st = backward_op(c, k, psi, lam, grad, undo, err);
+        if (st) return st;
+    }
+    return QNN_OK;
+}
+
 /* C = [[a, c], [d, b]] (C_uv = sum over pairs of conj(lam_u) psi_v) of a 1-qubit block's output,
  * then psi <- Ui psi, lam <- Ui lam in the same pass (Ui = the block's inverse). */
 #define SWAPH4(v) ((v4d){(v)[2], (v)[3], (v)[0], (v)[1]})

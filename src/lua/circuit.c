@@ -35,7 +35,7 @@ static qnn_circuit *check_c(lua_State *L, int arg) { return check_lc(L, arg)->c;
 
 /* Creates a userdata first (so a Lua memory error cannot leak the circuit), then the circuit. */
 static lcirc *push_empty(lua_State *L) {
-    lcirc *lc = (lcirc *)lua_newuserdatauv(L, sizeof *lc, 0);
+    lcirc *lc = (lcirc *)lua_newuserdatauv(L, sizeof *lc, 1); /* uv 1: last gradient table */
     memset(lc, 0, sizeof *lc);
     luaL_setmetatable(L, CIRC_T);
     return lc;
@@ -84,7 +84,121 @@ static int check_qubit_list(lua_State *L, qnn_circuit *c, int arg, const char *n
     return (int)len;
 }
 
-/* number | "name" | {"name", scale [, offset]} */
+/* Affine parameter expressions: "2*theta", "theta/2", "-theta + 0.5", "pi/2*theta - 1" (the
+ * form the drawing prints). Grammar: expr = term {(+|-) term}; term = factor {(*|/) factor};
+ * factor = [+|-] (number | pi | name); every term holds at most one name (divisions only by
+ * constants) and the expression at most one distinct name. Returns 1 and fills name (start,
+ * length), scale, offset; 0 if the text is not such an expression. */
+typedef struct aparse {
+    const char *p;
+    const char *name;
+    size_t nlen;
+    int bad;
+} aparse;
+
+static void ap_ws(aparse *a) {
+    while (*a->p == ' ' || *a->p == '\t') a->p++;
+}
+
+static int ap_identchar(char ch, int first) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
+           (!first && ((ch >= '0' && ch <= '9') || ch == '.'));
+}
+
+/* factor: sets *coef and *has_name */
+static void ap_factor(aparse *a, double *coef, int *has_name) {
+    ap_ws(a);
+    double sign = 1.0;
+    while (*a->p == '+' || *a->p == '-') {
+        if (*a->p == '-') sign = -sign;
+        a->p++;
+        ap_ws(a);
+    }
+    *has_name = 0;
+    if ((*a->p >= '0' && *a->p <= '9') || *a->p == '.') {
+        char *e;
+        double v = strtod(a->p, &e);
+        if (e == a->p || !isfinite(v)) {
+            a->bad = 1;
+            return;
+        }
+        a->p = e;
+        *coef = sign * v;
+        return;
+    }
+    if (ap_identchar(*a->p, 1)) {
+        const char *s = a->p;
+        while (ap_identchar(*a->p, 0)) a->p++;
+        size_t len = (size_t)(a->p - s);
+        if (len == 2 && strncmp(s, "pi", 2) == 0) {
+            *coef = sign * 3.14159265358979323846;
+            return;
+        }
+        if (a->name && (a->nlen != len || strncmp(a->name, s, len) != 0)) {
+            a->bad = 1; /* a second parameter */
+            return;
+        }
+        a->name = s;
+        a->nlen = len;
+        *coef = sign;
+        *has_name = 1;
+        return;
+    }
+    a->bad = 1;
+}
+
+static int parse_affine(const char *text, const char **name, size_t *nlen, double *scale,
+                        double *offset) {
+    aparse a = {text, NULL, 0, 0};
+    double sc = 0.0, off = 0.0, tsign = 1.0;
+    for (;;) {
+        double coef, f;
+        int hn, nm;
+        ap_factor(&a, &coef, &hn);
+        if (a.bad) return 0;
+        nm = hn;
+        ap_ws(&a);
+        while (*a.p == '*' || *a.p == '/') {
+            char op = *a.p++;
+            ap_factor(&a, &f, &hn);
+            if (a.bad) return 0;
+            if (op == '/') {
+                if (hn || f == 0.0) return 0; /* not affine */
+                coef /= f;
+            } else {
+                if (hn && nm) return 0; /* name * name */
+                nm |= hn;
+                coef *= f;
+            }
+            ap_ws(&a);
+        }
+        if (nm) sc += tsign * coef;
+        else off += tsign * coef;
+        if (*a.p == '+' || *a.p == '-') {
+            tsign = *a.p == '-' ? -1.0 : 1.0;
+            a.p++;
+            continue;
+        }
+        break;
+    }
+    if (*a.p != 0 || !a.name || !isfinite(sc) || !isfinite(off)) return 0;
+    *name = a.name;
+    *nlen = a.nlen;
+    *scale = sc;
+    *offset = off;
+    return 1;
+}
+
+static int plain_name(const char *s) {
+    if (!ap_identchar(*s, 1)) return 0;
+    for (; *s; s++)
+        if (!ap_identchar(*s, 0) && !(*s >= '0' && *s <= '9') && *s != '[' && *s != ']' &&
+            *s != ':' && *s != '@' && *s != '#')
+            return 0;
+    return 1;
+}
+
+/* number | "name" | "affine expression" | {"name", scale [, offset]} */
 static qnn_angle check_angle(lua_State *L, qnn_circuit *c, int arg, const char *argname) {
     int t = lua_type(L, arg);
     if (t == LUA_TNUMBER) return qnn_angle_const(qnn_lua_checkfinite(L, arg, argname));
@@ -95,6 +209,25 @@ static qnn_angle check_angle(lua_State *L, qnn_circuit *c, int arg, const char *
         const char *name = lua_tolstring(L, arg, &len);
         if (len == 0 || len > 200 || strlen(name) != len)
             qnn_lua_argerror(L, arg, argname, "parameter name must be 1 to 200 characters");
+        if (!plain_name(name)) {
+            const char *nm = NULL;
+            size_t nl = 0;
+            double scale = 1.0, offset = 0.0;
+            if (!parse_affine(name, &nm, &nl, &scale, &offset))
+                qnn_lua_argerror(L, arg, argname,
+                                 "\"%s\" is neither a parameter name (a letter or _ followed by "
+                                 "letters, digits, _ . [ ] : @ #) nor an affine expression in one "
+                                 "parameter such as \"2*theta\", \"theta/2 + 0.5\" or "
+                                 "\"pi/2*theta\"", name);
+            char buf[201];
+            memcpy(buf, nm, nl);
+            buf[nl] = 0;
+            int idx = qnn_circuit_param(c, buf, &err);
+            if (idx < 0) fail(L, QNN_ENOMEM, &err, argname);
+            qnn_angle a = qnn_angle_param(idx, scale);
+            a.offset = offset;
+            return a;
+        }
         int idx = qnn_circuit_param(c, name, &err);
         if (idx < 0) fail(L, QNN_ENOMEM, &err, argname);
         return qnn_angle_param(idx, 1.0);
@@ -851,6 +984,8 @@ static void push_grad(lua_State *L, qnn_circuit *c, const double *g) {
     }
 }
 
+static void keep_grads(lua_State *L);
+
 static int gradient_common(lua_State *L, int shift) {
     qnn_circuit *c = check_c(L, 1);
     lua_settop(L, 3);
@@ -867,10 +1002,49 @@ static int gradient_common(lua_State *L, int shift) {
     fail(L, st, &err, shift ? "gradient_shift" : "gradient");
     lua_pushnumber(L, v);
     push_grad(L, c, g);
+    keep_grads(L);
     return 2;
 }
 
 static int l_gradient(lua_State *L) { return gradient_common(L, 0); }
+
+/* remembers the grads table on top of the stack as the circuit's gradient (Circuit:grads) */
+static void keep_grads(lua_State *L) {
+    lua_createtable(L, 0, 8);
+    lua_pushnil(L);
+    while (lua_next(L, -3)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+    lua_setiuservalue(L, 1, 1);
+}
+
+static int l_grads(lua_State *L) {
+    qnn_circuit *c = check_c(L, 1);
+    int np = qnn_circuit_nparams(c);
+    int has = lua_getiuservalue(L, 1, 1) == LUA_TTABLE;
+    lua_createtable(L, 0, np);
+    for (int i = 0; i < np; i++) {
+        double v = 0.0;
+        if (has) {
+            lua_getfield(L, -2, qnn_circuit_param_name(c, i));
+            v = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 0.0;
+            lua_pop(L, 1);
+        }
+        lua_pushnumber(L, v);
+        lua_setfield(L, -2, qnn_circuit_param_name(c, i));
+    }
+    return 1;
+}
+
+static int l_zero_grad(lua_State *L) {
+    check_c(L, 1);
+    lua_pushnil(L);
+    lua_setiuservalue(L, 1, 1);
+    lua_settop(L, 1);
+    return 1;
+}
 static int l_gradient_shift(lua_State *L) { return gradient_common(L, 1); }
 
 static int l_expect(lua_State *L) {
@@ -905,6 +1079,7 @@ static int l_vjp(lua_State *L) {
     qnn_error_clear(&err);
     fail(L, qnn_circuit_vjp(c, dp, in, probs->data, g, &err), &err, "vjp");
     push_grad(L, c, (const double *)lua_touserdata(L, gi));
+    keep_grads(L);
     lua_pushvalue(L, pi);
     return 2;
 }
@@ -1235,7 +1410,9 @@ static int l_close(lua_State *L) {
 #define Q1DOC "q: qubit index in [0, n-1].\nReturns the circuit (chainable)."
 #define ADOC                                                                                    \
     "angle: a finite number, a parameter name (string; trainable, starts at 0, may be shared "  \
-    "by several gates) or {name, scale [, offset]} (angle = offset + scale * value)."
+    "by several gates), an affine expression in one parameter as the drawing prints it "        \
+    "(\"2*theta\", \"theta/2+0.5\", \"pi/2*theta\"; anything else is refused), or "                  \
+    "{name, scale [, offset]} (angle = offset + scale * value)."
 #define R1DOC "q: qubit index in [0, n-1]; " ADOC "\nReturns the circuit (chainable)."
 #define Q2DOC "a, b: distinct qubit indices in [0, n-1].\nReturns the circuit (chainable)."
 #define R2DOC "a, b: distinct qubit indices in [0, n-1]; " ADOC "\nReturns the circuit (chainable)."
@@ -1283,6 +1460,12 @@ static const qnn_lua_reg methods[] = {
      "e^{i phases[x]} on every basis state (a phase oracle); returns the circuit."},
     {"params", l_params, "Circuit:params() -> table",
      "Returns a table parameter name -> current value (new parameters start at 0)."},
+    {"grads", l_grads, "Circuit:grads() -> table",
+     "Returns a table parameter name -> gradient from the last gradient / gradient_shift / vjp "
+     "call (0 for parameters it did not cover or after zero_grad). With Circuit:params() this "
+     "is the parameter protocol the optimizers step: opt:step(c)."},
+    {"zero_grad", l_zero_grad, "Circuit:zero_grad() -> Circuit",
+     "Forgets the stored gradient (grads() returns zeros)."},
     {"param_names", l_param_names, "Circuit:param_names() -> table",
      "Returns the parameter names in order of first use."},
     {"set", l_set, "Circuit:set(name, value) | Circuit:set{name = value, ...} -> Circuit",

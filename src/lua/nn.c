@@ -6,6 +6,7 @@
 
 #include "qnn/checkpoint.h"
 #include "qnn/nn.h"
+#include "qnn/qlayer.h"
 #include "qnn_lua.h"
 
 #define NET_T "qnn.Net"
@@ -520,6 +521,13 @@ static int push_flat_view(lua_State *L, int which) {
 static int m_params(lua_State *L) { return push_flat_view(L, 0); }
 static int m_grads(lua_State *L) { return push_flat_view(L, 1); }
 
+static int m_zero_grad(lua_State *L) {
+    qnn_net *n = lnet_check(L, 1)->net;
+    if (n->nparams) memset(n->grads, 0, n->nparams * sizeof(double));
+    lua_settop(L, 1);
+    return 1;
+}
+
 static size_t check_param_layer(lua_State *L, int arg, qnn_net *n) {
     size_t np = qnn_net_num_param_layers(n);
     if (np == 0) luaL_error(L, "net has no parameterised layers");
@@ -772,6 +780,10 @@ static int l_load(lua_State *L) {
         } else if (vt) {
             rc = qnn_net_add_activation(u->net, kind, cl->in, &err);
             if (rc < 0) check(L, -rc, &err, "qnn.nn.load");
+        } else if (cl->config && strcmp(cl->name, "quantum") == 0) {
+            /* quantum layer: rebuilt from its stored description (circuit, roles, outputs) */
+            rc = qnn_net_add_qlayer_text(u->net, cl->config, &err);
+            if (rc < 0) check(L, -rc, &err, "qnn.nn.load");
         } else {
             /* custom layer: qnn.nn.layer_loaders[name](in, out, nparams, fparam) -> spec */
             lua_getfield(L, LUA_REGISTRYINDEX, "qnn.nn.loaders");
@@ -826,7 +838,15 @@ static int mm_tostring(lua_State *L) {
             snprintf(line, sizeof line, "\n  %zu: dense %zu -> %zu%s%s, %zu params", k + 1, l->in,
                      l->out, l->has_bias ? " (bias)" : " (no bias)",
                      qnn_layer_dense_is_single(l) ? " single" : "", l->nparams);
-        else if (l->nparams)
+        else if (qnn_qlayer_is(l)) {
+            const qnn_circuit *qc = qnn_qlayer_circuit(l);
+            snprintf(line, sizeof line,
+                     "\n  %zu: quantum %zu -> %zu, %d qubits, depth %d, %d gates, %zu weights%s%s",
+                     k + 1, l->in, l->out, qnn_circuit_nqubits(qc), qnn_circuit_depth(qc),
+                     (int)qnn_circuit_ngates(qc), l->nparams,
+                     qnn_qlayer_is_amplitude(l) ? ", amplitude encoding" : "",
+                     qnn_qlayer_is_noisy(l) ? ", noisy" : "");
+        } else if (l->nparams)
             snprintf(line, sizeof line, "\n  %zu: %s %zu -> %zu, %zu params", k + 1, l->vt->name,
                      l->in, l->out, l->nparams);
         else
@@ -874,6 +894,9 @@ static const qnn_lua_reg methods[] = {
      "output j) then bias (out)."},
     {"grads", m_grads, "Net:grads() -> Tensor view",
      "Returns the flat gradient buffer (same layout as params) filled by backward."},
+    {"zero_grad", m_zero_grad, "Net:zero_grad() -> Net",
+     "Sets every gradient to 0 (the parameter protocol params() / grads() / zero_grad() that "
+     "optimizers speak; Net:backward zeroes them itself)."},
     {"layer_params", m_layer_params, "Net:layer_params(k [, grads=false]) -> W [, b]",
      "k: index among PARAMETERISED layers (1 = first dense), in [1, #param layers]; grads: true "
      "for gradient views.\nFor dense layers returns W as an in x out view and the bias as a "

@@ -156,15 +156,227 @@ static lopt *recheck_after_lr(lua_State *L, qnn_net **net, int ndata) {
     return u;
 }
 
-static int m_step(lua_State *L) {
-    lopt *u = lopt_check(L, 1);
-    qnn_net *net = qnn_lua_checknet(L, 2);
-    double lr = current_lr(L, 1, u);
-    u = recheck_after_lr(L, &net, 0);
+/* ---------------- the parameter protocol ----------------
+ * Optimizer:step(obj) with obj a Net (fast path over its flat buffers), or any object with
+ * params() / grads() methods (Circuit, QuantumTrain, ...); Optimizer:step(params, grads) with
+ * two Lua tables of the same keys holding Tensors (same numel) or numbers. Keys are visited in
+ * a fixed order (integer keys ascending, then string keys sorted), values flattened in that
+ * order (Tensors row by row). Updated numbers are written back into the params table; when obj
+ * gave a table of numbers (Circuit:params()), obj:set(params) stores them. Nothing is updated
+ * when a gradient is missing, has the wrong shape or is not finite. */
+static int key_less(lua_State *L, int a, int b) {
+    int ta = lua_type(L, a), tb = lua_type(L, b);
+    if (ta != tb) return ta == LUA_TNUMBER;
+    if (ta == LUA_TNUMBER) return lua_compare(L, a, b, LUA_OPLT);
+    return lua_compare(L, a, b, LUA_OPLT);
+}
+
+/* pushes a sequence of the keys of table t in the fixed order */
+static void sorted_keys(lua_State *L, int t) {
+    t = lua_absindex(L, t);
+    lua_newtable(L);
+    int ks = lua_gettop(L);
+    int n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        int kt = lua_type(L, -1);
+        if (kt != LUA_TNUMBER && kt != LUA_TSTRING)
+            luaL_error(L, "Optimizer:step: params keys must be numbers or strings");
+        /* insertion sort (parameter tables are small) */
+        int pos = ++n;
+        while (pos > 1) {
+            lua_rawgeti(L, ks, pos - 1);
+            int less = key_less(L, -2, -1);
+            if (!less) {
+                lua_pop(L, 1);
+                break;
+            }
+            lua_rawseti(L, ks, pos);
+            pos--;
+        }
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, ks, pos);
+    }
+}
+
+static const char *keystr(lua_State *L, int k) {
+    if (lua_type(L, k) == LUA_TNUMBER) return lua_pushfstring(L, "[%d]", (int)lua_tointeger(L, k));
+    return lua_pushfstring(L, "['%s']", lua_tostring(L, k));
+}
+
+/* steps params table P (index p) with grads table G (index g); returns 1 if numbers were
+ * written back into P */
+static int step_tables(lua_State *L, lopt *u, int p, int g, double lr) {
+    p = lua_absindex(L, p);
+    g = lua_absindex(L, g);
+    sorted_keys(L, p);
+    int ks = lua_gettop(L);
+    int nk = (int)lua_rawlen(L, ks);
+    /* grads must have exactly the same keys */
+    lua_pushnil(L);
+    while (lua_next(L, g)) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, p) == LUA_TNIL) {
+            const char *k = keystr(L, -2);
+            luaL_error(L, "Optimizer:step: grads%s has no matching params entry", k);
+        }
+        lua_pop(L, 1);
+    }
+    size_t total = 0;
+    int numbers = 0;
+    for (int i = 1; i <= nk; i++) {
+        lua_rawgeti(L, ks, i);
+        int k = lua_gettop(L);
+        lua_pushvalue(L, k);
+        lua_rawget(L, p);
+        lua_pushvalue(L, k);
+        lua_rawget(L, g);
+        qnn_tensor *tp = qnn_lua_testtensor(L, -2), *tg = qnn_lua_testtensor(L, -1);
+        if (lua_isnil(L, -1)) luaL_error(L, "Optimizer:step: grads%s is missing", keystr(L, k));
+        if (tp) {
+            if (!tg || qnn_tensor_numel(tg) != qnn_tensor_numel(tp))
+                luaL_error(L, "Optimizer:step: grads%s must be a Tensor of %d entries like "
+                              "params%s, got %s%s", keystr(L, k), (int)qnn_tensor_numel(tp),
+                           keystr(L, k), tg ? "a Tensor of " : luaL_typename(L, -1),
+                           tg ? lua_pushfstring(L, "%d entries", (int)qnn_tensor_numel(tg)) : "");
+            total += qnn_tensor_numel(tp);
+        } else if (lua_type(L, -2) == LUA_TNUMBER) {
+            if (lua_type(L, -1) != LUA_TNUMBER)
+                luaL_error(L, "Optimizer:step: grads%s must be a number like params%s, got %s",
+                           keystr(L, k), keystr(L, k), luaL_typename(L, -1));
+            total++;
+            numbers = 1;
+        } else {
+            luaL_error(L, "Optimizer:step: params%s must be a Tensor or a number, got %s",
+                       keystr(L, k), luaL_typename(L, -2));
+        }
+        lua_settop(L, k - 1);
+    }
+    double *P = (double *)lua_newuserdatauv(L, sizeof(double) * (total ? total : 1), 0);
+    double *G = (double *)lua_newuserdatauv(L, sizeof(double) * (total ? total : 1), 0);
+    size_t at = 0;
+    for (int i = 1; i <= nk; i++) {
+        lua_rawgeti(L, ks, i);
+        int k = lua_gettop(L);
+        lua_pushvalue(L, k);
+        lua_rawget(L, p);
+        lua_pushvalue(L, k);
+        lua_rawget(L, g);
+        qnn_tensor *tp = qnn_lua_testtensor(L, -2), *tg = qnn_lua_testtensor(L, -1);
+        size_t start = at;
+        if (tp) {
+            size_t a2 = at;
+            for (size_t r = 0; r < tp->rows; r++)
+                for (size_t j = 0; j < tp->cols; j++) P[at++] = qnn_tensor_get(tp, r, j);
+            for (size_t r = 0; r < tg->rows; r++)
+                for (size_t j = 0; j < tg->cols; j++) G[a2++] = qnn_tensor_get(tg, r, j);
+        } else {
+            P[at] = lua_tonumber(L, -2);
+            G[at++] = lua_tonumber(L, -1);
+        }
+        for (size_t q = start; q < at; q++)
+            if (!isfinite(G[q]))
+                luaL_error(L, "Optimizer:step: grads%s entry %d is %s; nothing updated", keystr(L, k),
+                           (int)(q - start) + 1, isnan(G[q]) ? "NaN" : "infinite");
+        lua_settop(L, k - 1);
+    }
     qnn_error err;
     qnn_error_clear(&err);
-    qnn_lua_check_status(L, qnn_optim_step(&u->o, net->params, net->grads, net->nparams, lr, &err),
-                         &err, "Optimizer:step");
+    if (u->o.n && u->o.n != total)
+        luaL_error(L, "Optimizer:step: this optimizer has state for %d parameters, got %d (use a "
+                      "new optimizer or opt:reset())", (int)u->o.n, (int)total);
+    qnn_lua_check_status(L, qnn_optim_step(&u->o, P, G, total, lr, &err), &err, "Optimizer:step");
+    at = 0;
+    for (int i = 1; i <= nk; i++) {
+        lua_rawgeti(L, ks, i);
+        int k = lua_gettop(L);
+        lua_pushvalue(L, k);
+        lua_rawget(L, p);
+        qnn_tensor *tp = qnn_lua_testtensor(L, -1);
+        lua_pop(L, 1);
+        if (tp) {
+            for (size_t r = 0; r < tp->rows; r++)
+                for (size_t j = 0; j < tp->cols; j++) tp->data[r * tp->ld + j] = P[at++];
+        } else {
+            lua_pushvalue(L, k);
+            lua_pushnumber(L, P[at++]);
+            lua_rawset(L, p);
+        }
+        lua_settop(L, k - 1);
+    }
+    lua_settop(L, ks - 1);
+    return numbers;
+}
+
+/* calls obj:name() and leaves the result on the stack */
+static void call_method(lua_State *L, int obj, const char *name) {
+    obj = lua_absindex(L, obj);
+    if (lua_getfield(L, obj, name) != LUA_TFUNCTION) {
+        const char *tn = qnn_lua_typename(L, obj);
+        luaL_error(L, "Optimizer:step: %s has no %s() method (expected a Net, a Circuit, an "
+                      "object with params()/grads(), or a table of parameters with a grads table)",
+                   tn ? tn : luaL_typename(L, obj), name);
+    }
+    lua_pushvalue(L, obj);
+    lua_call(L, 1, 1);
+}
+
+static int m_step(lua_State *L) {
+    lopt *u = lopt_check(L, 1);
+    if (lua_isnoneornil(L, 2))
+        return qnn_lua_argerror(L, 2, "params", "must be a Net, a Circuit, an object with "
+                                "params()/grads(), or a table of Tensors/numbers");
+    const char *tn = qnn_lua_typename(L, 2);
+    if (tn && strcmp(tn, "Net") == 0) {
+        qnn_net *net = qnn_lua_checknet(L, 2);
+        double lr = current_lr(L, 1, u);
+        u = recheck_after_lr(L, &net, 0);
+        for (size_t k = 0; k < net->nparams; k++)
+            if (!isfinite(net->grads[k]))
+                return luaL_error(L, "Optimizer:step: gradient %d of the net is %s; nothing "
+                                     "updated", (int)k + 1, isnan(net->grads[k]) ? "NaN" : "infinite");
+        qnn_error err;
+        qnn_error_clear(&err);
+        qnn_lua_check_status(L, qnn_optim_step(&u->o, net->params, net->grads, net->nparams, lr, &err),
+                             &err, "Optimizer:step");
+        lua_pushnumber(L, lr);
+        return 1;
+    }
+    double lr = current_lr(L, 1, u);
+    u = lopt_check(L, 1); /* the learning-rate function may have closed it */
+    if (lua_istable(L, 2) && !lua_getmetatable(L, 2)) {
+        /* plain table of parameters with a grads table */
+        if (!lua_istable(L, 3))
+            return qnn_lua_argerror(L, 3, "grads", "must be a table with the keys of params, got %s",
+                                    luaL_typename(L, 3));
+        step_tables(L, u, 2, 3, lr);
+        lua_pushnumber(L, lr);
+        return 1;
+    }
+    lua_settop(L, 2);
+    /* protocol object: params() / grads() (Tensors, or tables of numbers keyed by name) */
+    call_method(L, 2, "params");
+    call_method(L, 2, "grads");
+    if (qnn_lua_testtensor(L, 3)) {
+        lua_newtable(L);
+        lua_pushvalue(L, 3);
+        lua_rawseti(L, -2, 1);
+        lua_replace(L, 3);
+        lua_newtable(L);
+        lua_pushvalue(L, 4);
+        lua_rawseti(L, -2, 1);
+        lua_replace(L, 4);
+    }
+    if (!lua_istable(L, 3) || !lua_istable(L, 4))
+        return luaL_error(L, "Optimizer:step: params()/grads() must return Tensors or tables");
+    if (step_tables(L, u, 3, 4, lr)) {
+        lua_getfield(L, 2, "set");
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 3);
+        lua_call(L, 2, 0);
+    }
     lua_pushnumber(L, lr);
     return 1;
 }
@@ -437,9 +649,14 @@ static int mm_gc(lua_State *L) {
 }
 
 static const qnn_lua_reg methods[] = {
-    {"step", m_step, "Optimizer:step(net) -> lr",
-     "net: a Net whose grads were filled by Net:backward.\nOne update of all parameters (C "
-     "loop over the flat buffer). Returns the learning rate used."},
+    {"step", m_step, "Optimizer:step(obj) | Optimizer:step(params, grads) -> lr",
+     "obj: a Net (grads filled by Net:backward; C loop over its flat buffer), a Circuit (grads "
+     "of its last gradient/vjp call; updated with Circuit:set) or any object with params() / "
+     "grads() (QuantumTrain, ...); params, grads: Lua tables with the same keys holding Tensors "
+     "(same number of entries) or numbers (new values are written back into params).\nOne "
+     "update; entries are visited in a fixed order (integer keys, then sorted string keys). "
+     "Missing, mis-shaped or non-finite gradients raise an error and nothing is updated. "
+     "Returns the learning rate used."},
     {"epoch", m_epoch,
      "Optimizer:epoch(net, X, y [, {batch=32, shuffle=true, seed=, rng=, loss=\"cross_entropy\", l2=0}]) -> loss, acc, steps",
      "X: N x in Tensor (N >= 1); y: labels 1..K (table/Tensor) or mse targets; batch >= 1.\n"

@@ -514,6 +514,16 @@ static int push_carrier_view(lua_State *L, int grads) {
 static int m_params(lua_State *L) { return push_carrier_view(L, 0); }
 static int m_grads(lua_State *L) { return push_carrier_view(L, 1); }
 
+static int m_zero_grad(lua_State *L) {
+    lqt *u = lqt_check(L, 1);
+    check_carrier(L, 1);
+    size_t n = qnn_qt_nparams(u->qt);
+    double *g = qnn_qt_grads(u->qt);
+    if (n && g) memset(g, 0, n * sizeof(double));
+    lua_settop(L, 1);
+    return 1;
+}
+
 static int m_trainable(lua_State *L) {
     lqt_check(L, 1);
     check_carrier(L, 1);
@@ -854,6 +864,9 @@ static const qnn_lua_reg methods[] = {
      "The trainable vector (flat 1-D view, writes go through): theta (depth*n shared angles, "
      "layer-major, qubit-minor) | structural weights (one per candidate; none with one "
      "candidate) | mapping parameters (per dense layer W (in x out) then b). See layout()."},
+    {"zero_grad", m_zero_grad, "QuantumTrain:zero_grad() -> QuantumTrain",
+     "Sets the trainable gradient to 0 (parameter protocol: params(), grads(), zero_grad(); "
+     "any optimizer steps a QuantumTrain with opt:step(qt))."},
     {"grads", m_grads, "QuantumTrain:grads() -> Tensor view",
      "Gradient of the trainable vector (same layout as params()), filled by backward()."},
     {"trainable", m_trainable, "QuantumTrain:trainable() -> Net",

@@ -524,4 +524,64 @@ return function(data, qnn)
     for i = 1, #ds.y do y[i] = ds.y[i] end
     return new(ds.X:copy(), y, ds.nclasses, ds.name, ds.class_names, "copy")
   end, "Dataset:copy() -> Dataset", "Returns a deep copy (X copied, labels copied).")
+
+  -- ---- synthetic 2-D sets (hybrid classifiers, decision-boundary plots) ----
+  local function synth_opts(fname, opts, extra)
+    opts = opts or {}
+    if type(opts) ~= "table" then fail(fname, "options must be a table", 3) end
+    for k in pairs(opts) do
+      if k ~= "n" and k ~= "noise" and k ~= "seed" and not (extra and extra[k]) then
+        fail(fname, "unknown option '" .. tostring(k) .. "'", 3)
+      end
+    end
+    local n = opts.n or 200
+    if not is_int(n) or n < 2 or n > 10000000 then fail(fname, "option 'n' must be an integer in [2, 1e7]", 3) end
+    local noise = opts.noise or 0.1
+    if type(noise) ~= "number" or noise ~= noise or noise < 0 or noise > 10 then fail(fname, "option 'noise' must be a number in [0, 10]", 3) end
+    local seed = opts.seed or 1
+    if not is_int(seed) then fail(fname, "option 'seed' must be an integer", 3) end
+    return n, noise, qnn.rng(seed), opts
+  end
+
+  function data.moons(opts)
+    local n, noise, rng = synth_opts("moons", opts)
+    local X, y = {}, {}
+    local n1 = n // 2
+    for i = 1, n do
+      local cls = i <= n1 and 1 or 2
+      local k = cls == 1 and (i - 1) or (i - n1 - 1)
+      local m = cls == 1 and n1 or (n - n1)
+      local t = math.pi * (m > 1 and k / (m - 1) or 0)
+      local a, b
+      if cls == 1 then a, b = math.cos(t), math.sin(t) else a, b = 1 - math.cos(t), 0.5 - math.sin(t) end
+      X[i] = { a + noise * rng:normal(), b + noise * rng:normal() }
+      y[i] = cls
+    end
+    return data.from{ X = X, y = y, nclasses = 2, name = "moons" }
+  end
+  doc(data.moons, "qnn.data.moons", "qnn.data.moons{n=200, noise=0.1, seed=1} -> Dataset",
+    "n: samples in [2, 1e7] (half per class); noise: std of the Gaussian jitter; seed: integer.\n" ..
+    "Two interleaving half circles (scikit-learn's make_moons): class 1 on (cos t, sin t), class 2 on " ..
+    "(1 - cos t, 1/2 - sin t), t in [0, pi]. Samples are ordered by class (shuffle or split them).")
+
+  function data.circles(opts)
+    local n, noise, rng, o = synth_opts("circles", opts, { factor = true })
+    local factor = o.factor or 0.5
+    if type(factor) ~= "number" or not (factor > 0 and factor < 1) then fail("circles", "option 'factor' must be in (0, 1)", 2) end
+    local X, y = {}, {}
+    local n1 = n // 2
+    for i = 1, n do
+      local cls = i <= n1 and 1 or 2
+      local k = cls == 1 and (i - 1) or (i - n1 - 1)
+      local m = cls == 1 and n1 or (n - n1)
+      local t = 2 * math.pi * k / m
+      local r = cls == 1 and 1 or factor
+      X[i] = { r * math.cos(t) + noise * rng:normal(), r * math.sin(t) + noise * rng:normal() }
+      y[i] = cls
+    end
+    return data.from{ X = X, y = y, nclasses = 2, name = "circles" }
+  end
+  doc(data.circles, "qnn.data.circles", "qnn.data.circles{n=200, noise=0.1, factor=0.5, seed=1} -> Dataset",
+    "n: samples in [2, 1e7]; noise: Gaussian jitter std; factor in (0, 1): inner radius.\n" ..
+    "Two concentric circles (scikit-learn's make_circles): class 1 outer (radius 1), class 2 inner.")
 end

@@ -101,13 +101,9 @@ function M.train(model, opts)
       for i = b0, math.min(b0 + bs - 1, n) do idx[#idx + 1] = order[i] end
       local Xb, yb = X:gather(idx), take_y(y, idx)
       local l
-      if is_qt(model) then
-        l = model:backward(Xb, yb, loss)
-        model:step(opt)
-      else
-        l = net:backward(Xb, yb, loss)
-        opt:step(net)
-      end
+      -- both speak the parameter protocol (params/grads), so one optimizer call steps either
+      l = (is_qt(model) and model or net):backward(Xb, yb, loss)
+      opt:step(model)
       step = step + 1
       sum, cnt = sum + l, cnt + 1
       hist.step_loss[#hist.step_loss + 1] = l
