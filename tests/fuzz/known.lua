@@ -17,12 +17,6 @@ return {
     ["qnn.nq.gnuplot"] = "runs a gnuplot script",
   },
   known = {
-    -- issue 12 item 1: use after free in the Grover trainer after its net is closed
-    ["GroverTrainer:*"] = {unless_closed = "Net", why = "issue 12 #1"},
-    -- issue 12 item 2: use after free in the quantum-train generator after its trainable net is closed
-    ["QuantumTrain:*"] = {unless_closed = "Net", why = "issue 12 #2"},
-    -- issue 12 item 5: hangs on unbounded sizes
-    ["qnn.anneal.sample"] = {small = true, why = "issue 12 #5 (points = math.maxinteger)"},
-    ["qnn.gridworld.vec"] = {small = true, why = "issue 12 #5 (n = 2^31)"},
+    -- empty: the issue-12 fixes (borrowed objects, size limits) are merged
   },
 }
