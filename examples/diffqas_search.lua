@@ -104,7 +104,9 @@ end
 
 function M.main(argv)
   local a = report.flags(argv, { task = "mnist15", depth = 15, seed = 1, normalize = "softmax",
-    pool = "full", inputs = "raw", epochs = 6, lr = 1e-2, singles = true, out = "results/diffqas_search" })
+    pool = "full", inputs = "raw", epochs = 6, lr = 1e-2, singles = true, quick = false,
+    out = "results/diffqas_search" })
+  if a.quick then a.epochs, a.depth, a.singles = 1, 3, false end
   local r, detail = M.run(a)
   local enc = function(v) return qnn.report.json_encode(v, false) end
   print(enc(r))

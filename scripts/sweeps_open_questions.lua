@@ -1,0 +1,58 @@
+-- The sweeps behind docs/results/*.md "open questions" tables (issue 18): every table is a qnn.sweep over >= 5 seeds, summarised with
+-- Student-t 95 % intervals by qnn.sweep.summary. Resumable (finished runs are skipped).
+--   bin/qnnlab scripts/sweeps_open_questions.lua [part ...]
+-- parts: sk noise sqa landscape search   (default: all)
+-- Results: results/sweeps/<name>/runs.{jsonl,csv}; copies of the per-seed CSVs go to
+-- docs/results/data/ when --commit-data is given.
+local qnn = require "qnn"
+
+local want, commit = {}, false
+for _, a in ipairs(arg or {}) do
+  if a == "--commit-data" then commit = true else want[a] = true end
+end
+local function on(p) return next(want) == nil or want[p] end
+
+local function sweep(o, by, metrics)
+  o.resume = true
+  o.out_flag = "--out"
+  local r = qnn.sweep(o)
+  print(("\n== %s: %d done, %d failed, %d skipped"):format(o.name, r.done, r.failed, r.skipped))
+  for _, m in ipairs(metrics) do
+    qnn.sweep.summary(r.out .. "/runs.jsonl", {by = by, metric = m})
+  end
+  if commit then
+    qnn.sys.mkdir("docs/results/data")
+    local f = assert(io.open(r.out .. "/runs.csv", "rb"))
+    local text = f:read("a")
+    f:close()
+    qnn.io.write_atomic("docs/results/data/" .. o.name .. ".csv", text)
+  end
+  return r
+end
+
+if on("sk") then
+  sweep({name = "anneal_sk", run = "examples/anneal_glass.lua", args = {"--part=sk"},
+    grid = {n = {8, 12, 16, 32, 64}}, seeds = 5},
+    {"n"}, {"sk_tts_sweeps", "block_tts_sweeps", "dh_queries", "sk_low_states", "sk_q_abs"})
+end
+if on("noise") then
+  sweep({name = "anneal_control_noise", run = "examples/anneal_glass.lua", args = {"--part=noise"},
+    grid = {noise = {0, 0.1, 0.3}}, seeds = 5},
+    {"noise"}, {"test_error", "test_error_anneal"})
+end
+if on("sqa") then
+  sweep({name = "anneal_sqa_readout", run = "examples/anneal_glass.lua", args = {"--part=noise", "--sampler=sqa", "--epochs=5"},
+    grid = {best_of_slices = {false, true}}, seeds = 5},
+    {"best_of_slices"}, {"test_error", "test_error_anneal"})
+end
+if on("landscape") then
+  sweep({name = "anneal_landscape", run = "examples/anneal_glass.lua", args = {"--part=train", "--epochs=5"},
+    seeds = 5},
+    {}, {"low_states_0", "low_states_end", "q_abs_0", "q_abs_end", "p_best_0", "p_best_end", "test_error_end"})
+end
+if on("search") then
+  sweep({name = "diffqas_search", run = "examples/diffqas_search.lua", args = {"--task=mnist15"},
+    grid = {depth = {5, 15}, pool = {"full", "pruned"}}, seeds = 5},
+    {"depth", "pool"}, {"ensemble_acc", "best_single_acc", "median_single_acc", "top1_discretized_acc",
+      "top1_retrained_acc", "top3_retrained_acc", "spearman_rho"})
+end
