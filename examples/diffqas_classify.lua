@@ -162,4 +162,18 @@ for _, name in ipairs(tasks) do
 end
 
 flush()
+-- under qnn.sweep: one flat metrics record (acc_<model> per task when several tasks run)
+do
+  local m = {}
+  for _, r in ipairs(rows) do
+    local key = "acc_" .. (r.kind == "ensemble" and r.normalize or r.model):gsub("[^%w]", "_")
+    if #tasks > 1 then key = r.task .. "_" .. key end
+    m[key] = r.test_acc
+    if r.kind == "single" then
+      local b = (#tasks > 1 and r.task .. "_" or "") .. "acc_best_single"
+      m[b] = math.max(m[b] or 0, r.test_acc)
+    end
+  end
+  qnn.sweep.result(m)
+end
 print(("wrote %s.json and %s.csv (%.0f s)"):format(out, out, report.seconds))

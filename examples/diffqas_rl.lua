@@ -200,6 +200,11 @@ for _, s in ipairs(split_list(envs_list)) do
     end
   end
 end
+do -- under qnn.sweep: one flat metrics record, last100_<env>_<model>
+  local m = {}
+  for _, r in ipairs(rows) do m[("last100_%s_%s"):format(r.env, r.model):gsub("[^%w]", "_")] = r.last100 end
+  qnn.sweep.result(m)
+end
 report.seconds = dq.now() - t_all
 report.command = "bin/qnnlab examples/diffqas_rl.lua " .. table.concat(arg or {}, " ")
 dq.write(out .. ".json", dq.json(report))

@@ -1,7 +1,7 @@
 -- The sweeps behind docs/results/*.md "open questions" tables (issue 18): every table is a qnn.sweep over >= 5 seeds, summarised with
 -- Student-t 95 % intervals by qnn.sweep.summary. Resumable (finished runs are skipped).
 --   bin/qnnlab scripts/sweeps_open_questions.lua [part ...]
--- parts: sk noise sqa landscape search   (default: all)
+-- parts: sk noise sqa landscape search classify rl   (default: all)
 -- Results: results/sweeps/<name>/runs.{jsonl,csv}; copies of the per-seed CSVs go to
 -- docs/results/data/ when --commit-data is given.
 local qnn = require "qnn"
@@ -55,4 +55,14 @@ if on("search") then
     grid = {depth = {5, 15}, pool = {"full", "pruned"}}, seeds = 5},
     {"depth", "pool"}, {"ensemble_acc", "best_single_acc", "median_single_acc", "top1_discretized_acc",
       "top1_retrained_acc", "top3_retrained_acc", "spearman_rho"})
+end
+-- issue 13 item 6: the few-seed DiffQAS verdicts re-measured over 5 seeds (reduced sizes)
+if on("classify") then
+  sweep({name = "diffqas_classify_quick", run = "examples/diffqas_classify.lua",
+    args = {"--quick", "--singles=all", "--normalize=softmax,none"}, grid = {tasks = {"mnist15", "fashion15", "fashion57"}},
+    seeds = 5}, {"tasks"}, {"acc_classical", "acc_softmax", "acc_none", "acc_best_single"})
+end
+if on("rl") then
+  sweep({name = "diffqas_rl_quick", run = "examples/diffqas_rl.lua", args = {"--quick"}, seeds = 5},
+    {}, {"last100_Empty_5x5_classical", "last100_Empty_5x5_DiffQAS_QT", "last100_Empty_5x5_single_H_ring_RY"})
 end
