@@ -113,7 +113,8 @@ doc(M.t_ci, "t_ci", "qnn.stats.t_ci(values [, level=0.95]) -> {mean, sd, n, lo, 
 
 --- Percentile bootstrap of any statistic of a list.
 function M.bootstrap(xs, stat, o)
-  check_list("bootstrap", xs, "values", 1)
+  -- values may be anything stat understands (numbers, or e.g. {x, y} pairs)
+  if type(xs) ~= "table" or #xs == 0 then fail("bootstrap", "values must be a non-empty list, got " .. qnn.type(xs)) end
   if type(stat) ~= "function" then fail("bootstrap", "stat must be a function(list) -> number, got " .. qnn.type(stat)) end
   o = o or {}
   local B = o.resamples or 2000
@@ -128,17 +129,19 @@ function M.bootstrap(xs, stat, o)
   local n = #xs
   local vals = {}
   local sample = {}
-  for b = 1, B do
-    for i = 1, n do sample[i] = xs[math.floor(rng:uniform() * n) + 1] end
+  for _ = 1, B do
+    for i = 1, n do sample[i] = xs[rng:int(1, n)] end
     local v = stat(sample)
     if type(v) == "number" and v == v then vals[#vals + 1] = v end
   end
   table.sort(vals)
   local m = #vals
-  if m == 0 then return {estimate = stat(xs), lo = 0 / 0, hi = 0 / 0, resamples = B, level = level} end
-  local function q(p)
-    local idx = math.max(1, math.min(m, math.floor(p * m + 0.5)))
-    return vals[idx]
+  if m == 0 then return {estimate = stat(xs), lo = 0 / 0, hi = 0 / 0, resamples = B, valid = 0, level = level} end
+  local function q(p) -- linear interpolation between order statistics
+    local h = (m - 1) * p + 1
+    local lo = math.floor(h)
+    local hi = math.min(lo + 1, m)
+    return vals[lo] + (h - lo) * (vals[hi] - vals[lo])
   end
   return {estimate = stat(xs), lo = q((1 - level) / 2), hi = q((1 + level) / 2), resamples = B, valid = m,
           level = level, method = "percentile bootstrap"}
@@ -147,7 +150,7 @@ doc(M.bootstrap, "bootstrap",
   "qnn.stats.bootstrap(values, stat [, {resamples=2000, level=0.95, seed=1 | rng=}]) -> {estimate, lo, hi, resamples, valid, level, method}",
   "Percentile bootstrap: resamples the list with replacement (seeded), applies stat(list) -> number to each " ..
   "resample (NaN results are dropped, 'valid' counts the rest) and returns the (1-level)/2 and (1+level)/2 " ..
-  "quantiles beside stat(values).")
+  "quantiles (linear interpolation between order statistics) beside stat(values). qnn.sweep.bootstrap is the same.")
 
 local function ranks(xs)
   local idx = {}

@@ -915,22 +915,11 @@ end
 -- statistics
 ---------------------------------------------------------------------------------------------
 -- two-sided 95% quantile of Student's t, t(0.975, df)
-local T975 = {12.706204736, 4.302652730, 3.182446305, 2.776445105, 2.570581836, 2.446911851,
-  2.364624252, 2.306004135, 2.262157163, 2.228138852, 2.200985160, 2.178812830, 2.160368656,
-  2.144786688, 2.131449546, 2.119905299, 2.109815578, 2.100922040, 2.093024054, 2.085963447,
-  2.079613845, 2.073873068, 2.068657610, 2.063898562, 2.059538553, 2.055529439, 2.051830516,
-  2.048407142, 2.045229642, 2.042272456}
-
 function M.t975(df)
   if math.type(df) ~= "integer" and (type(df) ~= "number" or df ~= math.floor(df)) or df < 1 then
     error("qnn.sweep.t975: df must be an integer >= 1, got " .. tostring(df), 2)
   end
-  if df <= 30 then return T975[math.tointeger(df)] end
-  -- Cornish-Fisher expansion around the normal quantile (error < 1e-6 for df > 30)
-  local z = 1.959963984540054
-  local z3, z5, z7 = z ^ 3, z ^ 5, z ^ 7
-  return z + (z3 + z) / (4 * df) + (5 * z5 + 16 * z3 + 3 * z) / (96 * df ^ 2)
-    + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df ^ 3)
+  return require("qnn.stats").t_quantile(0.975, df)
 end
 
 local function stats(xs)
@@ -966,24 +955,8 @@ function M.bootstrap(xs, stat, opts)
   if type(level) ~= "number" or not (level > 0 and level < 1) then
     error("qnn.sweep.bootstrap: level must be in (0, 1), got " .. tostring(level), 2)
   end
-  local rng = qnn.rng(opts.seed or 1)
-  local n, est, vals = #xs, stat(xs), {}
-  local sample = {}
-  for r = 1, reps do
-    for i = 1, n do sample[i] = xs[rng:int(1, n)] end
-    local v = stat(sample)
-    if type(v) == "number" and v == v then vals[#vals + 1] = v end
-  end
-  if #vals == 0 then return 0 / 0, 0 / 0, est end
-  table.sort(vals)
-  local function q(p)
-    local h = (#vals - 1) * p + 1
-    local lo = math.floor(h)
-    local hi = math.min(lo + 1, #vals)
-    return vals[lo] + (h - lo) * (vals[hi] - vals[lo])
-  end
-  local alpha = (1 - level) / 2
-  return q(alpha), q(1 - alpha), est
+  local r = require("qnn.stats").bootstrap(xs, stat, {resamples = reps, level = level, seed = opts.seed or 1})
+  return r.lo, r.hi, r.estimate
 end
 
 local function rows_of(src)
