@@ -1,7 +1,7 @@
 -- The sweeps behind docs/results/*.md "open questions" tables (issue 18): every table is a qnn.sweep over >= 5 seeds, summarised with
 -- Student-t 95 % intervals by qnn.sweep.summary. Resumable (finished runs are skipped).
 --   bin/qnnlab scripts/sweeps_open_questions.lua [part ...]
--- parts: sk noise sqa landscape search classify rl   (default: all)
+-- parts: sk noise sqa landscape search classify rl adam   (default: all)
 -- Results: results/sweeps/<name>/runs.{jsonl,csv}; copies of the per-seed CSVs go to
 -- docs/results/data/ when --commit-data is given.
 local qnn = require "qnn"
@@ -65,4 +65,10 @@ end
 if on("rl") then
   sweep({name = "diffqas_rl_quick", run = "examples/diffqas_rl.lua", args = {"--quick"}, seeds = 5},
     {}, {"last100_Empty_5x5_classical", "last100_Empty_5x5_DiffQAS_QT", "last100_Empty_5x5_single_H_ring_RY"})
+end
+-- issue 18: the Digits Adam baseline of the Grover experiment tuned by sweep
+if on("adam") then
+  sweep({name = "adam_digits", run = "examples/adam_digits.lua",
+    grid = {lr = {1e-3, 3e-3, 1e-2, 3e-2}, batch = {16, 64}, epochs = {50, 200}}, seeds = 5},
+    {"lr", "batch", "epochs"}, {"val_acc", "test_acc"})
 end
