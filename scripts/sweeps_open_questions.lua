@@ -64,7 +64,7 @@ if on("classify") then
 end
 if on("rl") then
   sweep({name = "diffqas_rl_quick", run = "examples/diffqas_rl.lua", args = {"--quick"}, seeds = 5},
-    {}, {"last100_Empty_5x5_classical", "last100_Empty_5x5_DiffQAS_QT", "last100_Empty_5x5_single_H_ring_RY"})
+    {}, {"last100_Empty_5x5_classical", "last100_Empty_5x5_diffqas", "last100_Empty_5x5_single_H_ring_RY"})
 end
 -- issue 18: the Digits Adam baseline of the Grover experiment tuned by sweep
 if on("adam") then
