@@ -30,6 +30,7 @@ local function fmt_time(s)
   return string.format("%02d:%02d", s // 60, s % 60)
 end
 M.fmt_time = fmt_time
+M._quiet = quiet
 
 local function new(opts, is_run)
   local fn = is_run and "qnn.progress.run" or "qnn.progress.bar"

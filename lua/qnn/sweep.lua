@@ -168,18 +168,9 @@ local function copy(t)
   return o
 end
 
-local function quiet()
-  local q = os.getenv("QNN_QUIET")
-  if q and q ~= "" and q ~= "0" then return true end
-  return not qnn.isatty(1)
-end
-
-local function fmt_time(s)
-  if s ~= s or s == math.huge or s < 0 then return "--:--" end
-  s = math.floor(s + 0.5)
-  if s >= 3600 then return string.format("%d:%02d:%02d", s // 3600, (s % 3600) // 60, s % 60) end
-  return string.format("%02d:%02d", s // 60, s % 60)
-end
+-- one notion of "quiet" and one clock format for every progress line (qnn.progress)
+local function quiet() return require("qnn.progress")._quiet() end
+local function fmt_time(s) return require("qnn.progress").fmt_time(s) end
 
 -- Flattens a metrics value: numbers, booleans and short strings at any depth (<= 4) of nested
 -- objects become "a.b.c" keys; lists are left out (per-epoch curves, per-seed arrays).
