@@ -1,6 +1,7 @@
 -- Data re-uploading classifiers (Perez-Salinas et al. 2020) on two 2-D non-linear sets,
 -- qnn.data.moons and qnn.data.circles, with their decision boundaries plotted.
---   bin/qnnlab examples/reupload_moons.lua [--quick] [--seeds=N] [--epochs=N] [--out=results]
+--   bin/qnnlab examples/reupload_moons.lua [--quick] [--seeds=N | --seed=N] [--epochs=N] [--out=results]
+-- --seed=N runs that one seed only (for qnn.sweep; metrics acc_<set>_L<L>).
 -- Model: 2 qubits; each of L re-uploading blocks encodes (x1, x2) as RY(x1) on qubit 0,
 -- RY(x2) on qubit 1, then one trainable layer (RY, RZ per qubit, CX); outputs <Z0>, <Z1>
 -- -> dense 2 -> 2 (logits). L = 1 (no re-uploading) vs L = 4. Features standardised.
@@ -10,8 +11,11 @@
 local qnn = require "qnn"
 local report = qnn.report
 local a = report.args(arg)
-if a.help then print("usage: reupload_moons.lua [--quick] [--seeds=N] [--epochs=N] [--out=dir]") return end
+if a.help then print("usage: reupload_moons.lua [--quick] [--seeds=N | --seed=N] [--epochs=N] [--out=dir]") return end
 local seeds = a.seeds or (a.quick and 1 or 3)
+local seed_list = {}
+if a.seed then seed_list = { math.tointeger(a.seed) or error("--seed must be an integer") } seeds = 1
+else for s = 1, seeds do seed_list[s] = s end end
 local epochs = a.epochs or (a.quick and 15 or 60)
 local grid = a.quick and 40 or 80
 report.mkdir(a.out)
@@ -23,21 +27,22 @@ local function model(L, seed)
     qnn.nn.dense(2, 2), seed = seed }
 end
 
-local rows, json = {}, { epochs = epochs, seeds = seeds, sets = {} }
+local rows, json, metrics = {}, { epochs = epochs, seeds = seed_list, sets = {} }, {}
 for _, set in ipairs{ "moons", "circles" } do
   local ds = qnn.data[set]{ n = 400, noise = 0.1, seed = 7 }
   for _, L in ipairs{ 1, 4 } do
     local accs, last = {}, nil
-    for seed = 1, seeds do
+    for si, seed in ipairs(seed_list) do
       local tr, te = ds:split{ test = 0.3, seed = seed }
       local sc = tr:standardize()
       sc:apply(te)
       local net = model(L, seed)
       qnn.train.fit(net, tr, { optimizer = qnn.optim.adam{ lr = 0.05 }, epochs = epochs, batch = 16, seed = seed,
         progress = false, label = set .. " L=" .. L })
-      accs[seed] = net:evaluate(te.X, te.y).accuracy
+      accs[si] = net:evaluate(te.X, te.y).accuracy
       last = { net = net, te = te, sc = sc }
     end
+    metrics[("acc_%s_L%d"):format(set, L)] = report.mean_std(accs)
     local m, s = report.mean_std(accs)
     rows[#rows + 1] = { set, L, m, s, #last.net:params():totable() }
     json.sets[#json.sets + 1] = { set = set, reupload = L, test_acc = accs }
@@ -85,3 +90,4 @@ print()
 print(report.table({ "data set", "re-uploads L", "test acc (mean)", "std", "params" }, rows))
 report.csv(a.out .. "/reupload.csv", { "set", "reupload", "test_acc_mean", "test_acc_std", "params" }, rows)
 report.json(a.out .. "/reupload.json", json)
+qnn.sweep.result(metrics)

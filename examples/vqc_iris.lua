@@ -1,5 +1,6 @@
 -- A variational quantum classifier (VQC) on Iris against an MLP of similar parameter count.
---   bin/qnnlab examples/vqc_iris.lua [--quick] [--seeds=N] [--epochs=N] [--out=results]
+--   bin/qnnlab examples/vqc_iris.lua [--quick] [--seeds=N | --seed=N] [--epochs=N] [--out=results]
+-- --seed=N runs that one seed only (for qnn.sweep; metrics acc_vqc_head, acc_vqc_nohead, acc_mlp).
 -- VQC: 4 features -> angle encoding (RY, angle = 0.5 * standardised feature) on 4 qubits ->
 -- 3 hardware-efficient layers (RY, RZ per qubit, CX ring; 24 weights) -> <Z> of each qubit ->
 -- dense 4 -> 3 (15) -> softmax cross-entropy: 39 parameters. "VQC (no head)": <Z> of qubits
@@ -10,35 +11,39 @@
 local qnn = require "qnn"
 local report = qnn.report
 local a = report.args(arg)
-if a.help then print("usage: vqc_iris.lua [--quick] [--seeds=N] [--epochs=N] [--out=dir]") return end
+if a.help then print("usage: vqc_iris.lua [--quick] [--seeds=N | --seed=N] [--epochs=N] [--out=dir]") return end
 local seeds = a.seeds or (a.quick and 2 or 5)
+local seed_list = {}
+if a.seed then seed_list = { math.tointeger(a.seed) or error("--seed must be an integer") } seeds = 1
+else for s = 1, seeds do seed_list[s] = s end end
 local epochs = a.epochs or (a.quick and 30 or 100)
 
 local models = {
-  { name = "VQC + linear head", make = function(seed)
+  { name = "VQC + linear head", key = "acc_vqc_head", make = function(seed)
       return qnn.nn.sequential{ qnn.nn.quantum{ encoder = "angle", features = 4, layers = 3, input_scale = 0.5 },
         qnn.nn.dense(4, 3), seed = seed } end },
-  { name = "VQC (no head)", make = function(seed)
+  { name = "VQC (no head)", key = "acc_vqc_nohead", make = function(seed)
       return qnn.nn.sequential{ qnn.nn.quantum{ encoder = "angle", features = 4, layers = 3, input_scale = 0.5,
         outputs = { "ZIII", "IZII", "IIZI" } }, seed = seed } end },
-  { name = "MLP 4-5-3", make = function(seed) return qnn.nn.mlp{ 4, 5, 3, seed = seed } end },
+  { name = "MLP 4-5-3", key = "acc_mlp", make = function(seed) return qnn.nn.mlp{ 4, 5, 3, seed = seed } end },
 }
 
 local ds = qnn.data.load("iris")
-local rows, json = {}, { epochs = epochs, seeds = seeds, models = {} }
+local rows, json, metrics = {}, { epochs = epochs, seeds = seed_list, models = {} }, {}
 for _, m in ipairs(models) do
   local accs, times, curves, np = {}, {}, {}, 0
-  for seed = 1, seeds do
+  for si, seed in ipairs(seed_list) do
     local tr, te = ds:split{ test = 0.2, seed = seed }
     tr:standardize():apply(te)
     local net = m.make(seed)
     np = net:nparams()
     local h = qnn.train.fit(net, tr, { optimizer = qnn.optim.adam{ lr = 0.05 }, epochs = epochs, batch = 16,
       seed = seed, test = te, progress = false, label = m.name })
-    accs[seed] = net:evaluate(te.X, te.y).accuracy
-    times[seed] = h.time
-    curves[seed] = h.test_acc
+    accs[si] = net:evaluate(te.X, te.y).accuracy
+    times[si] = h.time
+    curves[si] = h.test_acc
   end
+  metrics[m.key] = report.mean_std(accs)
   local ma, sa = report.mean_std(accs)
   local mt = report.mean_std(times)
   rows[#rows + 1] = { m.name, np, ma, sa, mt }
@@ -57,3 +62,4 @@ end
 report.bars{ png = a.out .. "/vqc_iris.png", labels = labels, groups = { "test accuracy" }, values = vals, errors = errs,
   title = ("Iris, %d seeds, %d epochs"):format(seeds, epochs), ylabel = "test accuracy", ymin = 0.5, ymax = 1.02 }
 print("wrote " .. a.out .. "/vqc_iris.{csv,json,png}")
+qnn.sweep.result(metrics)

@@ -46,6 +46,20 @@ for n in $list; do
     printf 'FAIL %-22s %6.1f s (exit %d)\n' "$n" "$dt" "$rc"; tail -n 20 "$tmp/$n.log"; fail=$((fail+1))
   fi
 done
+# sweep mode (qnn.sweep runs a script once per seed): --seed=N must run that seed only and
+# report its metrics through QNN_SWEEP_RESULT
+for spec in vqc_iris:acc_vqc_head reupload_moons:acc_moons_L4 hybrid_digits:acc_hybrid; do
+  n=${spec%%:*}; key=${spec#*:}
+  case " $list " in *" $n "*) ;; *) continue ;; esac
+  res="$tmp/$n.result.json"
+  if QNN_SWEEP_RESULT="$res" timeout "${EXAMPLES_TIMEOUT:-600}" "$host" "examples/$n.lua" --quick --seed=2 --epochs=2 \
+       "--out=$tmp/$n/seed" >"$tmp/$n.seed.log" 2>&1 </dev/null && grep -q "\"$key\":" "$res" 2>/dev/null &&
+     cat "$tmp/$n/seed/"*.json | tr -d ' \n' | grep -q '"seeds":\[2\]'; then
+    printf 'ok   %-22s --seed=2 reports %s\n' "$n" "$key"; pass=$((pass+1))
+  else
+    printf 'FAIL %-22s --seed=2 (no %s in its sweep result)\n' "$n" "$key"; tail -n 20 "$tmp/$n.seed.log"; fail=$((fail+1))
+  fi
+done
 after=$(ls results 2>/dev/null | wc -l)
 if [ "$after" -ne "$before" ]; then
   echo "FAIL an example wrote into results/ despite --out"; fail=$((fail+1))

@@ -18,7 +18,7 @@ end
 --- default makes a switch (--name), a number/string one takes a value (--name=v).
 function M.args(argv, spec)
   local a = {quick = false, out = "results", help = false}
-  local known = {quick = "switch", out = "string", seeds = "number", epochs = "number", help = "switch"}
+  local known = {quick = "switch", out = "string", seeds = "number", seed = "number", epochs = "number", help = "switch"}
   for k, v in pairs(spec or {}) do
     a[k] = v
     known[k] = type(v) == "boolean" and "switch" or type(v)

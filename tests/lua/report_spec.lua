@@ -19,6 +19,10 @@ describe("qnn.report", function()
     assert.has_error(function() report.args({"--seeds=abc"}) end)
     assert.has_error(function() report.args({"--seeds"}) end)
     assert.has_error(function() report.args({"--quick=1"}) end)
+    -- --seed=N (one seed, as qnn.sweep passes it) is a standard flag
+    assert.are.equal(4, report.args({"--seed=4"}).seed)
+    assert.is_nil(report.args({}).seed)
+    assert.has_error(function() report.args({"--seed=x"}) end)
   end)
 
   it("mean/std and power-law fit", function()
