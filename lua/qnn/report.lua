@@ -373,7 +373,19 @@ doc(M.have_gnuplot, "have_gnuplot", "qnn.report.have_gnuplot() -> boolean", "Tru
 --- byte outside [%w ._,:/+=-] written as an octal escape, so quotes, newlines, backquotes
 --- (gnuplot's shell substitution), '@' (macros) and '$' reach gnuplot as plain characters.
 function M.gnuplot_quote(x)
-  return '"' .. tostring(x):gsub("[^%w %._,:/%+=%-]", function(c) return ("\\%03o"):format(c:byte()) end) .. '"'
+  -- gnuplot reads every octal digit after a backslash ("\0505" is one byte, 'E'), so a digit that
+  -- follows an escape is escaped too
+  local out, escaped = {}, false
+  for c in tostring(x):gmatch(".") do
+    if c:match("[^%w %._,:/%+=%-]") or (escaped and c:match("%d")) then
+      out[#out + 1] = ("\\%03o"):format(c:byte())
+      escaped = true
+    else
+      out[#out + 1] = c
+      escaped = false
+    end
+  end
+  return '"' .. table.concat(out) .. '"'
 end
 doc(M.gnuplot_quote, "gnuplot_quote", "qnn.report.gnuplot_quote(x) -> string",
   "x: any value (tostring'ed).\nA double-quoted gnuplot string with every byte outside letters, digits and " ..
@@ -452,6 +464,10 @@ function M.plot(opts)
   if opts.logx then g[#g + 1] = "set logscale x" .. (type(opts.logx) == "number" and (" " .. opts.logx) or "") end
   if opts.logy then g[#g + 1] = "set logscale y" end
   local plots = {}
+  for _, s in ipairs(opts.series) do
+    -- error bars at the first / last x would be drawn on the border: pad the x range
+    if s.err and not opts.logx then g[#g + 1] = "set offsets graph 0.03, graph 0.03, 0, 0" break end
+  end
   for _, s in ipairs(opts.series) do
     -- a column is a name (string) or a 1-based column number
     local function col(c) return type(c) == "number" and string.format("%d", c) or q(c) end

@@ -950,12 +950,41 @@ function M.bootstrap(xs, stat, opts)
   return r.lo, r.hi, r.estimate
 end
 
+local CSV_BOOKKEEPING = {index = true, status = true, seed = true, wall = true, cpu = true, exit = true,
+  signal = true, rank = true, host = true, commit = true, error = true, note = true, log = true}
+
 local function rows_of(src)
   if type(src) == "table" and src.rows then return src.rows, src.out end
   if type(src) ~= "string" then
     error("qnn.sweep.summary: source must be a sweep directory, a runs.jsonl path or a qnn.sweep result", 0)
   end
   local path = src
+  if path:match("%.csv$") then
+    -- a runs.csv (as qnn.sweep writes it, e.g. committed under docs/results/data/): config and
+    -- metric columns cannot be told apart, so every column other than the bookkeeping ones is a
+    -- metric; summary's by = {...} finds them all the same
+    if not exists(path) then error("qnn.sweep.summary: " .. path .. " not found", 0) end
+    local ok, recs, header = pcall(qnn.report.read_csv, path)
+    if not ok then error("qnn.sweep.summary: " .. tostring(recs), 0) end
+    local has = {}
+    for _, h in ipairs(header) do has[h] = true end
+    if not (has.status and has.seed) then
+      error("qnn.sweep.summary: " .. path .. " is not a runs.csv of qnn.sweep (no status and seed columns)", 0)
+    end
+    local rows = {}
+    for _, rec in ipairs(recs) do
+      local r = {status = tostring(rec.status), seed = rec.seed, config = {}, metrics = {}}
+      for k, v in pairs(rec) do
+        if not CSV_BOOKKEEPING[k] then
+          local plain = k:match("^metric%.(.+)$")
+          if plain and not has[plain] then k = plain end -- "metric.x" only when x is also a config key
+          r.metrics[k] = v
+        end
+      end
+      rows[#rows + 1] = r
+    end
+    return rows, path:match("^(.*)/[^/]*$") or "."
+  end
   if not path:match("%.jsonl$") then path = path .. "/runs.jsonl" end
   if not exists(path) then error("qnn.sweep.summary: " .. path .. " not found", 0) end
   local map, order = load_rows(path, nil, true)
@@ -977,14 +1006,14 @@ local function lookup(r, k)
 end
 
 local SUMMARY_KEYS = {by = true, metric = true, print = true, png = true, csv = true, title = true, ylabel = true,
-  x = true, logx = true}
+  x = true, logx = true, logy = true}
 
 function M.summary(src, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("qnn.sweep.summary: options must be a table", 2) end
   for k in pairs(opts) do
     if not SUMMARY_KEYS[k] then
-      error("qnn.sweep.summary: unknown option '" .. tostring(k) .. "' (allowed: by, metric, print, png, csv, title, ylabel, x, logx)", 2)
+      error("qnn.sweep.summary: unknown option '" .. tostring(k) .. "' (allowed: by, metric, print, png, csv, title, ylabel, x, logx, logy)", 2)
     end
   end
   local rows = rows_of(src)
@@ -1136,7 +1165,7 @@ function M.summary(src, opts)
     end
     if #ss > 0 then
       result.png = report.plot {png = opts.png, csv = ss[1].csv, series = ss, xlabel = opts.x,
-        ylabel = opts.ylabel or (multi and "value" or metrics[1]), logx = opts.logx,
+        ylabel = opts.ylabel or (multi and "value" or metrics[1]), logx = opts.logx, logy = opts.logy,
         title = opts.title or (table.concat(metrics, ", ") .. " vs " .. opts.x .. ": mean ± 95% CI (Student t)")}
     end
   elseif opts.png then
@@ -1156,7 +1185,7 @@ function M.summary(src, opts)
     end
     result.png = report.bars {png = opts.png, labels = labels, groups = metrics, values = vals, errors = errs,
       title = opts.title or (table.concat(metrics, ", ") .. ": mean ± 95% CI (Student t)"),
-      ylabel = opts.ylabel or (multi and "value" or metrics[1])}
+      ylabel = opts.ylabel or (multi and "value" or metrics[1]), logy = opts.logy}
   end
   return result
 end
@@ -1200,15 +1229,16 @@ doc(M.run, "run", "qnn.sweep{run=, grid=, seeds=, ranges=, random=, out=, worker
 doc(M.result, "result", "qnn.sweep.result(metrics) -> boolean",
   "metrics: table. In a script run by a sweep (QNN_SWEEP_RESULT set) records the run's metrics (later " ..
   "qnn.report.json calls no longer replace them); returns false (and does nothing) outside a sweep.")
-doc(M.summary, "summary", "qnn.sweep.summary(src, {metric=, by={...}, print=true, png=, x=, logx=, csv=, title=, ylabel=}) -> result",
-  "src: a sweep directory, its runs.jsonl, or the table qnn.sweep returned; metric: a name or a list of names " ..
+doc(M.summary, "summary", "qnn.sweep.summary(src, {metric=, by={...}, print=true, png=, x=, logx=, logy=, csv=, title=, ylabel=}) -> result",
+  "src: a sweep directory, its runs.jsonl, its runs.csv (e.g. a copy committed under docs/results/data/; " ..
+  "there every column is looked up by name for by and metric), or the table qnn.sweep returned; metric: a name or a list of names " ..
   "(then one table row per metric and group). Groups the ok runs by the " ..
   "config keys in by (default: every config key) and gives n, mean, sd (n-1), the 95% confidence interval " ..
   "mean ± t(0.975, n-1)·sd/√n (Student t), min, max and the failed count per group; prints the table " ..
   "(unless print = false), writes a CSV (csv=, or the png path with .csv when png= is given) and a gnuplot " ..
   "bar chart with 95% CI error bars (png=) through qnn.report.bars; with x = one of the by keys (numeric), " ..
   "error-bar lines of the mean against it instead (qnn.report.plot; logx = true or a base for a log axis), " ..
-  "one line per value of the other keys.\nReturns {metric=, by=, groups={...}, text=, method=}.")
+  "one line per value of the other keys; logy = true: log y axis (both plot kinds).\nReturns {metric=, by=, groups={...}, text=, method=}.")
 doc(M.bootstrap, "bootstrap", "qnn.sweep.bootstrap(xs [, stat] [, {reps=2000, seed=1, level=0.95}]) -> lo, hi, estimate",
   "xs: non-empty list (numbers, or any values stat understands, e.g. {x, y} pairs for a fitted slope); " ..
   "stat: function(sample) -> number, default the mean. Percentile bootstrap: resamples xs with replacement " ..

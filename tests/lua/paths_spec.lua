@@ -162,6 +162,12 @@ describe("paths with shell metacharacters", function()
     assert.is_truthy(R.gnuplot("set terminal pngcairo size 50,50\nset output " ..
       R.gnuplot_quote(png) .. "\nplot x"))
     assert.are.same({name}, qnn.sys.dir(base))
+    -- digits right after an escaped byte ("(5" once became 'E': gnuplot reads every octal digit)
+    os.remove(png)
+    local odd = "a(5 seeds, 95% CI)$1\n2"
+    assert.is_truthy(R.gnuplot("set terminal pngcairo size 50,50\nset output " ..
+      R.gnuplot_quote(base .. "/" .. odd) .. "\nplot x"))
+    assert.are.same({odd}, qnn.sys.dir(base))
     no_command_ran()
   end)
 

@@ -381,6 +381,22 @@ describe("qnn.sweep.summary", function()
     assert.is_true(math.abs(tonumber(cm) - 0.12) < 1e-9)
     assert.is_true(math.abs(tonumber(cc) - 4.302652730 * 0.01 / math.sqrt(3)) < 1e-8)
     assert.has_error(function() qnn.sweep.summary(out, {metric = "acc", by = {"x"}, x = "seed", png = "a.png"}) end)
+    -- the same summary from runs.csv (what docs/results/data/ keeps): identical groups
+    local sc = qnn.sweep.summary(out .. "/runs.csv", {metric = "acc", by = {"x"}, print = false})
+    assert.are.equal(3, #sc.groups)
+    for i = 1, 3 do
+      assert.are.equal(s.groups[i].x, sc.groups[i].x)
+      assert.are.equal(s.groups[i].n, sc.groups[i].n)
+      assert.is_true(math.abs(s.groups[i].mean - sc.groups[i].mean) < 1e-12)
+      assert.is_true(math.abs(s.groups[i].ci - sc.groups[i].ci) < 1e-12)
+    end
+    local bad = out .. "/notruns.csv"
+    local f = assert(io.open(bad, "w"))
+    f:write("a,b\n1,2\n")
+    f:close()
+    assert.has_error(function() qnn.sweep.summary(bad, {metric = "a", print = false}) end,
+      "qnn.sweep.summary: " .. bad .. " is not a runs.csv of qnn.sweep (no status and seed columns)")
+    assert.has_error(function() qnn.sweep.summary(out .. "/missing.csv", {metric = "acc"}) end)
     rmtree(out)
   end)
   it("bootstraps intervals with a seeded stream", function()
