@@ -96,11 +96,29 @@ if on("summary") then
     end
   end
   local text = {}
+  local cell = {} -- "preset|noise|p" -> metric -> "mean ± ci"
+  local order = {}
   for _, m in ipairs(METRICS) do
     local s = qnn.sweep.summary({rows = rows}, {by = {"preset", "noise", "p"}, metric = m,
       csv = commit and ("docs/results/data/nq_noise_summary_" .. m .. ".csv") or nil})
     text[#text + 1] = "```\n" .. s.text .. "\n```\n"
+    for _, e in ipairs(s.groups) do
+      local k = e.preset .. "|" .. e.noise .. "|" .. e.p
+      if not cell[k] then cell[k] = {n = e.n, preset = e.preset, noise = e.noise, p = e.p}; order[#order + 1] = k end
+      cell[k][m] = e.n > 1 and ("%.2f ± %.2f"):format(e.mean, e.ci) or (e.n == 1 and ("%.2f"):format(e.mean) or "-")
+    end
   end
+  -- one markdown table: mean ± 95 % CI of every metric
+  local md = {"| preset | noise | p | n | val err 1-shot % | val err 15-shot vote % | val err mean-field % | " ..
+    "train err 1-shot % | gap % |", "|---|---|---|---|---|---|---|---|---|"}
+  for _, k in ipairs(order) do
+    local c = cell[k]
+    md[#md + 1] = ("| %s | %s | %g | %d | %s | %s | %s | %s | %s |"):format(c.preset, c.noise, c.p, c.n,
+      c.val_err1 or "-", c.val_err_vote or "-", c.val_err_mean or "-", c.train_err1 or "-", c.gap1 or "-")
+  end
+  local mdtable = table.concat(md, "\n")
+  print(mdtable)
+  table.insert(text, 1, mdtable .. "\n")
   if commit then
     qnn.io.write_atomic("docs/results/data/nq_noise_summary.md",
       "# Natural quantization with neuron-qubit noise (issue 18): summaries\n\n" ..
