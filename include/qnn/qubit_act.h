@@ -43,6 +43,18 @@
  * sin g <Z> and the carried state is the direction of the Bloch vector of the post-measurement
  * mixture (with r_prev = <d>).
  *
+ * Noise (optional, off by default): a single-qubit channel of strength p on every neuron qubit
+ * between its rotation and its measurement: dephasing (Z with probability p) or depolarizing
+ * (X, Y, Z each with probability p/3, as qnn_density_depolarize). Sampling read-out: one
+ * trajectory, i.e. one more uniform per neuron per forward (drawn after the row's measurement
+ * uniforms, only when p > 0, so p = 0 is bitwise the noiseless layer) picks the Pauli. On the
+ * real amplitudes (c, s) = (cos, sin)(angle/2) after the rotation: Z -> (c, -s) (angle -> -angle),
+ * X -> (s, c) (angle -> pi - angle), Y -> (-s, c) up to a global phase (angle -> angle + pi).
+ * Mean-field read-out: the exact channel on the Bloch vector, (X, Z) -> (lx X, lz Z) with
+ * lx = 1 - 2p, lz = 1 (dephasing) or lx = lz = 1 - 4p/3 (depolarizing). Dephasing commutes with
+ * the Z-basis measurement: it never changes P(+1) of the layer it hits, only the carried
+ * post-measurement state (so it has no effect at all with projective layers or fresh registers).
+ *
  * Backward: hard-tanh straight-through estimator, dL/dz = dL/dd * 1{|z| < 1} (as the authors).
  *
  * Speed: the batched kernel uses its own tanh (exp by Cody-Waite + Taylor) and sin/cos
@@ -65,6 +77,7 @@ enum { QNN_QACT_RULE_EXACT = 0, QNN_QACT_RULE_AUTHORS = 1 };
 enum { QNN_QACT_READ_SAMPLE = 0, QNN_QACT_READ_MEAN = 1 };
 /* mode: only used to check/choose defaults; stored for checkpoints. */
 enum { QNN_QACT_MODE_CUSTOM = 0, QNN_QACT_MODE_ROTATION, QNN_QACT_MODE_WEAK, QNN_QACT_MODE_BOTH };
+enum { QNN_QACT_NOISE_NONE = 0, QNN_QACT_NOISE_DEPHASING = 1, QNN_QACT_NOISE_DEPOLARIZING = 2 };
 
 typedef struct qnn_qact_params {
     double a;     /* >= 0, finite; 0 = sign(z) */
@@ -73,11 +86,15 @@ typedef struct qnn_qact_params {
     int last;     /* 1: measure projectively (g = pi/2 in effect) */
     int rule;     /* QNN_QACT_RULE_EXACT / QNN_QACT_RULE_AUTHORS */
     int mode;     /* QNN_QACT_MODE_* (informational) */
+    int noise;    /* QNN_QACT_NOISE_*: channel between rotation and measurement */
+    double noise_p; /* its strength in [0, 1] (0 = none, whatever the kind) */
 } qnn_qact_params;
 
-/* Defaults: a = 0, g = pi/2, shared, not last, exact rule, custom mode (= classical sign). */
+/* Defaults: a = 0, g = pi/2, shared, not last, exact rule, custom mode (= classical sign),
+ * no noise. */
 void qnn_qact_defaults(qnn_qact_params *p);
-/* Validates a (>= 0, finite), g (0 < g <= pi/2), enums; message names the bad one. */
+/* Validates a (>= 0, finite), g (0 < g <= pi/2), enums, noise_p in [0, 1]; message names the
+ * bad one. */
 int qnn_qact_check(const qnn_qact_params *p, qnn_error *err);
 
 /* The layer vtable ("qubit_activation") and a test for it. */
@@ -87,7 +104,8 @@ static inline int qnn_qact_is(const qnn_layer *l) { return l && l->vt == &qnn_qa
 /* Appends a qubit activation of width dim (0 = previous layer's width). A shared-register layer
  * links to the previous qubit_activation layer (same width required, else QNN_EINVAL).
  * Returns the layer index or a negative status. fparam = {a, g, flags, 1} with flags =
- * reg | last << 1 | rule << 2 | mode << 3 (qnn_qact_params_from_fparam decodes it). */
+ * reg | last << 1 | rule << 2 | mode << 3 | noise << 5 (qnn_qact_params_from_fparam decodes
+ * it); fparam[3] = 1 without noise, -noise_p (in [-1, 0]) with a noise kind set. */
 int qnn_net_add_qubit_act(qnn_net *net, size_t dim, const qnn_qact_params *p, qnn_error *err);
 int qnn_qact_params_from_fparam(const double fparam[4], qnn_qact_params *p, qnn_error *err);
 /* Parameters of a qubit layer (NULL if l is not one). */
@@ -124,6 +142,17 @@ int qnn_qact_kernel(const qnn_qact_params *p, int readout, size_t n, const doubl
                     const double *v0in, const double *v1in, const double *rin, const double *u,
                     double *out, double *v0out, double *v1out, double *rout, double *pplus,
                     qnn_error *err);
+
+/* The same with noise (p->noise, p->noise_p): un[n] are the uniforms that pick each neuron's
+ * Pauli in the sampling read-out (required there when the noise is active, i.e. kind set and
+ * p > 0; ignored otherwise). qnn_qact_kernel = this with un = NULL (so it refuses a sampling
+ * read-out with active noise). */
+int qnn_qact_kernel_noisy(const qnn_qact_params *p, int readout, size_t n, const double *z,
+                          const double *v0in, const double *v1in, const double *rin,
+                          const double *u, const double *un, double *out, double *v0out,
+                          double *v1out, double *rout, double *pplus, qnn_error *err);
+/* 1 if p's noise changes anything (kind set and noise_p > 0). */
+int qnn_qact_noise_active(const qnn_qact_params *p);
 
 /* The fast elementary functions the kernel uses (exposed for tests): tanh with absolute error
  * ~1e-16, sin/cos of h in [-pi/2, pi/2]. */

@@ -23,6 +23,7 @@ typedef struct qact_state {
     double *v0, *v1, *res; /* cap x n: post-measurement amplitudes and outcomes */
     double *pplus;    /* cap x n when keep_probs */
     double *u;        /* n uniforms */
+    double *un;       /* n uniforms for the noise (picks the Pauli of each neuron) */
     /* shot cache of the first qubit layer during qnn_qact_predict: 0 off, 1 fill on the next
      * forward, 2 use. cp = P(+1), c{0,1}{p,m} = post amplitudes for d = +1 / -1 (cap x n) */
     int cache_mode;
@@ -37,6 +38,12 @@ void qnn_qact_defaults(qnn_qact_params *p) {
     p->last = 0;
     p->rule = QNN_QACT_RULE_EXACT;
     p->mode = QNN_QACT_MODE_CUSTOM;
+    p->noise = QNN_QACT_NOISE_NONE;
+    p->noise_p = 0.0;
+}
+
+int qnn_qact_noise_active(const qnn_qact_params *p) {
+    return p && p->noise != QNN_QACT_NOISE_NONE && p->noise_p > 0.0;
 }
 
 int qnn_qact_check(const qnn_qact_params *p, qnn_error *err) {
@@ -58,6 +65,13 @@ int qnn_qact_check(const qnn_qact_params *p, qnn_error *err) {
         return qnn_error_set(err, QNN_EINVAL, "qubit_activation: bad mode %d", p->mode);
     if (p->last != 0 && p->last != 1)
         return qnn_error_set(err, QNN_EINVAL, "qubit_activation: last must be 0 or 1");
+    if (p->noise < QNN_QACT_NOISE_NONE || p->noise > QNN_QACT_NOISE_DEPOLARIZING)
+        return qnn_error_set(err, QNN_EINVAL,
+                             "qubit_activation: bad noise kind %d (dephasing or depolarizing)",
+                             p->noise);
+    if (!(p->noise_p >= 0.0 && p->noise_p <= 1.0))
+        return qnn_error_set(err, QNN_EINVAL,
+                             "qubit_activation: noise p must be in [0, 1], got %g", p->noise_p);
     return QNN_OK;
 }
 
@@ -135,6 +149,9 @@ void qnn_qact_fast_sincos(double h, double *s, double *c) { fast_sincos(h, s, c)
 typedef struct kconst {
     double inva, sing, cosg, cg, sg;
     int use_tanh, authors;
+    int noisy;          /* sampling read-out: apply one Pauli per neuron picked by un */
+    double tx, ty, tz;  /* un < tx: X; tx <= un < ty: Y; ty <= un < tz: Z; else identity */
+    double lx, lz;      /* mean-field: Bloch vector (X, Z) -> (lx X, lz Z) */
 } kconst;
 
 /* Wider vector units when the CPU has them (GCC ifunc clones; the plain build elsewhere). */
@@ -148,8 +165,8 @@ typedef struct kconst {
 /* one block of m <= QACT_BLOCK neurons, all arrays present */
 QACT_CLONES
 static int kernel_block(const kconst *k, int mean, size_t m, const double *z, const double *v0,
-                        const double *v1, const double *rin, const double *u, double *out,
-                        double *w0o, double *w1o, double *ro, double *pp) {
+                        const double *v1, const double *rin, const double *u, const double *un,
+                        double *out, double *w0o, double *w1o, double *ro, double *pp) {
     double t[QACT_BLOCK];
     double nanacc = 0.0; /* z - z is 0 for finite z, NaN for NaN or inf */
     if (k->use_tanh) {
@@ -170,6 +187,35 @@ static int kernel_block(const kconst *k, int mean, size_t m, const double *z, co
     }
     int bad = nanacc != 0.0;
     const double sing = k->sing, cg = k->cg, sg = k->sg;
+    if (!mean && k->noisy) {
+        /* one trajectory of the channel: a Pauli on (c, s) between rotation and measurement */
+        const int authors = k->authors;
+        const double tx = k->tx, ty = k->ty, tz = k->tz;
+#pragma omp simd
+        for (size_t j = 0; j < m; j++) {
+            double sh, ch;
+            fast_sincos(QACT_PI_4 * (rin[j] - t[j]), &sh, &ch);
+            double c0 = v0[j] * ch - v1[j] * sh, s0 = v1[j] * ch + v0[j] * sh;
+            double e = un[j];
+            int isx = e < tx, isy = !isx && e < ty, isz = !(e < ty) && e < tz;
+            /* X: (s, c); Y: (-s, c) (global phase i dropped); Z: (c, -s) */
+            double c = isx ? s0 : (isy ? -s0 : c0);
+            double s = (isx || isy) ? c0 : (isz ? -s0 : s0);
+            double p = 0.5 + 0.5 * sing * ((c - s) * (c + s));
+            pp[j] = p;
+            double d = u[j] < p ? 1.0 : -1.0;
+            out[j] = d;
+            ro[j] = d;
+            double a0 = c * (cg + d * sg), a1 = s * (cg - d * sg);
+            double nrm = a0 * a0 + a1 * a1;
+            double inv = 1.0 / sqrt(nrm + 1e-300);
+            a0 *= inv;
+            a1 *= inv;
+            w0o[j] = authors ? fabs(a0) : a0;
+            w1o[j] = a1;
+        }
+        return bad;
+    }
     if (!mean) {
         const int authors = k->authors;
 #pragma omp simd
@@ -192,18 +238,19 @@ static int kernel_block(const kconst *k, int mean, size_t m, const double *z, co
         }
         return bad;
     }
-    const double cosg = k->cosg;
+    const double cosg = k->cosg, lx = k->lx, lz = k->lz;
     for (size_t j = 0; j < m; j++) {
         double sh, ch;
         fast_sincos(QACT_PI_4 * (rin[j] - t[j]), &sh, &ch);
         double c = v0[j] * ch - v1[j] * sh, s = v1[j] * ch + v0[j] * sh;
-        double ez = (c - s) * (c + s);
+        /* Bloch vector after the noise channel (lx = lz = 1 without noise: exact no-ops) */
+        double ez = lz * ((c - s) * (c + s));
         pp[j] = 0.5 + 0.5 * sing * ez;
         double e = sing * ez;
         out[j] = e;
         ro[j] = e;
-        /* Bloch vector of the post-measurement mixture: (X, Z) = (cos g sin, cos) */
-        double X = cosg * 2.0 * c * s, Z = ez;
+        /* Bloch vector of the post-measurement mixture: (X, Z) = (cos g X_in, Z_in) */
+        double X = lx * (cosg * 2.0 * c * s), Z = ez;
         double nr = sqrt(X * X + Z * Z);
         if (nr > 0) X /= nr, Z /= nr;
         else X = 0, Z = 1;
@@ -220,16 +267,40 @@ static void kconst_init(const qnn_qact_params *p, kconst *k) {
     k->use_tanh = p->a > 0;
     k->sing = sin(g), k->cosg = cos(g), k->cg = cos(g / 2), k->sg = sin(g / 2);
     k->authors = p->rule == QNN_QACT_RULE_AUTHORS;
+    k->noisy = qnn_qact_noise_active(p);
+    k->tx = k->ty = k->tz = 0.0;
+    k->lx = k->lz = 1.0;
+    if (k->noisy) {
+        double q = p->noise_p;
+        if (p->noise == QNN_QACT_NOISE_DEPHASING) {
+            k->tz = q;
+            k->lx = 1.0 - 2.0 * q;
+        } else {
+            k->tx = q / 3.0, k->ty = 2.0 * q / 3.0, k->tz = q;
+            k->lx = k->lz = 1.0 - 4.0 * q / 3.0;
+        }
+    }
 }
 
 int qnn_qact_kernel(const qnn_qact_params *p, int readout, size_t n, const double *z,
                     const double *v0in, const double *v1in, const double *rin, const double *u,
                     double *out, double *v0out, double *v1out, double *rout, double *pplus,
                     qnn_error *err) {
+    return qnn_qact_kernel_noisy(p, readout, n, z, v0in, v1in, rin, u, NULL, out, v0out, v1out,
+                                 rout, pplus, err);
+}
+
+int qnn_qact_kernel_noisy(const qnn_qact_params *p, int readout, size_t n, const double *z,
+                          const double *v0in, const double *v1in, const double *rin,
+                          const double *u, const double *un, double *out, double *v0out,
+                          double *v1out, double *rout, double *pplus, qnn_error *err) {
     const int mean = readout == QNN_QACT_READ_MEAN;
     if (!mean && !u) return qnn_error_set(err, QNN_EINVAL, "qubit_activation: no uniforms");
     kconst k;
     kconst_init(p, &k);
+    if (mean) k.noisy = 0; /* the exact channel (k.lx, k.lz) instead of a trajectory */
+    else if (k.noisy && !un)
+        return qnn_error_set(err, QNN_EINVAL, "qubit_activation: noise needs its uniforms");
     double one[QACT_BLOCK], zero[QACT_BLOCK], dw0[QACT_BLOCK], dw1[QACT_BLOCK], dr[QACT_BLOCK],
         dp[QACT_BLOCK];
     if (!v0in || !v1in || !rin)
@@ -238,7 +309,7 @@ int qnn_qact_kernel(const qnn_qact_params *p, int readout, size_t n, const doubl
     for (size_t j0 = 0; j0 < n; j0 += QACT_BLOCK) {
         size_t m = n - j0 < QACT_BLOCK ? n - j0 : QACT_BLOCK;
         bad |= kernel_block(&k, mean, m, z + j0, v0in ? v0in + j0 : one, v1in ? v1in + j0 : zero,
-                            rin ? rin + j0 : one, u ? u + j0 : zero, out + j0,
+                            rin ? rin + j0 : one, u ? u + j0 : zero, un ? un + j0 : zero, out + j0,
                             v0out ? v0out + j0 : dw0, v1out ? v1out + j0 : dw1,
                             rout ? rout + j0 : dr, pplus ? pplus + j0 : dp);
     }
@@ -256,7 +327,8 @@ static void state_free_bufs(qact_state *s) {
     qnn_aligned_free(s->res);
     qnn_aligned_free(s->pplus);
     qnn_aligned_free(s->u);
-    s->v0 = s->v1 = s->res = s->pplus = s->u = NULL;
+    qnn_aligned_free(s->un);
+    s->v0 = s->v1 = s->res = s->pplus = s->u = s->un = NULL;
     double **c[5] = {&s->cp, &s->c0p, &s->c1p, &s->c0m, &s->c1m};
     for (int k = 0; k < 5; k++) {
         qnn_aligned_free(*c[k]);
@@ -277,13 +349,14 @@ static int state_reserve(qact_state *s, size_t rows, qnn_error *err) {
     double *res = (double *)qnn_aligned_alloc(64, bytes);
     double *pp = s->keep_probs ? (double *)qnn_aligned_alloc(64, bytes) : NULL;
     double *u = (double *)qnn_aligned_alloc(64, s->n * sizeof(double));
-    if (!v0 || !v1 || !res || !u || (s->keep_probs && !pp)) {
+    double *un = (double *)qnn_aligned_alloc(64, s->n * sizeof(double));
+    if (!v0 || !v1 || !res || !u || !un || (s->keep_probs && !pp)) {
         qnn_aligned_free(v0), qnn_aligned_free(v1), qnn_aligned_free(res), qnn_aligned_free(pp),
-            qnn_aligned_free(u);
+            qnn_aligned_free(u), qnn_aligned_free(un);
         return qnn_error_set(err, QNN_ENOMEM, "qubit_activation: out of memory (%zu rows)", rows);
     }
     state_free_bufs(s);
-    s->v0 = v0, s->v1 = v1, s->res = res, s->pplus = pp, s->u = u;
+    s->v0 = v0, s->v1 = v1, s->res = res, s->pplus = pp, s->u = u, s->un = un;
     s->cap = cap;
     return QNN_OK;
 }
@@ -364,17 +437,21 @@ static int qact_forward(qnn_layer *l, const qnn_tensor *in, qnn_tensor *out, int
     if (!train && s->cache_mode && readout == QNN_QACT_READ_SAMPLE && !ps)
         return cached_forward(l, s, in, out, rng, err);
     int carry = s->linked;
+    /* trajectory noise: n more uniforms per row, after the measurement ones (none at p = 0) */
+    const int noisy = readout == QNN_QACT_READ_SAMPLE && qnn_qact_noise_active(&s->p);
     for (size_t r = 0; r < B; r++) {
         const double *z = qnn_tensor_row(in, r);
         double *o = qnn_tensor_row(out, r);
         if (readout == QNN_QACT_READ_SAMPLE)
             for (size_t j = 0; j < n; j++) s->u[j] = qnn_rng_uniform(rng);
+        if (noisy)
+            for (size_t j = 0; j < n; j++) s->un[j] = qnn_rng_uniform(rng);
         size_t off = r * n;
-        rc = qnn_qact_kernel(&s->p, readout, n, z, ps ? ps->v0 + off : NULL,
-                             ps ? ps->v1 + off : NULL, ps ? ps->res + off : NULL, s->u, o,
-                             carry ? s->v0 + off : NULL, carry ? s->v1 + off : NULL,
-                             carry ? s->res + off : NULL, s->keep_probs ? s->pplus + off : NULL,
-                             err);
+        rc = qnn_qact_kernel_noisy(&s->p, readout, n, z, ps ? ps->v0 + off : NULL,
+                                   ps ? ps->v1 + off : NULL, ps ? ps->res + off : NULL, s->u,
+                                   noisy ? s->un : NULL, o, carry ? s->v0 + off : NULL,
+                                   carry ? s->v1 + off : NULL, carry ? s->res + off : NULL,
+                                   s->keep_probs ? s->pplus + off : NULL, err);
         if (rc) return rc;
     }
     s->rows = B;
@@ -409,7 +486,7 @@ static int qact_copy_state(qnn_layer *dst, const qnn_layer *src, qnn_error *err)
     qact_state *c = (qact_state *)calloc(1, sizeof *c);
     if (!c) return qnn_error_set(err, QNN_ENOMEM, "qubit_activation: out of memory");
     *c = *s;
-    c->v0 = c->v1 = c->res = c->pplus = c->u = NULL;
+    c->v0 = c->v1 = c->res = c->pplus = c->u = c->un = NULL;
     c->cp = c->c0p = c->c1p = c->c0m = c->c1m = NULL;
     c->cache_mode = 0;
     c->cap = c->rows = 0; /* registers are per forward: the copy starts empty */
@@ -423,21 +500,27 @@ const qnn_layer_vtable qnn_qact_vt = {"qubit_activation", qact_forward, qact_bac
 static void encode_fparam(const qnn_qact_params *p, double f[4]) {
     f[0] = p->a;
     f[1] = p->g;
-    f[2] = (double)(p->reg | p->last << 1 | p->rule << 2 | p->mode << 3);
-    f[3] = 1.0; /* format version */
+    f[2] = (double)(p->reg | p->last << 1 | p->rule << 2 | p->mode << 3 | p->noise << 5);
+    /* format 1 (no noise kind) keeps f[3] = 1, as before; with a noise kind f[3] = -p, so
+     * -1 <= f[3] <= 0 (p = 0 gives -0.0) marks format 2 and holds p exactly */
+    f[3] = p->noise == QNN_QACT_NOISE_NONE ? 1.0 : -p->noise_p;
 }
 
 int qnn_qact_params_from_fparam(const double f[4], qnn_qact_params *p, qnn_error *err) {
     qnn_qact_defaults(p);
-    if (!(f[3] == 1.0) || !(f[2] >= 0 && f[2] < 64 && f[2] == floor(f[2])))
+    if (!(f[2] >= 0 && f[2] < 128 && f[2] == floor(f[2])))
         return qnn_error_set(err, QNN_EFORMAT, "qubit_activation: bad stored parameters");
     int fl = (int)f[2];
+    p->noise = (fl >> 5) & 3;
+    if (p->noise == QNN_QACT_NOISE_NONE ? !(f[3] == 1.0) : !(f[3] >= -1.0 && f[3] <= 0.0))
+        return qnn_error_set(err, QNN_EFORMAT, "qubit_activation: bad stored parameters");
+    p->noise_p = p->noise == QNN_QACT_NOISE_NONE ? 0.0 : -f[3] + 0.0; /* -0.0 -> 0 */
     p->a = f[0];
     p->g = f[1];
     p->reg = fl & 1;
     p->last = (fl >> 1) & 1;
     p->rule = (fl >> 2) & 1;
-    p->mode = (fl >> 3) & 7;
+    p->mode = (fl >> 3) & 3;
     return qnn_qact_check(p, err);
 }
 
@@ -623,7 +706,10 @@ int qnn_qact_predict(qnn_net *net, const qnn_tensor *X, size_t shots, int mode, 
         memset(votes, 0, (size_t)nt * nb * K * sizeof(int));
         for (int t = 0; t < nt; t++) {
             qact_state *s0 = k0 < nets[t]->nlayers ? (qact_state *)nets[t]->layers[k0].state : NULL;
-            if (s0 && mode != QNN_QACT_PREDICT_MEAN && shots > 1) s0->cache_mode = 1;
+            /* the shot cache holds the noiseless branches only: a noisy first layer runs its
+             * kernel every shot (cheap next to the dense products) */
+            if (s0 && mode != QNN_QACT_PREDICT_MEAN && shots > 1 && !qnn_qact_noise_active(&s0->p))
+                s0->cache_mode = 1;
             trc[t] = QNN_OK;
         }
         /* shot 0 on the net itself, outside the parallel region (its products may use every

@@ -14,6 +14,47 @@
 static const char *const mode_names[] = {"custom", "rotation", "weak", "both", "classical", NULL};
 static const char *const reg_names[] = {"shared", "fresh", NULL};
 static const char *const rule_names[] = {"exact", "authors", NULL};
+static const char *const noise_names[] = {"none", "dephasing", "depolarizing", NULL};
+
+/* noise = {kind = "dephasing" | "depolarizing", p = number in [0, 1]} (nil/false: none) */
+static void read_noise(lua_State *L, int t, qnn_qact_params *p, const char *fname) {
+    lua_getfield(L, t, "noise");
+    int nt = lua_gettop(L);
+    if (lua_isnil(L, nt) || (lua_isboolean(L, nt) && !lua_toboolean(L, nt))) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (!lua_istable(L, nt))
+        luaL_error(L, "%s: bad option 'noise' (must be a table {kind=\"dephasing\"|\"depolarizing\", "
+                      "p=number in [0, 1]} or nil), got %s", fname, luaL_typename(L, nt));
+    lua_pushnil(L);
+    while (lua_next(L, nt)) {
+        lua_pop(L, 1);
+        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        if (!k || (strcmp(k, "kind") != 0 && strcmp(k, "p") != 0))
+            luaL_error(L, "%s: bad option 'noise' (unknown key '%s'; allowed: kind, p)", fname,
+                       k ? k : luaL_typename(L, -1));
+    }
+    lua_getfield(L, nt, "kind");
+    const char *kind = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    int ki = -1;
+    for (int i = 1; kind && noise_names[i]; i++)
+        if (strcmp(kind, noise_names[i]) == 0) ki = i;
+    if (ki < 0)
+        luaL_error(L, "%s: bad option 'noise.kind' (must be \"dephasing\" or \"depolarizing\"), "
+                      "got %s", fname,
+                   kind ? lua_pushfstring(L, "\"%s\"", kind) : luaL_typename(L, -1));
+    lua_pop(L, 1);
+    lua_getfield(L, nt, "p");
+    int isnum = lua_type(L, -1) == LUA_TNUMBER;
+    double q = lua_tonumber(L, -1);
+    if (!isnum || !(q >= 0.0 && q <= 1.0))
+        luaL_error(L, "%s: bad option 'noise.p' (must be a number in [0, 1]), got %s", fname,
+                   isnum ? lua_pushfstring(L, "%f", q) : luaL_typename(L, -1));
+    lua_pop(L, 2);
+    p->noise = ki;
+    p->noise_p = q;
+}
 
 /* reads the parameter table at t (validated) into p */
 static void read_params(lua_State *L, int t, qnn_qact_params *p, const char *fname) {
@@ -68,6 +109,7 @@ static void read_params(lua_State *L, int t, qnn_qact_params *p, const char *fna
     p->reg = t ? qnn_lua_optfield_choice(L, t, "register", reg_names, 0) : 0;
     p->rule = t ? qnn_lua_optfield_choice(L, t, "rule", rule_names, 0) : 0;
     p->last = t ? qnn_lua_optfield_bool(L, t, "last", 0) : 0;
+    if (t) read_noise(L, t, p, fname);
     qnn_error err;
     qnn_error_clear(&err);
     qnn_lua_check_status(L, qnn_qact_check(p, &err), &err, fname);
@@ -86,6 +128,14 @@ static void push_params(lua_State *L, const qnn_qact_params *p) {
     lua_setfield(L, -2, "rule");
     lua_pushboolean(L, p->last);
     lua_setfield(L, -2, "last");
+    if (p->noise != QNN_QACT_NOISE_NONE) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, noise_names[p->noise]);
+        lua_setfield(L, -2, "kind");
+        lua_pushnumber(L, p->noise_p);
+        lua_setfield(L, -2, "p");
+        lua_setfield(L, -2, "noise");
+    }
 }
 
 static int build_qact(lua_State *L) {
@@ -108,7 +158,8 @@ static int build_qact(lua_State *L) {
     return 0;
 }
 
-static const char *const qact_opts[] = {"a", "g", "mode", "register", "last", "rule", "dim", NULL};
+static const char *const qact_opts[] = {"a",    "g",   "mode",  "register", "last",
+                                        "rule", "dim", "noise", NULL};
 
 static int l_qubit_activation(lua_State *L) {
     int t = qnn_lua_checkopts(L, 1, qact_opts) ? 1 : 0;
@@ -262,7 +313,7 @@ static int m_predict(lua_State *L) {
 
 static const qnn_lua_reg funcs[] = {
     {"qubit_activation", l_qubit_activation,
-     "qnn.nn.qubit_activation{a=, g=, mode=, register=\"shared\", last=false, rule=\"exact\", dim=} -> layer",
+     "qnn.nn.qubit_activation{a=, g=, mode=, register=\"shared\", last=false, rule=\"exact\", noise=, dim=} -> layer",
      "Stochastic qubit neurons (natural quantization, arXiv 2503.15482). Each neuron is a "
      "qubit rotated by theta = pi/2 (r_prev - tanh(z/a)) (a = 0: sign(z)) on top of its "
      "current angle, then measured through an ancilla coupled by RZY(g): P(+1) = (1 + sin g "
@@ -273,7 +324,11 @@ static const qnn_lua_reg funcs[] = {
      "from qubit j of the previous qubit layer after its measurement, the authors' model) or "
      "\"fresh\" (|0> per layer); last: true = the last hidden layer, measured projectively; "
      "rule: \"exact\" post-measurement state or \"authors\" (their asin formula, cos(phi/2) >= "
-     "0); dim: optional width check.\nTraining samples; eval mode samples one shot (see "
+     "0); noise: {kind=\"dephasing\" (Z with probability p) or \"depolarizing\" (X, Y, Z each "
+     "with p/3), p= in [0, 1]}, a channel on every neuron qubit between its rotation and its "
+     "measurement, in training and evaluation (sampled read-outs: one trajectory, one more "
+     "uniform per neuron when p > 0; mean-field: the exact channel on the Bloch vector); dim: "
+     "optional width check.\nTraining samples; eval mode samples one shot (see "
      "Net:predict for votes and mean-field). Backward: hard-tanh straight-through (1 where "
      "|z| < 1). Returns a layer spec for qnn.nn.sequential."},
     {"qubit_neuron", l_qubit_neuron,

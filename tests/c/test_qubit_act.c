@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
+#include "qnn/density.h"
 #include "qnn/nn.h"
 #include "qnn/qubit_act.h"
 #include "qnn/statevec.h"
@@ -399,6 +400,170 @@ TEST(bad_params) {
     CHECK(qnn_qact_params_from_fparam(f, &p, &err) != 0);
 }
 
+/* Noise: the trajectory ensemble of the sampling kernel (every Pauli branch, forced by its
+ * noise uniform, weighted by its probability) equals the density-matrix circuit with the
+ * channel between rotation and measurement, exactly: P(+1) and, for each outcome, the
+ * unnormalised post-measurement neuron block. The mean-field read-out gets the exact channel:
+ * <d> = P(+) - P(-) and the carried state is the direction of the post-measurement mixture's
+ * Bloch vector. */
+TEST(noise_matches_density_matrix) {
+    const double zs[] = {-1.5, -0.2, 0.0, 0.6};
+    const double gs[] = {PI / 8, 5 * PI / 19, PI / 2};
+    const double priors[] = {0.0, 1.1, PI / 2, 2.8, -0.7};
+    const double ps[] = {0.0, 0.05, 0.3, 0.75, 1.0};
+    double worst = 0, worst_mf = 0;
+    int count = 0;
+    for (int kind = 1; kind <= 2; kind++)
+        for (size_t ipp = 0; ipp < sizeof ps / sizeof *ps; ipp++)
+            for (size_t iz = 0; iz < sizeof zs / sizeof *zs; iz++)
+                for (size_t ig = 0; ig < sizeof gs / sizeof *gs; ig++)
+                    for (size_t ip = 0; ip < sizeof priors / sizeof *priors; ip++)
+                        for (int ir = 0; ir < 2; ir++) {
+                            qnn_qact_params p;
+                            qnn_qact_defaults(&p);
+                            p.a = iz % 2 ? 0.316 : 0.0, p.g = gs[ig];
+                            p.noise = kind, p.noise_p = ps[ipp];
+                            CHECK(qnn_qact_check(&p, NULL) == 0);
+                            double z = zs[iz], r = ir ? -1.0 : 1.0, prior = priors[ip], q = ps[ipp];
+                            double t = p.a > 0 ? tanh(z / p.a) : (z >= 0 ? 1 : -1);
+                            double theta = PI / 2 * (r - t);
+                            /* density reference */
+                            qnn_density d;
+                            CHECK(qnn_density_init(&d, 2, NULL) == 0);
+                            int q0 = 0, q1 = 1, q01[2] = {0, 1};
+                            qnn_density_apply_gate(&d, QNN_G_RY, &q0, 1, &prior, NULL);
+                            qnn_density_apply_gate(&d, QNN_G_RY, &q0, 1, &theta, NULL);
+                            CHECK((kind == 1 ? qnn_density_phase_flip(&d, 0, q, NULL)
+                                             : qnn_density_depolarize(&d, 0, q, NULL)) == 0);
+                            qnn_density_apply_gate(&d, QNN_G_RZY, q01, 2, &p.g, NULL);
+                            qnn_density_apply_gate(&d, QNN_G_H, &q1, 1, NULL, NULL);
+                            const double *rho = qnn_density_data(&d);
+                            /* block of ancilla bit b: rows/cols x + 2b; ref[b][x][y] (real part) */
+                            double ref[2][2][2], pref[2];
+                            for (int b = 0; b < 2; b++) {
+                                for (int x = 0; x < 2; x++)
+                                    for (int y = 0; y < 2; y++) {
+                                        size_t rr = (size_t)(x + 2 * b), cc = (size_t)(y + 2 * b);
+                                        ref[b][x][y] = rho[2 * (rr * 4 + cc)];
+                                        worst = fmax(worst, fabs(rho[2 * (rr * 4 + cc) + 1]));
+                                    }
+                                pref[b] = ref[b][0][0] + ref[b][1][1];
+                            }
+                            qnn_density_release(&d);
+                            /* trajectory branches: un picks X, Y, Z or identity */
+                            double tx = kind == 2 ? q / 3 : 0, ty = kind == 2 ? 2 * q / 3 : 0;
+                            double un_k[4] = {tx / 2, (tx + ty) / 2, (ty + q) / 2, (q + 1) / 2};
+                            double w_k[4] = {tx, ty - tx, q - ty, 1 - q};
+                            double v0in = cos(prior / 2), v1in = sin(prior / 2);
+                            double pplus = 0, blk[2][2][2] = {{{0}}};
+                            for (int k = 0; k < 4; k++) {
+                                if (w_k[k] <= 0) continue;
+                                for (int b = 0; b < 2; b++) {
+                                    double u = b == 0 ? 0.0 : nextafter(1.0, 0.0), o, w0, w1, rr,
+                                           pp;
+                                    CHECK(qnn_qact_kernel_noisy(&p, QNN_QACT_READ_SAMPLE, 1, &z,
+                                                                &v0in, &v1in, &r, &u, &un_k[k], &o,
+                                                                &w0, &w1, &rr, &pp, NULL) == 0);
+                                    double pb = b == 0 ? pp : 1 - pp;
+                                    if (b == 0) pplus += w_k[k] * pp;
+                                    /* an outcome the uniform could not force has weight ~0 */
+                                    if (o != (b == 0 ? 1.0 : -1.0)) {
+                                        CHECK(pb < 1e-15);
+                                        continue;
+                                    }
+                                    double w[2] = {w0, w1};
+                                    for (int x = 0; x < 2; x++)
+                                        for (int y = 0; y < 2; y++)
+                                            blk[b][x][y] += w_k[k] * pb * w[x] * w[y];
+                                }
+                            }
+                            worst = fmax(worst, fabs(pplus - pref[0]));
+                            for (int b = 0; b < 2; b++)
+                                for (int x = 0; x < 2; x++)
+                                    for (int y = 0; y < 2; y++)
+                                        worst = fmax(worst, fabs(blk[b][x][y] - ref[b][x][y]));
+                            /* mean-field: exact channel */
+                            double o, w0, w1, rr, pp;
+                            CHECK(qnn_qact_kernel_noisy(&p, QNN_QACT_READ_MEAN, 1, &z, &v0in, &v1in,
+                                                        &r, NULL, NULL, &o, &w0, &w1, &rr, &pp,
+                                                        NULL) == 0);
+                            worst_mf = fmax(worst_mf, fabs(o - (pref[0] - pref[1])));
+                            worst_mf = fmax(worst_mf, fabs(pp - pref[0]));
+                            double X = 2 * (ref[0][0][1] + ref[1][0][1]);
+                            double Z = ref[0][0][0] + ref[1][0][0] - ref[0][1][1] - ref[1][1][1];
+                            double nb = sqrt(X * X + Z * Z);
+                            if (nb > 1e-9) {
+                                worst_mf = fmax(worst_mf, fabs(2 * w0 * w1 - X / nb));
+                                worst_mf = fmax(worst_mf, fabs(w0 * w0 - w1 * w1 - Z / nb));
+                            }
+                            count++;
+                        }
+    CHECK(count == 2 * 5 * 4 * 3 * 5 * 2);
+    CHECK(worst <= 1e-12);
+    CHECK(worst_mf <= 1e-12);
+    printf("  noise vs density matrix: %d cases, max |diff| %.2e (trajectories), %.2e (mean-field)\n",
+           count, worst, worst_mf);
+}
+
+/* p = 0 (either kind) is bitwise the noiseless kernel; sampling with active noise and no noise
+ * uniforms is refused; fparam round trip of the noise; bad noise parameters. */
+TEST(noise_params) {
+    qnn_qact_params p, q;
+    qnn_error err;
+    qnn_error_clear(&err);
+    qnn_qact_defaults(&p);
+    CHECK(p.noise == QNN_QACT_NOISE_NONE && p.noise_p == 0 && !qnn_qact_noise_active(&p));
+    p.a = 0.316, p.g = 5 * PI / 19;
+    double z[5] = {-1, -0.1, 0, 0.2, 3}, u[5] = {0.1, 0.5, 0.9, 0.3, 0.7}, un[5] = {0, 0, 0, 0, 0};
+    double o1[5], o2[5], a1[5], a2[5], b1[5], b2[5], r1[5], r2[5];
+    for (int kind = 1; kind <= 2; kind++)
+        for (int mode = 0; mode < 2; mode++) {
+            q = p;
+            q.noise = kind, q.noise_p = 0.0;
+            CHECK(!qnn_qact_noise_active(&q));
+            qnn_qact_kernel(&p, mode, 5, z, NULL, NULL, NULL, u, o1, a1, b1, r1, NULL, NULL);
+            qnn_qact_kernel_noisy(&q, mode, 5, z, NULL, NULL, NULL, u, un, o2, a2, b2, r2, NULL, NULL);
+            CHECK(memcmp(o1, o2, sizeof o1) == 0 && memcmp(a1, a2, sizeof a1) == 0 &&
+                  memcmp(b1, b2, sizeof b1) == 0 && memcmp(r1, r2, sizeof r1) == 0);
+        }
+    q = p;
+    q.noise = QNN_QACT_NOISE_DEPHASING, q.noise_p = 0.2;
+    CHECK(qnn_qact_noise_active(&q));
+    CHECK(qnn_qact_kernel(&q, QNN_QACT_READ_SAMPLE, 5, z, NULL, NULL, NULL, u, o1, NULL, NULL,
+                          NULL, NULL, &err) == QNN_EINVAL && strstr(err.msg, "noise"));
+    /* checkpoint numbers: format 1 without noise, -p with it (exact) */
+    for (int kind = 0; kind <= 2; kind++)
+        for (int ip = 0; ip < 3; ip++) {
+            double pv[3] = {0.0, 0.01, 1.0};
+            q = p;
+            q.noise = kind, q.noise_p = kind ? pv[ip] : 0.0;
+            qnn_net *net = NULL;
+            CHECK(qnn_net_new(&net, NULL) == 0);
+            CHECK(qnn_net_add_qubit_act(net, 4, &q, NULL) >= 0);
+            qnn_qact_params back;
+            CHECK(qnn_qact_params_from_fparam(net->layers[0].fparam, &back, NULL) == 0);
+            CHECK(back.noise == q.noise && back.noise_p == q.noise_p && back.a == q.a &&
+                  back.g == q.g && back.mode == q.mode);
+            CHECK(kind != 0 || net->layers[0].fparam[3] == 1.0);
+            qnn_net_free(net);
+        }
+    double f[4] = {0.3, 1.0, 7 | 1 << 5, -1.5};
+    CHECK(qnn_qact_params_from_fparam(f, &q, &err) == QNN_EFORMAT);
+    f[3] = 1.0; /* a noise kind needs -1 <= f[3] <= 0 */
+    CHECK(qnn_qact_params_from_fparam(f, &q, &err) == QNN_EFORMAT);
+    f[2] = 3 << 5, f[3] = -0.1; /* kind 3 does not exist */
+    CHECK(qnn_qact_params_from_fparam(f, &q, &err) == QNN_EINVAL);
+    q = p;
+    q.noise = 3;
+    CHECK(qnn_qact_check(&q, &err) == QNN_EINVAL && strstr(err.msg, "noise kind"));
+    q.noise = 1, q.noise_p = 1.5;
+    CHECK(qnn_qact_check(&q, &err) == QNN_EINVAL && strstr(err.msg, "noise p must be in [0, 1]"));
+    q.noise_p = -0.01;
+    CHECK(qnn_qact_check(&q, &err) == QNN_EINVAL);
+    q.noise_p = NAN;
+    CHECK(qnn_qact_check(&q, &err) == QNN_EINVAL);
+}
+
 int main(void) {
     RUN(physics_grid_matches_circuit);
     RUN(fast_functions);
@@ -410,5 +575,7 @@ int main(void) {
     RUN(ste_backward);
     RUN(mean_field_and_predict);
     RUN(bad_params);
+    RUN(noise_matches_density_matrix);
+    RUN(noise_params);
     return harness_done();
 }

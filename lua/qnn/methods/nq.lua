@@ -44,8 +44,28 @@ local function resolve(opts, fn)
   return a, g
 end
 
+-- noise = nil | false | {kind = "dephasing" | "depolarizing", p = number in [0, 1]} -> checked copy or nil
+local noise_kinds = { dephasing = true, depolarizing = true }
+local function resolve_noise(noise, fn)
+  if noise == nil or noise == false then return nil end
+  if type(noise) ~= "table" then
+    fail(fn, "noise must be a table {kind=\"dephasing\"|\"depolarizing\", p=number in [0, 1]}, got %s", type(noise))
+  end
+  for k in pairs(noise) do
+    if k ~= "kind" and k ~= "p" then fail(fn, "noise: unknown key '%s' (allowed: kind, p)", tostring(k)) end
+  end
+  if not noise_kinds[noise.kind] then
+    fail(fn, "noise.kind must be \"dephasing\" or \"depolarizing\", got %s", tostring(noise.kind))
+  end
+  local p = noise.p
+  if type(p) ~= "number" or not (p >= 0 and p <= 1) then
+    fail(fn, "noise.p must be a number in [0, 1], got %s", tostring(p))
+  end
+  return { kind = noise.kind, p = p }
+end
+
 local net_keys = { preset = true, a = true, g = true, sizes = true, register = true, rule = true, seed = true,
-  precision = true }
+  precision = true, noise = true }
 
 --- M.net{preset=, a=, g=, sizes={784,512,512,10}, register="shared", rule="exact", seed=} -> Net
 function M.net(opts)
@@ -55,6 +75,7 @@ function M.net(opts)
     if not net_keys[k] then fail("net", "unknown option '%s'", tostring(k)) end
   end
   local a, g = resolve(opts, "net")
+  local noise = resolve_noise(opts.noise, "net")
   local sizes = opts.sizes or { 784, 512, 512, 10 }
   if type(sizes) ~= "table" or #sizes < 3 then fail("net", "sizes needs >= 3 entries (in, hidden..., out)") end
   local layers = {}
@@ -65,7 +86,7 @@ function M.net(opts)
     if i < #sizes - 1 then
       layers[#layers + 1] = qnn.nn.qubit_activation {
         a = a, g = g, register = opts.register or "shared", rule = opts.rule or "exact",
-        last = (i == #sizes - 2),
+        last = (i == #sizes - 2), noise = noise,
       }
     end
   end
@@ -73,9 +94,11 @@ function M.net(opts)
   return qnn.nn.sequential(layers)
 end
 doc(M.net, "qnn.nq.net",
-  "qnn.nq.net{preset=, a=0, g=pi/2, sizes={784,512,512,10}, register=\"shared\", rule=\"exact\", seed=, precision=\"double\"} -> Net",
+  "qnn.nq.net{preset=, a=0, g=pi/2, sizes={784,512,512,10}, register=\"shared\", rule=\"exact\", seed=, precision=\"double\", noise=} -> Net",
   "preset: \"classical\" (a=0, g=pi/2), \"rotation\" (a=0.316), \"weak\" (g=5pi/19), \"both\"; a >= 0; " ..
   "g in (0, pi/2]; sizes: >= 3 widths; register: \"shared\" or \"fresh\"; rule: \"exact\" or \"authors\"; " ..
+  "noise: {kind=\"dephasing\"|\"depolarizing\", p= in [0, 1]} on every neuron qubit between rotation and " ..
+  "measurement (see qnn.nn.qubit_activation); " ..
   "precision: \"double\" or \"single\" (dense products in float, as PyTorch's default; see Net:precision).\n" ..
   "The paper's network: dense layers without biases, weights N(0, 1/fan_in), a qubit_activation after each " ..
   "hidden layer (the last one projective).")
@@ -131,6 +154,7 @@ local run_keys = {
   preset = true, a = true, g = true, register = true, rule = true, train = true, val = true,
   epochs = true, seed = true, lr = true, momentum = true, batch = true, shots = true,
   sizes = true, mean_field = true, progress = true, on_epoch = true, train_eval = true, precision = true,
+  noise = true,
 }
 
 --- M.run{preset=, train=, val=, epochs=10, seed=1, ...} -> result
@@ -140,6 +164,7 @@ function M.run(opts)
     if not run_keys[k] then fail("run", "unknown option '%s'", tostring(k)) end
   end
   local a, g = resolve(opts, "run")
+  local noise = resolve_noise(opts.noise, "run")
   local tr, va = opts.train, opts.val
   if not tr or not va then fail("run", "needs train= and val= data sets") end
   local seed = opts.seed or 1
@@ -148,7 +173,7 @@ function M.run(opts)
   if math.type(epochs) ~= "integer" or epochs < 1 then fail("run", "epochs must be an integer >= 1") end
   if math.type(shots) ~= "integer" or shots < 1 then fail("run", "shots must be an integer >= 1") end
   local net = M.net { a = a, g = g, sizes = opts.sizes, register = opts.register, rule = opts.rule, seed = seed,
-    precision = opts.precision }
+    precision = opts.precision, noise = noise }
   local opt = qnn.optim.sgd { lr = opts.lr or 0.01, momentum = opts.momentum or 0.9 }
   local rng = qnn.rng(seed * 7919 + 17)
   local t0, c0 = qnn.clock(), os.clock()
@@ -170,6 +195,7 @@ function M.run(opts)
   local res = {
     preset = opts.preset, a = a, g = g, seed = seed, epochs = epochs, shots = shots,
     register = opts.register or "shared",
+    noise = noise and noise.kind or "none", noise_p = noise and noise.p or 0,
     val_err1 = M.error(first, va.y), val_err_vote = M.error(vote, va.y),
     loss = hist.loss, train_acc = hist.train_acc,
     final_loss = hist.loss[epochs], train_time = train_time,
@@ -187,11 +213,14 @@ end
 doc(M.run, "qnn.nq.run",
   "qnn.nq.run{preset= | a=, g=, train=, val=, epochs=10, seed=1, lr=0.01, momentum=0.9, batch=64, " ..
   "shots=15, register=\"shared\", rule=\"exact\", sizes=, mean_field=true, train_eval=true, on_epoch=fn, " ..
-  "precision=\"double\"} -> result, net",
+  "precision=\"double\", noise=} -> result, net",
   "train/val: Datasets (X, y). Trains the paper's network with SGD (cross-entropy) and evaluates; " ..
-  "on_epoch(e, loss, train_acc, net) after every epoch (numbers, no table); progress=false: no bar.\n" ..
+  "on_epoch(e, loss, train_acc, net) after every epoch (numbers, no table); progress=false: no bar; " ..
+  "noise: {kind=\"dephasing\"|\"depolarizing\", p=} on the neuron qubits in training and evaluation " ..
+  "(as qnn.nq.net).\n" ..
   "Returns {val_err1 (single shot), val_err_vote (shots-vote), val_err_mean (mean-field), train_err1, " ..
-  "train_err_vote, loss={per epoch}, train_acc={...}, time=, cpu=, ...} and the trained Net.")
+  "train_err_vote, loss={per epoch}, train_acc={...}, noise= (kind or \"none\"), noise_p=, time=, cpu=, ...} " ..
+  "and the trained Net.")
 
 --- output helpers
 function M.write_json(path, v) qnn.report.json(path, v) end
@@ -224,13 +253,18 @@ doc(M.mkdir, "qnn.nq.mkdir", "qnn.nq.mkdir(dir) -> dir", "Creates a directory (m
 --- M.experiment{name=, configs={{label=, preset=|a=, g=, register=}, ...}, seeds={...}, epochs=,
 --- shots=, data=function(seed) -> train, val, out_dir=, quiet=} -> rows, summary
 local exp_keys = { name = true, configs = true, seeds = true, epochs = true, shots = true, data = true,
-  out_dir = true, quiet = true, train_eval = true, split_seed = true, precision = true }
+  out_dir = true, quiet = true, train_eval = true, split_seed = true, precision = true, noise = true }
 function M.experiment(o)
   if type(o) ~= "table" then fail("experiment", "options must be a table") end
   for k in pairs(o) do if not exp_keys[k] then fail("experiment", "unknown option '%s'", tostring(k)) end end
   if type(o.configs) ~= "table" or #o.configs == 0 then fail("experiment", "configs must be a non-empty list") end
   if type(o.data) ~= "function" then fail("experiment", "data must be a function(seed) -> train, val") end
   local seeds = o.seeds or { 1, 2, 3 }
+  resolve_noise(o.noise, "experiment")
+  for ci, c in ipairs(o.configs) do
+    if type(c) ~= "table" then fail("experiment", "configs[%d] must be a table", ci) end
+    resolve_noise(c.noise, "experiment")
+  end
   local rows, by = {}, {}
   local cache = {}
   for _, seed in ipairs(seeds) do
@@ -240,7 +274,7 @@ function M.experiment(o)
     for ci, c in ipairs(o.configs) do
       local res = M.run { preset = c.preset, a = c.a, g = c.g, register = c.register, rule = c.rule,
         train = tr, val = va, epochs = o.epochs or 10, shots = o.shots or 15, seed = seed,
-        train_eval = o.train_eval, precision = o.precision }
+        train_eval = o.train_eval, precision = o.precision, noise = c.noise or o.noise }
       res.label = c.label or c.preset or ("a=%g g=%g"):format(res.a, res.g)
       res.config = ci
       res.gap1 = res.train_err1 and (res.val_err1 - res.train_err1) or nil
@@ -259,21 +293,23 @@ function M.experiment(o)
     M.mkdir(o.out_dir)
     local base = o.out_dir .. "/" .. (o.name or "nq")
     M.write_csv(base .. ".csv", rows, { "label", "a", "g", "register", "seed", "epochs", "shots", "val_err1",
-      "val_err_vote", "val_err_mean", "train_err1", "train_err_vote", "gap1", "final_loss", "time", "cpu" })
+      "val_err_vote", "val_err_mean", "train_err1", "train_err_vote", "gap1", "final_loss", "time", "cpu", "noise",
+      "noise_p" })
     M.write_csv(base .. "_summary.csv", summary, { "label", "a", "g", "register", "n", "val_err1", "val_err1_sd",
       "val_err_vote", "val_err_vote_sd", "val_err_mean", "val_err_mean_sd", "train_err1", "train_err1_sd",
-      "gap1", "gap1_sd", "time" })
+      "gap1", "gap1_sd", "time", "noise", "noise_p" })
     M.write_json(base .. ".json", { name = o.name, epochs = o.epochs or 10, shots = o.shots or 15, seeds = seeds,
       runs = rows, summary = summary })
   end
   return rows, summary
 end
 doc(M.experiment, "qnn.nq.experiment",
-  "qnn.nq.experiment{name=, configs={{label=, preset= | a=, g=, register=}, ...}, seeds={1,2,3}, epochs=10, " ..
-  "shots=15, data=function(seed) -> train, val, out_dir=, quiet=false, train_eval=true, split_seed=true, " ..
-  "precision=\"double\"} -> rows, summary",
+  "qnn.nq.experiment{name=, configs={{label=, preset= | a=, g=, register=, noise=}, ...}, seeds={1,2,3}, " ..
+  "epochs=10, shots=15, data=function(seed) -> train, val, out_dir=, quiet=false, train_eval=true, " ..
+  "split_seed=true, precision=\"double\", noise=} -> rows, summary",
   "Runs qnn.nq.run for every config and seed (the data split follows the seed unless split_seed=false), prints " ..
-  "one line per run and writes <out_dir>/<name>.csv, <name>_summary.csv and <name>.json.\nReturns the runs and " ..
+  "one line per run and writes <out_dir>/<name>.csv, <name>_summary.csv and <name>.json. noise (as qnn.nq.run) " ..
+  "applies to every config without its own noise.\nReturns the runs and " ..
   "per-config summaries (errors in %, mean and sd over seeds).")
 
 --- M.summarize(rows) -> per-label summaries (errors in %, mean and sd), in first-appearance order
@@ -291,7 +327,8 @@ function M.summarize(rows)
       for _, r in ipairs(list) do if tonumber(r[k]) then xs[#xs + 1] = 100 * tonumber(r[k]) end end
       return M.mean_sd(xs)
     end
-    local sm = { label = label, a = tonumber(list[1].a), g = tonumber(list[1].g), register = list[1].register, n = #list }
+    local sm = { label = label, a = tonumber(list[1].a), g = tonumber(list[1].g), register = list[1].register, n = #list,
+      noise = list[1].noise, noise_p = tonumber(list[1].noise_p) }
     for _, k in ipairs { "val_err1", "val_err_vote", "val_err_mean", "train_err1", "train_err_vote", "gap1" } do
       sm[k], sm[k .. "_sd"] = col(k)
     end
