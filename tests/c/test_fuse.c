@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "qnn/circuit.h"
+#include "qnn/density.h"
 
 static double urand(qnn_rng *r, double a, double b) { return a + (b - a) * qnn_rng_uniform(r); }
 
@@ -497,6 +498,69 @@ TEST(stored_adjoint_equals_uncompute) {
     qnn_circuit_free(c);
 }
 
+/* noisy density run (a 1-qubit gate is folded into its channels' superoperator: one pass) ==
+ * each gate applied, then each channel one by one; the same numbers for 1 and 2 threads */
+TEST(noisy_density_folded_gates) {
+    qnn_rng r;
+    qnn_rng_seed(&r, 77);
+    const int kinds1[6] = {QNN_G_H, QNN_G_RX, QNN_G_RY, QNN_G_U3, QNN_G_SX, QNN_G_PHASE};
+    double worst = 0;
+    int mismatch = 0;
+    for (int trial = 0; trial < 4; trial++) {
+        int n = 2 + 2 * trial % 6; /* 2, 4, 6, 2 */
+        if (trial == 3) n = 7;     /* 4^7 amplitudes: the parallel kernels */
+        qnn_noise nm = {0.03, 0.05, 0.02, 0.04, 0.01, 0.02, 0, 0};
+        if (trial == 1) nm.p2 = 0, nm.bit_flip = 0;
+        qnn_circuit *c;
+        qnn_circuit_new(&c, n, NULL);
+        qnn_density ref, d, d2;
+        qnn_density_init(&ref, n, NULL);
+        for (int g = 0; g < 24; g++) {
+            qnn_circuit *one;
+            qnn_circuit_new(&one, n, NULL);
+            int q[2] = {(int)qnn_rng_below(&r, (uint64_t)n), 0}, nq = 1;
+            if (g % 3 == 2) {
+                q[1] = (q[0] + 1) % n, nq = 2;
+                for (int k = 0; k < 2; k++) qnn_circuit_gate2(k ? one : c, g % 2 ? QNN_G_CX : QNN_G_CZ, q[0], q[1], NULL);
+            } else {
+                int kind = kinds1[qnn_rng_below(&r, 6)];
+                qnn_angle a[3] = {qnn_angle_const(urand(&r, -3, 3)), qnn_angle_const(urand(&r, -3, 3)),
+                                  qnn_angle_const(urand(&r, -3, 3))};
+                CHECK(qnn_circuit_add(c, kind, q, 1, a, NULL) == QNN_OK);
+                CHECK(qnn_circuit_add(one, kind, q, 1, a, NULL) == QNN_OK);
+            }
+            CHECK(qnn_circuit_run_density(one, &ref, NULL, NULL) == QNN_OK); /* the gate alone */
+            if (nq == 2 && nm.p2 > 0) qnn_density_depolarize2(&ref, q[0], q[1], nm.p2, NULL);
+            for (int j = 0; j < nq; j++) {
+                if (nq == 1) qnn_density_depolarize(&ref, q[j], nm.p1, NULL);
+                qnn_density_amplitude_damp(&ref, q[j], nm.amp_damp, NULL);
+                qnn_density_phase_damp(&ref, q[j], nm.phase_damp, NULL);
+                qnn_density_bit_flip(&ref, q[j], nm.bit_flip, NULL);
+                qnn_density_phase_flip(&ref, q[j], nm.phase_flip, NULL);
+            }
+            qnn_circuit_free(one);
+        }
+        qnn_density_init(&d, n, NULL);
+        qnn_density_init(&d2, n, NULL);
+        int keep = omp_get_max_threads();
+        omp_set_num_threads(1);
+        CHECK(qnn_circuit_run_density(c, &d, &nm, NULL) == QNN_OK);
+        omp_set_num_threads(2);
+        CHECK(qnn_circuit_run_density(c, &d2, &nm, NULL) == QNN_OK);
+        omp_set_num_threads(keep);
+        for (size_t x = 0; x < 2 * d.vec.dim; x++) {
+            double e = fabs(d.vec.amp[x] - ref.vec.amp[x]);
+            if (e > worst) worst = e;
+            mismatch += d.vec.amp[x] != d2.vec.amp[x];
+        }
+        CHECK(fabs(qnn_density_trace(&d) - 1.0) <= 1e-12);
+        qnn_density_release(&ref), qnn_density_release(&d), qnn_density_release(&d2);
+        qnn_circuit_free(c);
+    }
+    CHECK(worst <= 1e-12);
+    CHECK(mismatch == 0);
+}
+
 int main(void) {
     RUN(fused_equals_gate_by_gate);
     RUN(fused_benchmark_shapes_threads);
@@ -504,5 +568,6 @@ int main(void) {
     RUN(kernels_against_reference);
     RUN(fused_backward_equals_gate_by_gate);
     RUN(stored_adjoint_equals_uncompute);
+    RUN(noisy_density_folded_gates);
     return harness_done();
 }
