@@ -307,7 +307,7 @@ int qnn_circuit_adjoint(const qnn_circuit *c, struct qnn_state *psi, struct qnn_
  * keeps the state at the input of every fused block with parameters and the backward sweep
  * transforms lambda only (less arithmetic; memory: one state per block with parameters).
  * UNCOMPUTE: the state is un-computed block by block next to lambda (3 state vectors). AUTO
- * (default): STORE from 11 qubits when the kept states fit in the budget (default 8 MB: beyond
+ * (default): STORE from 11 qubits when the kept states fit in the budget (default 4 MB: beyond
  * the caches STORE is slower, see circuit_grad.c), else UNCOMPUTE. mode -1 and budget 0
  * restore the defaults, taken from the environment: QNN_ADJOINT = auto | store | uncompute,
  * QNN_ADJOINT_MEM = budget in MB. Process-wide; not for use while gradients run. */

@@ -715,11 +715,12 @@ static int forward(const qnn_circuit *c, const qnn_state *state_in, qnn_state *p
  * same pass (2 units). A 1-qubit block with parameters runs out of place in the forward pass
  * (its input buffer is kept, the output goes to the next buffer of the pool: no copy); other
  * blocks with parameters keep a copy of their output. The saving is in arithmetic, the price
- * in memory traffic: measured on the 2-core AVX2 machines (docs/performance.md) it is 10 %
- * faster at 11-12 qubits when everything kept fits in the caches, and up to 1.5x slower once
- * the kept states spill to memory (16 MB and more). So auto mode chooses it only from 11 qubits
- * and when the kept states plus two work vectors fit the budget (qnn_adjoint_config /
- * QNN_ADJOINT_MEM, default 8 MB); otherwise, or with QNN_ADJOINT=uncompute, the un-computing
+ * in memory traffic: measured on the 2-core AVX2 machines (docs/performance.md) it is 8-15 %
+ * faster at 11-12 qubits when all kept states fit in about 4 MB, 0-30 % slower at 8 MB, and
+ * 5-10x slower once they spill to memory (160 MB at 16 qubits). So auto mode chooses it only
+ * from 11 qubits and when the kept states plus two work vectors fit the budget
+ * (qnn_adjoint_config / QNN_ADJOINT_MEM, default 4 MB); otherwise, or with
+ * QNN_ADJOINT=uncompute, the un-computing
  * sweep runs; QNN_ADJOINT=store forces it at any size (memory permitting). Results agree to
  * rounding (1e-12). A checkpointed variant (keep every k-th state, recompute inside segments)
  * is not implemented: it adds a forward pass to a scheme already slower than un-computing
@@ -749,7 +750,7 @@ static size_t adjoint_budget(void) {
         double mb = strtod(e, &end);
         if (end != e && isfinite(mb) && mb >= 0) return (size_t)(mb * 1048576.0);
     }
-    return (size_t)8 << 20;
+    return (size_t)4 << 20;
 }
 
 enum { SB_PLAIN = 0, SB_ONE = 1, SB_OTHER = 2 };
@@ -907,9 +908,9 @@ static int stored_plan(const qnn_circuit *c, unsigned char **cls_out, size_t *nk
     }
     /* kept states + the working state + lambda */
     double bytes = (double)(keep + 2) * 16.0 * (double)((size_t)1 << c->n);
-    /* auto: only when the kept states stay in the caches (measured, docs/performance.md: with
-     * kept states beyond ~8 MB the backward sweep waits for memory and the stored sweep is up to
-     * 1.5x slower than un-computing; below 11 qubits fixed costs dominate and it is no faster) */
+    /* auto: only when the kept states stay in the caches (measured, docs/performance.md: beyond
+     * ~4 MB the backward sweep waits for memory and the stored sweep is slower than
+     * un-computing; below 11 qubits fixed costs dominate and it is no faster) */
     if (keep == 0 || (mode != QNN_ADJOINT_STORE && (c->n < 11 || bytes > (double)adjoint_budget()))) {
         free(cls);
         return 0;
