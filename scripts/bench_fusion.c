@@ -224,7 +224,7 @@ sections:
     if (threads >= 2) {
         int n = quick ? 8 : 10;
         c = random_circuit(n, 40, 5);
-        qnn_noise nm = {0.01, 0.02, 0.01, 0.01, 0.005, 0.005};
+        qnn_noise nm = {0.01, 0.02, 0.01, 0.01, 0.005, 0.005, 0, 0};
         qnn_density *d;
         qnn_density_create(&d, n, NULL);
         double bt[3] = {1e30, 1e30, 1e30};
