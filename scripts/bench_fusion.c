@@ -6,9 +6,11 @@
  *  - a dense 1-qubit gate (U3) on target qubits 0, 1 and n/2 vs the plain C loop (an in-place
  *    read-modify-write sweep over the same bytes, as in bench_statevec.c) at 20 qubits;
  *  - the adjoint gradient (qnn_circuit_gradient, <Z0>) and vjp vs one forward run of the same
- *    circuit, fused (as Circuit:run does by default) and gate by gate, at 12, 16, 20 qubits;
+ *    circuit, fused (as Circuit:run does by default) and gate by gate, at 11, 12, 16, 20 qubits,
+ *    with the stored-state sweep (forced; skipped when its kept states exceed 64 MB) and the
+ *    un-computing sweep;
  *  - a noisy density-matrix run (every channel after every gate) with 1 and 2 threads.
- * Usage: bench_fusion [--quick] */
+ * Usage: bench_fusion [--quick] [--adjoint | --density] (only that section) */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -95,15 +97,22 @@ static void plain_loop(qnn_state *s) {
 }
 
 int main(int argc, char **argv) {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    int quick = 0, only = 0; /* only: 1 adjoint section, 2 density section */
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--quick") == 0) quick = 1;
+        else if (strcmp(argv[a], "--adjoint") == 0) only = 1;
+        else if (strcmp(argv[a], "--density") == 0) only = 2;
+    }
     int reps = quick ? 3 : 7;
     int threads = omp_get_max_threads();
     printf("Circuit compiler (gate fusion), %d OpenMP thread(s), best of %d interleaved runs\n\n",
            threads, reps);
-    printf("| what | fused | gate by gate | speed-up | target |\n|---|---|---|---|---|\n");
     double tf, tu, r;
     qnn_fuse_stats st;
-    qnn_circuit *c = random_circuit(20, 200, 20261204);
+    qnn_circuit *c;
+    if (only) goto sections;
+    printf("| what | fused | gate by gate | speed-up | target |\n|---|---|---|---|---|\n");
+    c = random_circuit(20, 200, 20261204);
     r = fuse_ratio(c, reps, &tf, &tu);
     qnn_circuit_compile(c, &st, NULL);
     printf("| random 20 qubits, 100 U3 + 100 CX (%zu kernel calls, max block %d) | %.2f ms | "
@@ -145,12 +154,16 @@ int main(int argc, char **argv) {
     qnn_state_release(&s);
     fflush(stdout);
 
-    /* adjoint vs forward */
-    printf("\n| adjoint, layered ansatz | forward fused | forward gate by gate | gradient | ratio "
-           "to fused / gate-by-gate forward | vjp | ratio | target |\n"
-           "|---|---|---|---|---|---|---|---|\n");
-    int sizes[3] = {12, 16, 20}, layers[3] = {10, 10, 5};
-    for (int i = 0; i < 3; i++) {
+sections:
+    /* adjoint vs forward: the stored-state sweep (QNN_ADJOINT=store, what auto picks from 11
+     * qubits when the kept states fit in the budget, 4 MB: here only the 11-qubit row) and the
+     * un-computing sweep (QNN_ADJOINT=uncompute, what auto picks otherwise) */
+    printf("\n| adjoint, layered ansatz | forward fused | forward gate by gate | gradient stored | "
+           "ratio to fused / gate-by-gate forward | vjp stored | ratio | gradient un-computing | "
+           "ratio | vjp un-computing | ratio | kept states | target |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    int sizes[4] = {11, 12, 16, 20}, layers[4] = {10, 10, 10, 5};
+    for (int i = 0; i < 4 && only != 2; i++) {
         int n = sizes[i];
         c = ansatz(n, layers[i]);
         int np = qnn_circuit_nparams(c);
@@ -161,7 +174,17 @@ int main(int argc, char **argv) {
         qnn_state ps;
         qnn_state_init(&ps, n, NULL);
         int rr = n <= 16 ? reps * 3 : reps;
-        double bfw = 1e30, bfu = 1e30, bg = 1e30, bv = 1e30, val;
+        size_t keep = 0; /* kept states of the stored sweep (the ansatz: every non-ladder block) */
+        qnn_circuit_compile(c, NULL, NULL);
+        for (size_t b = 0; b < qnn_circuit_fused_nblocks(c); b++) {
+            qnn_fuse_block fb;
+            qnn_circuit_fused_block(c, b, &fb);
+            keep += fb.type != QNN_FUSE_PERM;
+        }
+        double kept_mb = (double)(keep + 2) * 16.0 * (double)((size_t)1 << n) / 1048576.0;
+        int mmax = kept_mb <= 64 ? 2 : 1; /* forced stored sweep only within 64 MB (it is 5-10x
+                                             slower beyond the caches: docs/performance.md) */
+        double bfw = 1e30, bfu = 1e30, bg[2] = {1e30, 1e30}, bv[2] = {1e30, 1e30}, val;
         for (int k = 0; k < rr; k++) {
             double tu = now();
             qnn_state_set_zero(&ps);
@@ -171,18 +194,25 @@ int main(int argc, char **argv) {
             qnn_state_set_zero(&ps);
             qnn_circuit_run(c, &ps, NULL, NULL, NULL);
             double t1 = now();
-            qnn_circuit_gradient(c, &z0, 1, NULL, &val, g, NULL);
-            double t2 = now();
-            qnn_circuit_vjp(c, dp, NULL, NULL, g, NULL);
-            double t3 = now();
             if (t1 - t0 < bfw) bfw = t1 - t0;
-            if (t2 - t1 < bg) bg = t2 - t1;
-            if (t3 - t2 < bv) bv = t3 - t2;
+            for (int m = 2 - mmax; m < 2; m++) {
+                qnn_adjoint_config(m ? QNN_ADJOINT_UNCOMPUTE : QNN_ADJOINT_STORE, 0);
+                double t2 = now();
+                qnn_circuit_gradient(c, &z0, 1, NULL, &val, g, NULL);
+                double t3 = now();
+                qnn_circuit_vjp(c, dp, NULL, NULL, g, NULL);
+                double t4 = now();
+                if (t3 - t2 < bg[m]) bg[m] = t3 - t2;
+                if (t4 - t3 < bv[m]) bv[m] = t4 - t3;
+            }
+            qnn_adjoint_config(-1, 0);
         }
+        if (mmax == 1) bg[0] = bv[0] = NAN; /* not run: the kept states would exceed 64 MB */
         printf("| %d qubits, %d layers (%zu gates, %d params) | %.2f ms | %.2f ms | %.2f ms | "
-               "%.2fx / %.2fx | %.2f ms | %.2fx / %.2fx | <= 2.5x |\n", n, layers[i],
-               qnn_circuit_ngates(c), np, 1e3 * bfw, 1e3 * bfu, 1e3 * bg, bg / bfw, bg / bfu,
-               1e3 * bv, bv / bfw, bv / bfu);
+               "**%.2fx** / %.2fx | %.2f ms | **%.2fx** / %.2fx | %.2f ms | %.2fx | %.2f ms | %.2fx | "
+               "%zu (%.0f MB) | <= 2.5x |\n", n, layers[i], qnn_circuit_ngates(c), np, 1e3 * bfw,
+               1e3 * bfu, 1e3 * bg[0], bg[0] / bfw, bg[0] / bfu, 1e3 * bv[0], bv[0] / bfw,
+               bv[0] / bfu, 1e3 * bg[1], bg[1] / bfw, 1e3 * bv[1], bv[1] / bfw, keep, kept_mb);
         fflush(stdout);
         qnn_state_release(&ps);
         free(g);
@@ -194,7 +224,7 @@ int main(int argc, char **argv) {
     if (threads >= 2) {
         int n = quick ? 8 : 10;
         c = random_circuit(n, 40, 5);
-        qnn_noise nm = {0.01, 0.02, 0.01, 0.01, 0.005, 0.005};
+        qnn_noise nm = {0.01, 0.02, 0.01, 0.01, 0.005, 0.005, 0, 0};
         qnn_density *d;
         qnn_density_create(&d, n, NULL);
         double bt[3] = {1e30, 1e30, 1e30};

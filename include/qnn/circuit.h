@@ -303,6 +303,16 @@ int qnn_circuit_vjp_from(const qnn_circuit *c, const double *dprobs, const struc
  * respect to a real input state is 2 Re lam) and psi = the input state. */
 int qnn_circuit_adjoint(const qnn_circuit *c, struct qnn_state *psi, struct qnn_state *lam,
                         double *grad, int undo_all, qnn_error *err);
+/* Which adjoint sweep qnn_circuit_gradient and qnn_circuit_vjp use. STORE: the forward pass
+ * keeps the state at the input of every fused block with parameters and the backward sweep
+ * transforms lambda only (less arithmetic; memory: one state per block with parameters).
+ * UNCOMPUTE: the state is un-computed block by block next to lambda (3 state vectors). AUTO
+ * (default): STORE from 11 qubits when the kept states fit in the budget (default 4 MB: beyond
+ * the caches STORE is slower, see circuit_grad.c), else UNCOMPUTE. mode -1 and budget 0
+ * restore the defaults, taken from the environment: QNN_ADJOINT = auto | store | uncompute,
+ * QNN_ADJOINT_MEM = budget in MB. Process-wide; not for use while gradients run. */
+enum { QNN_ADJOINT_AUTO = 0, QNN_ADJOINT_STORE = 1, QNN_ADJOINT_UNCOMPUTE = 2 };
+void qnn_adjoint_config(int mode, size_t budget_bytes);
 /* Parameter-shift rule (two-term for gates whose generator has eigenvalues +-1/2 or {0,1}:
  * rx ry rz phase u3 rxx ryy rzz rzy cphase; four-term rule for crx cry crz). */
 int qnn_circuit_gradient_shift(const qnn_circuit *c, const qnn_pauli_term *terms, int nterms,

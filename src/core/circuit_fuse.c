@@ -509,23 +509,38 @@ static int progress(size_t done, size_t total, size_t *next) {
     return qnn_progress_step(NULL, (double)done, (double)total);
 }
 
+/* Block b of the compiled program on s, in place (the program must be prepared). */
+static int run_block(const qnn_circuit *c, const qnn_fuse_prog *p, size_t b, qnn_state *s,
+                     qnn_error *err) {
+    const fblock *t = &p->b[b];
+    int st = QNN_OK;
+    if (t->type == FB_OP) {
+        for (size_t m = 0; m < t->n && !st; m++)
+            st = qnn_circ_apply_op(c, &c->ops[p->members[t->first + m]], s, 0, err);
+    } else if (t->type == FB_PERM) {
+        const uint64_t *w = (const uint64_t *)(const void *)(p->mats + t->mat);
+        st = qnn_state_permute_linear(s, w, w[c->n], err);
+    } else if (t->type == FB_DENSE) {
+        st = qnn_state_apply_kq(s, t->q, t->k, p->mats + t->mat, err);
+    } else {
+        st = qnn_state_apply_diag_complex(s, t->q, t->k, p->mats + t->mat, err);
+    }
+    return st;
+}
+
+int qnn_circ_run_fused_block(const qnn_circuit *c, size_t b, qnn_state *s, qnn_error *err) {
+    const qnn_fuse_prog *p = c->fuse;
+    if (!p || b >= p->nb) return qnn_error_set(err, QNN_EINVAL, "run: no compiled block %zu", b + 1);
+    return run_block(c, p, b, s, err);
+}
+
 int qnn_circ_run_fused(const qnn_circuit *c, qnn_state *s, qnn_error *err) {
     qnn_fuse_prog *p;
     int st = prepare(c, &p, err);
     size_t done = 0, next = 256;
     for (size_t b = 0; !st && b < p->nb; b++) {
         const fblock *t = &p->b[b];
-        if (t->type == FB_OP) {
-            for (size_t m = 0; m < t->n && !st; m++)
-                st = qnn_circ_apply_op(c, &c->ops[p->members[t->first + m]], s, 0, err);
-        } else if (t->type == FB_PERM) {
-            const uint64_t *w = (const uint64_t *)(const void *)(p->mats + t->mat);
-            st = qnn_state_permute_linear(s, w, w[c->n], err);
-        } else if (t->type == FB_DENSE) {
-            st = qnn_state_apply_kq(s, t->q, t->k, p->mats + t->mat, err);
-        } else {
-            st = qnn_state_apply_diag_complex(s, t->q, t->k, p->mats + t->mat, err);
-        }
+        st = run_block(c, p, b, s, err);
         done += t->n;
         if (!st) st = progress(done, p->nops, &next);
     }

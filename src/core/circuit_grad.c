@@ -617,6 +617,43 @@ static int block_has_param(const qnn_circuit *c, const qnn_fuse_block *b) {
     return 0;
 }
 
+/* Undoes a fused block (dense: M^+, diagonal: conj, permutation: the forward index map;
+ * gates: their inverses last to first) on one vector. */
+static int undo_block(const qnn_circuit *c, const qnn_fuse_block *b, qnn_state *v, qnn_error *err) {
+    int st = QNN_OK;
+    if (b->type == QNN_FUSE_DENSE) {
+        size_t d = (size_t)1 << b->k;
+        double Mi[2 << (2 * 5)];
+        qnn_matrix_dagger(b->matrix, d, Mi);
+        st = qnn_state_apply_kq(v, b->qubits, b->k, Mi, err);
+    } else if (b->type == QNN_FUSE_DIAG) {
+        size_t d = (size_t)1 << b->k;
+        double Di[2 << 8];
+        for (size_t x = 0; x < d; x++) Di[2 * x] = b->matrix[2 * x], Di[2 * x + 1] = -b->matrix[2 * x + 1];
+        st = qnn_state_apply_diag_complex(v, b->qubits, b->k, Di, err);
+    } else if (b->type == QNN_FUSE_PERM) {
+        /* undo: new amplitude of y = old amplitude of f(y), f = the gates' basis map */
+        uint64_t col[QNN_CIRCUIT_MAXQ + 1];
+        for (int j = 0; j <= c->n; j++) {
+            uint64_t y = j < c->n ? (uint64_t)1 << j : 0;
+            for (size_t m = 0; m < b->ngates; m++) {
+                const qnn_op *op = &c->ops[b->gates[m]];
+                const int *q = qnn_op_qubits(op);
+                if (op->kind == QNN_G_X) y ^= (uint64_t)1 << q[0];
+                else if (op->kind == QNN_G_CX) { if ((y >> q[0]) & 1) y ^= (uint64_t)1 << q[1]; }
+                else if (((y >> q[0]) ^ (y >> q[1])) & 1) y ^= ((uint64_t)1 << q[0]) | ((uint64_t)1 << q[1]);
+            }
+            col[j] = y;
+        }
+        for (int j = 0; j < c->n; j++) col[j] ^= col[c->n];
+        st = qnn_state_permute_linear(v, col, col[c->n], err);
+    } else {
+        for (size_t m = b->ngates; m-- > 0 && !st;)
+            st = qnn_circ_apply_op(c, &c->ops[b->gates[m]], v, 1, err);
+    }
+    return st;
+}
+
 /* Backward sweep over the compiled program (fused blocks): blocks without parameters are
  * undone as one kernel call each on psi and lam (dense: M^+, diagonal: conj, permutation: the
  * forward index map), blocks of 1-qubit gates on one qubit in one pass (backward_block1),
@@ -638,35 +675,9 @@ static int backward(const qnn_circuit *c, qnn_state *psi, qnn_state *lam, double
                 st = backward_op(c, b.gates[m], psi, lam, grad, !(bi == 0 && m == 0), err);
         } else if (b.type == QNN_FUSE_DENSE && b.k == 1 && param) {
             st = backward_block1(c, &b, psi, lam, grad, err);
-        } else if (!param && b.type == QNN_FUSE_DENSE) {
-            size_t d = (size_t)1 << b.k;
-            double Mi[2 << (2 * 5)];
-            qnn_matrix_dagger(b.matrix, d, Mi);
-            st = qnn_state_apply_kq(psi, b.qubits, b.k, Mi, err);
-            if (!st) st = qnn_state_apply_kq(lam, b.qubits, b.k, Mi, err);
-        } else if (!param && b.type == QNN_FUSE_DIAG) {
-            size_t d = (size_t)1 << b.k;
-            double Di[2 << 8];
-            for (size_t x = 0; x < d; x++) Di[2 * x] = b.matrix[2 * x], Di[2 * x + 1] = -b.matrix[2 * x + 1];
-            st = qnn_state_apply_diag_complex(psi, b.qubits, b.k, Di, err);
-            if (!st) st = qnn_state_apply_diag_complex(lam, b.qubits, b.k, Di, err);
-        } else if (b.type == QNN_FUSE_PERM) {
-            /* undo: new amplitude of y = old amplitude of f(y), f = the gates' basis map */
-            uint64_t col[QNN_CIRCUIT_MAXQ + 1];
-            for (int j = 0; j <= c->n; j++) {
-                uint64_t y = j < c->n ? (uint64_t)1 << j : 0;
-                for (size_t m = 0; m < b.ngates; m++) {
-                    const qnn_op *op = &c->ops[b.gates[m]];
-                    const int *q = qnn_op_qubits(op);
-                    if (op->kind == QNN_G_X) y ^= (uint64_t)1 << q[0];
-                    else if (op->kind == QNN_G_CX) { if ((y >> q[0]) & 1) y ^= (uint64_t)1 << q[1]; }
-                    else if (((y >> q[0]) ^ (y >> q[1])) & 1) y ^= ((uint64_t)1 << q[0]) | ((uint64_t)1 << q[1]);
-                }
-                col[j] = y;
-            }
-            for (int j = 0; j < c->n; j++) col[j] ^= col[c->n];
-            st = qnn_state_permute_linear(psi, col, col[c->n], err);
-            if (!st) st = qnn_state_permute_linear(lam, col, col[c->n], err);
+        } else if (!param && b.type != QNN_FUSE_GATES) {
+            st = undo_block(c, &b, psi, err);
+            if (!st) st = undo_block(c, &b, lam, err);
         } else { /* fused block with parameters on several qubits: its gates one by one */
             for (size_t m = b.ngates; m-- > 0 && !st;)
                 st = backward_op(c, b.gates[m], psi, lam, grad, !(bi == 0 && m == 0), err);
@@ -693,6 +704,305 @@ static int forward(const qnn_circuit *c, const qnn_state *state_in, qnn_state *p
     }
     if (!st) st = qnn_circuit_run(c, psi, NULL, NULL, err);
     if (st) qnn_state_release(psi);
+    return st;
+}
+
+/* ---------------- stored-state adjoint ----------------
+ * The scheme above un-computes psi block by block next to lambda: per block with parameters
+ * it transforms two vectors and correlates them (about 3 forward passes of work). Here the
+ * forward pass keeps the state at the input of every block with parameters, so the backward
+ * sweep transforms lambda only and reads the kept psi for the derivative correlations, in the
+ * same pass (2 units). A 1-qubit block with parameters runs out of place in the forward pass
+ * (its input buffer is kept, the output goes to the next buffer of the pool: no copy); other
+ * blocks with parameters keep a copy of their output. The saving is in arithmetic, the price
+ * in memory traffic: measured on the 2-core AVX2 machines (docs/performance.md) it is 8-15 %
+ * faster at 11-12 qubits when all kept states fit in about 4 MB, 0-30 % slower at 8 MB, and
+ * 5-10x slower once they spill to memory (160 MB at 16 qubits). So auto mode chooses it only
+ * from 11 qubits and when the kept states plus two work vectors fit the budget
+ * (qnn_adjoint_config / QNN_ADJOINT_MEM, default 4 MB); otherwise, or with
+ * QNN_ADJOINT=uncompute, the un-computing
+ * sweep runs; QNN_ADJOINT=store forces it at any size (memory permitting). Results agree to
+ * rounding (1e-12). A checkpointed variant (keep every k-th state, recompute inside segments)
+ * is not implemented: it adds a forward pass to a scheme already slower than un-computing
+ * when the states do not fit. */
+static int adj_mode_set = -1;
+static size_t adj_budget_set = 0;
+
+void qnn_adjoint_config(int mode, size_t budget_bytes) {
+    adj_mode_set = mode;
+    adj_budget_set = budget_bytes;
+}
+
+static int adjoint_mode(void) {
+    if (adj_mode_set >= 0) return adj_mode_set;
+    const char *e = getenv("QNN_ADJOINT");
+    if (!e) return QNN_ADJOINT_AUTO;
+    if (strcmp(e, "store") == 0) return QNN_ADJOINT_STORE;
+    if (strcmp(e, "uncompute") == 0) return QNN_ADJOINT_UNCOMPUTE;
+    return QNN_ADJOINT_AUTO;
+}
+
+static size_t adjoint_budget(void) {
+    if (adj_budget_set) return adj_budget_set;
+    const char *e = getenv("QNN_ADJOINT_MEM");
+    if (e) {
+        char *end;
+        double mb = strtod(e, &end);
+        if (end != e && isfinite(mb) && mb >= 0) return (size_t)(mb * 1048576.0);
+    }
+    return (size_t)4 << 20;
+}
+
+enum { SB_PLAIN = 0, SB_ONE = 1, SB_OTHER = 2 };
+
+/* psi_out <- U psi_in for a 1-qubit U on q, out of place (32-byte aligned vectors) */
+GRAD_MULTIVERSION static void apply1_oop(const double *src, double *dst, size_t dim, int q,
+                                         const double *U) {
+    const v4d *S4 = (const v4d *)src;
+    v4d *D4 = (v4d *)dst;
+    const v4d sg = {-1, 1, -1, 1};
+#define BC(x) ((v4d){(x), (x), (x), (x)})
+    const v4d u00r = BC(U[0]), u00i = BC(U[1]) * sg, u01r = BC(U[2]), u01i = BC(U[3]) * sg;
+    const v4d u10r = BC(U[4]), u10i = BC(U[5]) * sg, u11r = BC(U[6]), u11i = BC(U[7]) * sg;
+#undef BC
+    const v4d Ar = {U[0], U[0], U[6], U[6]}, Ai = (v4d){U[1], U[1], U[7], U[7]} * sg;
+    const v4d Br = {U[2], U[2], U[4], U[4]}, Bi = (v4d){U[3], U[3], U[5], U[5]} * sg;
+    if (q >= 1) {
+        const int qm = q - 1;
+        const size_t st2 = (size_t)1 << qm, nv = dim / 4;
+#pragma omp parallel for schedule(static) if (PAR(dim))
+        for (size_t i = 0; i < nv; i++) {
+            size_t j0 = ins0v(i, qm), j1 = j0 | st2;
+            v4d x = S4[j0], y = S4[j1], xs = SWAP4(x), ys = SWAP4(y);
+            D4[j0] = u00r * x + u00i * xs + u01r * y + u01i * ys;
+            D4[j1] = u10r * x + u10i * xs + u11r * y + u11i * ys;
+        }
+    } else {
+        const size_t nv = dim / 2;
+#pragma omp parallel for schedule(static) if (PAR(dim))
+        for (size_t i = 0; i < nv; i++) {
+            v4d v = S4[i], vs = SWAP4(v), vh = SWAPH4(v), vhs = SWAP4(vh);
+            D4[i] = Ar * v + Ai * vs + Br * vh + Bi * vhs;
+        }
+    }
+}
+
+/* lam <- Ui lam on q and, in the same pass, C = [[a, c], [d, b]], C_uv = sum over pairs of
+ * conj(lam'_u) psi_v with lam' the new lam and psi the kept input state of the block (read
+ * only). Chunked reduction as corr1v: the same numbers for any thread count. */
+GRAD_MULTIVERSION static void lamstep1(double *lamv, const double *psiv, size_t dim, int q,
+                                       const double *U, double C[8]) {
+    v4d *L4 = (v4d *)lamv;
+    const v4d *P4 = (const v4d *)psiv;
+    const size_t nv = q >= 1 ? dim / 4 : dim / 2; /* vector pairs (q >= 1) or vectors */
+    double part[RED_CHUNKS][8];
+    const int nch = PAR(dim) ? RED_CHUNKS : 1;
+    const v4d sg = {-1, 1, -1, 1};
+#define BC(x) ((v4d){(x), (x), (x), (x)})
+    const v4d u00r = BC(U[0]), u00i = BC(U[1]) * sg, u01r = BC(U[2]), u01i = BC(U[3]) * sg;
+    const v4d u10r = BC(U[4]), u10i = BC(U[5]) * sg, u11r = BC(U[6]), u11i = BC(U[7]) * sg;
+#undef BC
+    const v4d Ar = {U[0], U[0], U[6], U[6]}, Ai = (v4d){U[1], U[1], U[7], U[7]} * sg;
+    const v4d Br = {U[2], U[2], U[4], U[4]}, Bi = (v4d){U[3], U[3], U[5], U[5]} * sg;
+    const int qm = q - 1;
+    const size_t st2 = q >= 1 ? (size_t)1 << qm : 0;
+#pragma omp parallel for schedule(static) if (PAR(dim))
+    for (int ch = 0; ch < nch; ch++) {
+        size_t lo = nv * (size_t)ch / (size_t)nch, hi = nv * (size_t)(ch + 1) / (size_t)nch;
+        v4d e1 = {0, 0, 0, 0}, e2 = e1, f1 = e1, f2 = e1, g1 = e1, g2 = e1, h1 = e1, h2 = e1;
+        if (q >= 1) {
+            for (size_t i = lo; i < hi; i++) {
+                size_t j0 = ins0v(i, qm), j1 = j0 | st2;
+                v4d lx = L4[j0], ly = L4[j1], lxs = SWAP4(lx), lys = SWAP4(ly);
+                lx = u00r * lx + u00i * lxs + u01r * ly + u01i * lys;
+                ly = u10r * L4[j0] + u10i * lxs + u11r * ly + u11i * lys;
+                L4[j0] = lx, L4[j1] = ly;
+                v4d x = P4[j0], y = P4[j1], xs = SWAP4(x), ys = SWAP4(y);
+                e1 += lx * x, e2 += lx * xs; /* a = conj(l0) p0 */
+                f1 += ly * y, f2 += ly * ys; /* b = conj(l1) p1 */
+                g1 += lx * y, g2 += lx * ys; /* c = conj(l0) p1 */
+                h1 += ly * x, h2 += ly * xs; /* d = conj(l1) p0 */
+            }
+        } else {
+            for (size_t i = lo; i < hi; i++) {
+                v4d l = L4[i], ls = SWAP4(l), lh = SWAPH4(l), lhs = SWAP4(lh);
+                l = Ar * l + Ai * ls + Br * lh + Bi * lhs;
+                L4[i] = l;
+                v4d v = P4[i], vs = SWAP4(v), vh = SWAPH4(v), vhs = SWAP4(vh);
+                e1 += l * v, e2 += l * vs;   /* lanes: a (first pair half), b (second) */
+                g1 += l * vh, g2 += l * vhs; /* lanes: c, d */
+            }
+        }
+        double *o = part[ch];
+        if (q >= 1) {
+            o[0] = (e1[0] + e1[1]) + (e1[2] + e1[3]), o[1] = (e2[0] - e2[1]) + (e2[2] - e2[3]);
+            o[6] = (f1[0] + f1[1]) + (f1[2] + f1[3]), o[7] = (f2[0] - f2[1]) + (f2[2] - f2[3]);
+            o[2] = (g1[0] + g1[1]) + (g1[2] + g1[3]), o[3] = (g2[0] - g2[1]) + (g2[2] - g2[3]);
+            o[4] = (h1[0] + h1[1]) + (h1[2] + h1[3]), o[5] = (h2[0] - h2[1]) + (h2[2] - h2[3]);
+        } else {
+            o[0] = e1[0] + e1[1], o[1] = e2[0] - e2[1];
+            o[6] = e1[2] + e1[3], o[7] = e2[2] - e2[3];
+            o[2] = g1[0] + g1[1], o[3] = g2[0] - g2[1];
+            o[4] = g1[2] + g1[3], o[5] = g2[2] - g2[3];
+        }
+    }
+    for (int j = 0; j < 8; j++) C[j] = 0.0;
+    for (int ch = 0; ch < nch; ch++)
+        for (int j = 0; j < 8; j++) C[j] += part[ch][j];
+}
+
+/* Backward step of a 1-qubit block with parameters from its kept input state pin: lam <- B^+
+ * lam with the correlation at the block input, then forward through the block's gates
+ * (C <- conj(G) C G^T) taking each gate's derivatives from the correlation at its output. */
+static int stored_block1(const qnn_circuit *c, const qnn_fuse_block *b, const double *pin,
+                         qnn_state *lam, double *grad, qnn_error *err) {
+    double Ui[8], C[8];
+    qnn_matrix_dagger(b->matrix, 2, Ui);
+    lamstep1(lam->amp, pin, lam->dim, b->qubits[0], Ui, C);
+    for (size_t m = 0; m < b->ngates; m++) {
+        const qnn_op *op = &c->ops[b->gates[m]];
+        double p[3], G[8];
+        for (int j = 0; j < 3; j++) p[j] = qnn_circuit_angle_value(c, &op->ang[j]);
+        int st = qnn_gate_matrix((qnn_gate_kind)op->kind, p, G);
+        if (st) return qnn_error_set(err, st, "gradient: bad gate %zu", b->gates[m] + 1);
+        double Gc[8], GT[8], tmp[8];
+        for (int e = 0; e < 4; e++) Gc[2 * e] = G[2 * e], Gc[2 * e + 1] = -G[2 * e + 1];
+        GT[0] = G[0], GT[1] = G[1], GT[2] = G[4], GT[3] = G[5];
+        GT[4] = G[2], GT[5] = G[3], GT[6] = G[6], GT[7] = G[7];
+        mm2(Gc, C, tmp);
+        mm2(tmp, GT, C);
+        if (has_param(op)) {
+            double T[8], d[3];
+            T[0] = C[0] + C[6], T[1] = C[1] + C[7];    /* I = a + b */
+            T[2] = C[2] + C[4], T[3] = C[3] + C[5];    /* X = c + d */
+            T[4] = -(C[5] - C[3]), T[5] = C[4] - C[2]; /* Y = i (d - c) */
+            T[6] = C[0] - C[6], T[7] = C[1] - C[7];    /* Z = a - b */
+            derivs1(c, op, T, d);
+            int na = qnn_op_kind_nangles(op->kind);
+            for (int a = 0; a < na; a++)
+                if (op->ang[a].param >= 0) grad[op->ang[a].param] += op->ang[a].scale * d[a];
+        }
+    }
+    return QNN_OK;
+}
+
+/* The plan of a stored sweep: class of every block and the number of kept states. Returns 1
+ * when the stored sweep is chosen (fusion on, mode and budget allow it), 0 otherwise (cls
+ * freed), -1 out of memory. */
+static int stored_plan(const qnn_circuit *c, unsigned char **cls_out, size_t *nkeep,
+                       qnn_error *err) {
+    *cls_out = NULL;
+    int mode = adjoint_mode();
+    if (mode == QNN_ADJOINT_UNCOMPUTE || !qnn_fusion_default()) return 0;
+    if (qnn_circuit_compile(c, NULL, err)) return -1;
+    const size_t nb = qnn_circuit_fused_nblocks(c);
+    unsigned char *cls = (unsigned char *)malloc(nb ? nb : 1);
+    if (!cls) return -1;
+    size_t keep = 0;
+    for (size_t bi = 0; bi < nb; bi++) {
+        qnn_fuse_block b;
+        qnn_circuit_fused_block(c, bi, &b);
+        cls[bi] = !block_has_param(c, &b) ? SB_PLAIN
+                : b.type == QNN_FUSE_DENSE && b.k == 1 ? SB_ONE : SB_OTHER;
+        keep += cls[bi] != SB_PLAIN;
+    }
+    /* kept states + the working state + lambda */
+    double bytes = (double)(keep + 2) * 16.0 * (double)((size_t)1 << c->n);
+    /* auto: only when the kept states stay in the caches (measured, docs/performance.md: beyond
+     * ~4 MB the backward sweep waits for memory and the stored sweep is slower than
+     * un-computing; below 11 qubits fixed costs dominate and it is no faster) */
+    if (keep == 0 || (mode != QNN_ADJOINT_STORE && (c->n < 11 || bytes > (double)adjoint_budget()))) {
+        free(cls);
+        return 0;
+    }
+    *cls_out = cls;
+    *nkeep = keep;
+    return 1;
+}
+
+/* Forward pass keeping states, then the backward sweep on lambda only. The observable
+ * (terms, value) or dprobs (vjp: probs may be NULL) defines lambda_N. */
+static int stored_adjoint(const qnn_circuit *c, const unsigned char *cls, size_t nkeep,
+                          const qnn_state *state_in, const qnn_pauli_term *terms, int nterms,
+                          const double *dprobs, double *value, double *probs, double *grad,
+                          qnn_error *err) {
+    const size_t dim = (size_t)1 << c->n, nb = qnn_circuit_fused_nblocks(c);
+    const size_t stride = (16 * dim + 63) / 64 * 64 / sizeof(double);
+    double *pool = NULL;
+    const double **kept = (const double **)malloc(sizeof(double *) * (nb ? nb : 1));
+    if (!kept || posix_memalign((void **)&pool, 64, sizeof(double) * stride * (nkeep + 1)) != 0) {
+        free(kept);
+        return qnn_error_set(err, QNN_ENOMEM, "gradient: could not keep %zu states of %d qubits "
+                             "(set a smaller QNN_ADJOINT_MEM)", nkeep, c->n);
+    }
+    qnn_state w = {c->n, dim, pool}, lam = {0, 0, NULL};
+    size_t next = 1;
+    if (state_in) {
+        memcpy(w.amp, state_in->amp, 16 * dim);
+    } else {
+        memset(w.amp, 0, 16 * dim);
+        w.amp[0] = 1.0;
+    }
+    int st = QNN_OK;
+    size_t done = 0;
+    for (size_t bi = 0; bi < nb && !st; bi++) {
+        qnn_fuse_block b;
+        qnn_circuit_fused_block(c, bi, &b);
+        kept[bi] = NULL;
+        if (cls[bi] == SB_ONE) {
+            kept[bi] = w.amp;
+            w.amp = pool + stride * next++;
+            apply1_oop(kept[bi], w.amp, dim, b.qubits[0], b.matrix);
+        } else {
+            st = qnn_circ_run_fused_block(c, bi, &w, err);
+            if (!st && cls[bi] == SB_OTHER) {
+                double *k = pool + stride * next++;
+                memcpy(k, w.amp, 16 * dim);
+                kept[bi] = k;
+            }
+        }
+        size_t before = done;
+        done += b.ngates;
+        if (!st && (before >> 8) != (done >> 8)) st = qnn_progress_step(NULL, (double)done, (double)c->nops);
+    }
+    if (!st) st = qnn_state_init(&lam, c->n, err);
+    if (!st) {
+        if (terms) {
+            *value = qnn_state_expect(&w, terms, nterms);
+            st = qnn_state_apply_observable(&lam, &w, terms, nterms, err);
+        } else {
+            const double *P = w.amp;
+            double *L = lam.amp;
+#pragma omp parallel for schedule(static) if (dim >= QNN_STATE_OMP_MIN_DIM)
+            for (size_t x = 0; x < dim; x++) {
+                L[2 * x] = dprobs[x] * P[2 * x];
+                L[2 * x + 1] = dprobs[x] * P[2 * x + 1];
+            }
+            if (probs) qnn_state_probs(&w, probs);
+        }
+    }
+    for (int i = 0; i < c->np; i++) grad[i] = 0.0;
+    done = 0;
+    for (size_t bi = nb; bi-- > 0 && !st;) {
+        qnn_fuse_block b;
+        qnn_circuit_fused_block(c, bi, &b);
+        if (cls[bi] == SB_PLAIN) {
+            if (bi == 0) break; /* lambda_0 is not needed */
+            st = undo_block(c, &b, &lam, err);
+        } else if (cls[bi] == SB_ONE) {
+            st = stored_block1(c, &b, kept[bi], &lam, grad, err);
+        } else { /* the kept output as psi, the block's gates one by one (psi is consumed) */
+            qnn_state psi = {c->n, dim, (double *)kept[bi]};
+            for (size_t m = b.ngates; m-- > 0 && !st;)
+                st = backward_op(c, b.gates[m], &psi, &lam, grad, !(bi == 0 && m == 0), err);
+        }
+        size_t before = done;
+        done += b.ngates;
+        if (!st && (before >> 7) != (done >> 7)) st = qnn_progress_step(NULL, (double)done, (double)c->nops);
+    }
+    qnn_state_release(&lam);
+    free(pool);
+    free(kept);
     return st;
 }
 
@@ -734,6 +1044,18 @@ int qnn_circuit_gradient(const qnn_circuit *c, const qnn_pauli_term *terms, int 
     if (st) return st;
     st = qnn_state_check_size(c->n, 3, err);
     if (st) return st;
+    if (state_in && state_in->n != c->n)
+        return qnn_error_set(err, QNN_EINVAL, "input state has %d qubits, circuit has %d",
+                             state_in->n, c->n);
+    unsigned char *cls;
+    size_t nkeep;
+    int use = stored_plan(c, &cls, &nkeep, err);
+    if (use < 0) return qnn_error_set(err, QNN_ENOMEM, "out of memory");
+    if (use) {
+        st = stored_adjoint(c, cls, nkeep, state_in, terms, nterms, NULL, value, NULL, grad, err);
+        free(cls);
+        return st;
+    }
     qnn_state psi, lam;
     st = forward(c, state_in, &psi, err);
     if (st) return st;
@@ -799,6 +1121,18 @@ int qnn_circuit_vjp(const qnn_circuit *c, const double *dprobs, const qnn_state 
     int st = qnn_state_check_size(c->n, 2, err);
     if (!st) st = check_dprobs(c, dprobs, err);
     if (st) return st;
+    if (state_in && state_in->n != c->n)
+        return qnn_error_set(err, QNN_EINVAL, "input state has %d qubits, circuit has %d",
+                             state_in->n, c->n);
+    unsigned char *cls;
+    size_t nkeep;
+    int use = stored_plan(c, &cls, &nkeep, err);
+    if (use < 0) return qnn_error_set(err, QNN_ENOMEM, "out of memory");
+    if (use) {
+        st = stored_adjoint(c, cls, nkeep, state_in, NULL, 0, dprobs, NULL, probs, grad, err);
+        free(cls);
+        return st;
+    }
     qnn_state psi;
     st = forward(c, state_in, &psi, err);
     if (st) return st;

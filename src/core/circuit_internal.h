@@ -55,6 +55,8 @@ int qnn_circ_apply_op(const qnn_circuit *c, const qnn_op *op, qnn_state *s, int 
 /* fusion (circuit_fuse.c): frees the cached program; runs c on s with it */
 void qnn_circ_fuse_free(qnn_circuit *c);
 int qnn_circ_run_fused(const qnn_circuit *c, qnn_state *s, qnn_error *err);
+/* Block b of the compiled program (qnn_circuit_compile first) on s, in place. */
+int qnn_circ_run_fused_block(const qnn_circuit *c, size_t b, qnn_state *s, qnn_error *err);
 
 /* growable string */
 typedef struct qnn_sbuf {

@@ -294,7 +294,9 @@ static void kraus_superop(const double *kraus, int nk, double *S) {
 /* rho block over (row bit q+n, col bit q) -> S vec(block), one pass, no checks. One 4x4
  * complex product per block whatever the number of Kraus operators (the Kraus form took
  * 2 x 2x2 products per operator), so chains of channels on a qubit cost one pass. */
-static void superop1_raw(qnn_density *d, int q, const double *S) {
+static void superop1_raw(qnn_density *d, int q, const double *Sp) {
+    double S[32]; /* a local copy: the compiler need not reload it after every store to r */
+    memcpy(S, Sp, sizeof S);
     double *r = d->vec.amp;
     const int n = d->n;
     const size_t sc = (size_t)1 << q, sr = (size_t)1 << (q + n);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "qnn/circuit.h"
+#include "qnn/density.h"
 
 static double urand(qnn_rng *r, double a, double b) { return a + (b - a) * qnn_rng_uniform(r); }
 
@@ -370,11 +371,203 @@ TEST(fused_backward_equals_gate_by_gate) {
     CHECK(worst <= 1e-10);
 }
 
+/* layered circuit: chains of 1-qubit gates on each qubit, ladders, a 2-qubit parameterised gate */
+static qnn_circuit *layered(int n, int layers, qnn_rng *r) {
+    qnn_circuit *c;
+    qnn_circuit_new(&c, n, NULL);
+    for (int l = 0; l < layers; l++) {
+        for (int q = 0; q < n; q++) {
+            qnn_circuit_rot1(c, QNN_G_RY, q, angle(c, r), NULL);
+            qnn_circuit_rot1(c, QNN_G_RZ, q, angle(c, r), NULL);
+            if (q % 3 == 0) qnn_circuit_gate1(c, QNN_G_H, q, NULL);
+            if (q % 4 == 1) qnn_circuit_u3(c, q, angle(c, r), angle(c, r), angle(c, r), NULL);
+            if (q % 5 == 2) qnn_circuit_rot1(c, QNN_G_PHASE, q, angle(c, r), NULL);
+            if (q % 3 == 1) qnn_circuit_rot1(c, QNN_G_RX, q, angle(c, r), NULL);
+        }
+        for (int q = 0; q + 1 < n; q++) qnn_circuit_gate2(c, QNN_G_CX, q, q + 1, NULL);
+        if (n >= 2) {
+            int q[2] = {l % n, (l + 1) % n};
+            qnn_angle a[3] = {angle(c, r), angle(c, r), angle(c, r)};
+            qnn_circuit_add(c, l % 2 ? QNN_G_CRY : QNN_G_RZZ, q, 2, a, NULL);
+        }
+    }
+    for (int i = 0; i < qnn_circuit_nparams(c); i++) qnn_circuit_set_param(c, i, urand(r, -3, 3), NULL);
+    return c;
+}
+
+/* gradient (value, grad) and vjp (probs, grad) of c in one mode; in may be NULL */
+static void grads(qnn_circuit *c, int mode, size_t budget, const qnn_state *in, const double *dp,
+                  double *v, double *g, double *pr, double *h) {
+    qnn_pauli_term obs[2] = {{0.7, 0, 1}, {-0.4, 3, 2}};
+    int n = qnn_circuit_nqubits(c);
+    if (n < 2) obs[1].x = 1, obs[1].z = 1;
+    qnn_adjoint_config(mode, budget);
+    CHECK(qnn_circuit_gradient(c, obs, 2, in, v, g, NULL) == QNN_OK);
+    CHECK(qnn_circuit_vjp(c, dp, in, pr, h, NULL) == QNN_OK);
+    qnn_adjoint_config(-1, 0);
+}
+
+/* the stored-state sweep == the un-computing sweep == gate by gate (1e-12), equal bitwise for 1
+ * and 2 threads, close to finite differences; size and budget pick the sweep in auto mode */
+TEST(stored_adjoint_equals_uncompute) {
+    qnn_rng r;
+    qnn_rng_seed(&r, 1205);
+    double worst = 0, worst_fd = 0;
+    int mismatch_threads = 0;
+    for (int trial = 0; trial < 18; trial++) {
+        int n = trial < 12 ? 1 + trial : 13 + (trial % 3);
+        qnn_circuit *c = trial % 3 == 2 ? random_circuit(n, 50, trial % 3, &r) : layered(n, 2 + trial % 2, &r);
+        int np = qnn_circuit_nparams(c);
+        size_t dim = (size_t)1 << n, npp = (size_t)np + 1;
+        double *g[3], *h[3], *pr[3], v[3];
+        for (int m = 0; m < 3; m++) {
+            g[m] = calloc(npp, sizeof(double)), h[m] = calloc(npp, sizeof(double));
+            pr[m] = calloc(dim, sizeof(double));
+        }
+        double *dp = malloc(sizeof(double) * dim);
+        for (size_t x = 0; x < dim; x++) dp[x] = urand(&r, -1, 1);
+        qnn_state in, *pin = NULL;
+        if (trial % 2) {
+            qnn_state_init(&in, n, NULL);
+            rand_state(&in, &r);
+            pin = &in;
+        }
+        grads(c, QNN_ADJOINT_STORE, 0, pin, dp, &v[0], g[0], pr[0], h[0]);
+        grads(c, QNN_ADJOINT_UNCOMPUTE, 0, pin, dp, &v[1], g[1], pr[1], h[1]);
+        setenv("QNN_FUSE", "0", 1);
+        grads(c, QNN_ADJOINT_STORE, 0, pin, dp, &v[2], g[2], pr[2], h[2]); /* gate by gate */
+        unsetenv("QNN_FUSE");
+        for (int m = 1; m < 3; m++) {
+            if (fabs(v[0] - v[m]) > worst) worst = fabs(v[0] - v[m]);
+            for (int i = 0; i < np; i++) {
+                if (fabs(g[0][i] - g[m][i]) > worst) worst = fabs(g[0][i] - g[m][i]);
+                if (fabs(h[0][i] - h[m][i]) > worst) worst = fabs(h[0][i] - h[m][i]);
+            }
+            for (size_t x = 0; x < dim; x++)
+                if (fabs(pr[0][x] - pr[m][x]) > worst) worst = fabs(pr[0][x] - pr[m][x]);
+        }
+        /* 2 threads: the same numbers */
+        int keep = omp_get_max_threads();
+        omp_set_num_threads(2);
+        grads(c, QNN_ADJOINT_STORE, 0, pin, dp, &v[1], g[1], pr[1], h[1]);
+        omp_set_num_threads(keep);
+        if (v[1] != v[0]) mismatch_threads++;
+        for (int i = 0; i < np; i++) mismatch_threads += g[1][i] != g[0][i] || h[1][i] != h[0][i];
+        /* central differences on the first parameters */
+        if (n <= 8)
+            for (int i = 0; i < np && i < 4; i++) {
+                double x0 = qnn_circuit_get_param(c, i), e = 1e-5, vp, vm;
+                qnn_pauli_term obs[2] = {{0.7, 0, 1}, {-0.4, 3, 2}};
+                if (n < 2) obs[1].x = 1, obs[1].z = 1;
+                qnn_circuit_set_param(c, i, x0 + e, NULL);
+                qnn_circuit_expect(c, obs, 2, pin, &vp, NULL);
+                qnn_circuit_set_param(c, i, x0 - e, NULL);
+                qnn_circuit_expect(c, obs, 2, pin, &vm, NULL);
+                qnn_circuit_set_param(c, i, x0, NULL);
+                double fd = (vp - vm) / (2 * e);
+                if (fabs(fd - g[0][i]) > worst_fd) worst_fd = fabs(fd - g[0][i]);
+            }
+        /* auto mode: a budget below one state falls back to un-computing (same numbers as
+         * UNCOMPUTE), a large one stores */
+        grads(c, QNN_ADJOINT_AUTO, 16, pin, dp, &v[1], g[1], pr[1], h[1]);
+        grads(c, QNN_ADJOINT_UNCOMPUTE, 0, pin, dp, &v[2], g[2], pr[2], h[2]);
+        for (int i = 0; i < np; i++) CHECK(g[1][i] == g[2][i] && h[1][i] == h[2][i]);
+        grads(c, QNN_ADJOINT_AUTO, (size_t)1 << 30, pin, dp, &v[1], g[1], pr[1], h[1]);
+        int want = n >= 11 ? 0 : 2; /* auto stores from 11 qubits */
+        for (int i = 0; i < np; i++) CHECK(g[1][i] == g[want][i] && h[1][i] == h[want][i]);
+        if (pin) qnn_state_release(&in);
+        for (int m = 0; m < 3; m++) free(g[m]), free(h[m]), free(pr[m]);
+        free(dp);
+        qnn_circuit_free(c);
+    }
+    CHECK(worst <= 1e-12);
+    CHECK(worst_fd <= 1e-7);
+    CHECK(mismatch_threads == 0);
+    /* the environment switch */
+    setenv("QNN_ADJOINT", "uncompute", 1);
+    qnn_circuit *c = layered(6, 2, &r);
+    double v1, v2, *g1 = calloc(200, sizeof(double)), *g2 = calloc(200, sizeof(double));
+    qnn_pauli_term z = {1.0, 0, 1};
+    CHECK(qnn_circuit_gradient(c, &z, 1, NULL, &v1, g1, NULL) == QNN_OK);
+    qnn_adjoint_config(QNN_ADJOINT_UNCOMPUTE, 0);
+    CHECK(qnn_circuit_gradient(c, &z, 1, NULL, &v2, g2, NULL) == QNN_OK);
+    qnn_adjoint_config(-1, 0);
+    unsetenv("QNN_ADJOINT");
+    for (int i = 0; i < qnn_circuit_nparams(c); i++) CHECK(g1[i] == g2[i]);
+    free(g1), free(g2);
+    qnn_circuit_free(c);
+}
+
+/* noisy density run (a 1-qubit gate is folded into its channels' superoperator: one pass) ==
+ * each gate applied, then each channel one by one; the same numbers for 1 and 2 threads */
+TEST(noisy_density_folded_gates) {
+    qnn_rng r;
+    qnn_rng_seed(&r, 77);
+    const int kinds1[6] = {QNN_G_H, QNN_G_RX, QNN_G_RY, QNN_G_U3, QNN_G_SX, QNN_G_PHASE};
+    double worst = 0;
+    int mismatch = 0;
+    for (int trial = 0; trial < 4; trial++) {
+        int n = 2 + 2 * trial % 6; /* 2, 4, 6, 2 */
+        if (trial == 3) n = 7;     /* 4^7 amplitudes: the parallel kernels */
+        qnn_noise nm = {0.03, 0.05, 0.02, 0.04, 0.01, 0.02, 0, 0};
+        if (trial == 1) nm.p2 = 0, nm.bit_flip = 0;
+        qnn_circuit *c;
+        qnn_circuit_new(&c, n, NULL);
+        qnn_density ref, d, d2;
+        qnn_density_init(&ref, n, NULL);
+        for (int g = 0; g < 24; g++) {
+            qnn_circuit *one;
+            qnn_circuit_new(&one, n, NULL);
+            int q[2] = {(int)qnn_rng_below(&r, (uint64_t)n), 0}, nq = 1;
+            if (g % 3 == 2) {
+                q[1] = (q[0] + 1) % n, nq = 2;
+                for (int k = 0; k < 2; k++) qnn_circuit_gate2(k ? one : c, g % 2 ? QNN_G_CX : QNN_G_CZ, q[0], q[1], NULL);
+            } else {
+                int kind = kinds1[qnn_rng_below(&r, 6)];
+                qnn_angle a[3] = {qnn_angle_const(urand(&r, -3, 3)), qnn_angle_const(urand(&r, -3, 3)),
+                                  qnn_angle_const(urand(&r, -3, 3))};
+                CHECK(qnn_circuit_add(c, kind, q, 1, a, NULL) == QNN_OK);
+                CHECK(qnn_circuit_add(one, kind, q, 1, a, NULL) == QNN_OK);
+            }
+            CHECK(qnn_circuit_run_density(one, &ref, NULL, NULL) == QNN_OK); /* the gate alone */
+            if (nq == 2 && nm.p2 > 0) qnn_density_depolarize2(&ref, q[0], q[1], nm.p2, NULL);
+            for (int j = 0; j < nq; j++) {
+                if (nq == 1) qnn_density_depolarize(&ref, q[j], nm.p1, NULL);
+                qnn_density_amplitude_damp(&ref, q[j], nm.amp_damp, NULL);
+                qnn_density_phase_damp(&ref, q[j], nm.phase_damp, NULL);
+                qnn_density_bit_flip(&ref, q[j], nm.bit_flip, NULL);
+                qnn_density_phase_flip(&ref, q[j], nm.phase_flip, NULL);
+            }
+            qnn_circuit_free(one);
+        }
+        qnn_density_init(&d, n, NULL);
+        qnn_density_init(&d2, n, NULL);
+        int keep = omp_get_max_threads();
+        omp_set_num_threads(1);
+        CHECK(qnn_circuit_run_density(c, &d, &nm, NULL) == QNN_OK);
+        omp_set_num_threads(2);
+        CHECK(qnn_circuit_run_density(c, &d2, &nm, NULL) == QNN_OK);
+        omp_set_num_threads(keep);
+        for (size_t x = 0; x < 2 * d.vec.dim; x++) {
+            double e = fabs(d.vec.amp[x] - ref.vec.amp[x]);
+            if (e > worst) worst = e;
+            mismatch += d.vec.amp[x] != d2.vec.amp[x];
+        }
+        CHECK(fabs(qnn_density_trace(&d) - 1.0) <= 1e-12);
+        qnn_density_release(&ref), qnn_density_release(&d), qnn_density_release(&d2);
+        qnn_circuit_free(c);
+    }
+    CHECK(worst <= 1e-12);
+    CHECK(mismatch == 0);
+}
+
 int main(void) {
     RUN(fused_equals_gate_by_gate);
     RUN(fused_benchmark_shapes_threads);
     RUN(compile_blocks);
     RUN(kernels_against_reference);
     RUN(fused_backward_equals_gate_by_gate);
+    RUN(stored_adjoint_equals_uncompute);
+    RUN(noisy_density_folded_gates);
     return harness_done();
 }

@@ -84,6 +84,25 @@ describe("circuit compiler", function()
     for k, x in pairs(g) do assert.is_true(math.abs(x - g2[k]) < 1e-10) end
   end)
 
+  it("gradient and vjp at 12 qubits (the stored-state sweep) agree with parameter shift", function()
+    local c = ansatz(12, 2):rzz(3, 4, "w"):cry(5, 2, "u"):u3(0, "a", "b", "k")
+    c:set{w = 0.4, u = -1.1, a = 0.3, b = 0.9, k = -0.2}
+    local v, g = c:gradient("ZIIIIIIIIIIX")
+    local v2, g2 = c:gradient_shift("ZIIIIIIIIIIX")
+    assert.is_true(math.abs(v - v2) <= 1e-12)
+    local worst = 0
+    for name, d in pairs(g2) do worst = math.max(worst, math.abs(d - g[name])) end
+    assert.is_true(worst <= 1e-10)
+    -- vjp with dprobs = the eigenvalues of Z on qubit 0 is the gradient of <Z0>
+    local dp = {}
+    for x = 0, 2 ^ 12 - 1 do dp[x + 1] = x % 2 == 0 and 1 or -1 end
+    local gz = select(2, c:gradient("ZIIIIIIIIIII"))
+    local gv = c:vjp(dp)
+    worst = 0
+    for name, d in pairs(gz) do worst = math.max(worst, math.abs(d - gv[name])) end
+    assert.is_true(worst <= 1e-12)
+  end)
+
   it("re-plans when gates are added", function()
     local c = qnn.circuit(3):h(0):cx(0, 1)
     local b1 = c:stats().gates
