@@ -43,7 +43,8 @@ local SWEEPS = {
       "shm_mse_classical", "shm_mse_softmax", "shm_mse_none", "shm_mse_best_single",
       "narma5_mse_classical", "narma5_mse_softmax", "narma5_mse_none", "narma5_mse_best_single",
       "narma10_mse_classical", "narma10_mse_softmax", "narma10_mse_none", "narma10_mse_best_single",
-      "mse_persistence_bessel", "mse_persistence_shm", "mse_persistence_narma5", "mse_persistence_narma10"}},
+      "bessel_mse_persistence", "shm_mse_persistence", "narma5_mse_persistence", "narma10_mse_persistence",
+      "bessel_mse_median_single", "shm_mse_median_single", "narma5_mse_median_single", "narma10_mse_median_single"}},
 }
 
 local function exists(path)
