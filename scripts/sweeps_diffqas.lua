@@ -81,4 +81,67 @@ for _, s in ipairs(SWEEPS) do
     end
   end
 end
+-- shared vs per-candidate angles, paired by seed (same seed = same data order, target init and
+-- first angle block): per-seed difference per_candidate - shared, Student-t 95 % CI
+do
+  local jsonl = "results/sweeps/diffqas_search_ablation/runs.jsonl"
+  if exists(jsonl) then
+    local rows = {}
+    for line in io.lines(jsonl) do
+      local ok, r = pcall(qnn.report.json_decode, line)
+      if ok and type(r) == "table" and r.status == "ok" and r.config then rows[#rows + 1] = r end
+    end
+    local lines = {"\n## diffqas_search_ablation: per_candidate - shared, paired by seed\n",
+      "| depth | pool | metric | n | mean difference | 95% CI (t) |", "|---|---|---|---|---|---|"}
+    for _, depth in ipairs {5, 10, 15} do
+      for _, pool in ipairs {"full", "pruned"} do
+        for _, m in ipairs {"ensemble_acc", "top3_retrained_acc", "top1_retrained_acc", "spearman_rho"} do
+          local by = {}
+          for _, r in ipairs(rows) do
+            local c = r.config
+            if c.depth == depth and c.pool == pool and r.metrics[m] then
+              by[r.seed] = by[r.seed] or {}
+              by[r.seed][c.angles] = r.metrics[m]
+            end
+          end
+          local d = {}
+          for _, v in pairs(by) do
+            if v.shared and v.per_candidate then d[#d + 1] = v.per_candidate - v.shared end
+          end
+          if #d >= 2 then
+            local ci = qnn.stats.t_ci(d)
+            lines[#lines + 1] = ("| %d | %s | %s | %d | %+.3f | [%+.3f, %+.3f] |"):format(depth, pool, m,
+              ci.n, ci.mean, ci.lo, ci.hi)
+          end
+        end
+      end
+    end
+    -- within one run: does the ensemble beat the best / median single candidate?
+    lines[#lines + 1] = "\n## diffqas_search_ablation: ensemble - best single and ensemble - median single, same run\n"
+    lines[#lines + 1] = "| depth | pool | angles | n | ensemble - best single | ensemble - median single |"
+    lines[#lines + 1] = "|---|---|---|---|---|---|"
+    for _, depth in ipairs {5, 10, 15} do
+      for _, pool in ipairs {"full", "pruned"} do
+        for _, ang in ipairs {"shared", "per_candidate"} do
+          local db, dm = {}, {}
+          for _, r in ipairs(rows) do
+            local c, x = r.config, r.metrics
+            if c.depth == depth and c.pool == pool and c.angles == ang and x.ensemble_acc and x.best_single_acc then
+              db[#db + 1] = x.ensemble_acc - x.best_single_acc
+              dm[#dm + 1] = x.ensemble_acc - x.median_single_acc
+            end
+          end
+          if #db >= 2 then
+            local b, m = qnn.stats.t_ci(db), qnn.stats.t_ci(dm)
+            lines[#lines + 1] = ("| %d | %s | %s | %d | %+.3f [%+.3f, %+.3f] | %+.3f [%+.3f, %+.3f] |"):format(
+              depth, pool, ang, b.n, b.mean, b.lo, b.hi, m.mean, m.lo, m.hi)
+          end
+        end
+      end
+    end
+    local text = table.concat(lines, "\n") .. "\n"
+    print(text)
+    parts[#parts + 1] = text
+  end
+end
 if commit then qnn.io.write_atomic("docs/results/data/diffqas_summary.md", table.concat(parts)) end
