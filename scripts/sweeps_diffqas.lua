@@ -6,6 +6,8 @@
 --   search     examples/diffqas_search.lua --task=mnist15 over depth {5, 10, 15} x pool {full, pruned}
 --              x angles {shared, per_candidate}  (architecture-search validity, depth ablation,
 --              shared vs per-candidate angles; reduced problem: 14x14, 196-16-2, 12 qubits, 96 steps)
+--   equalparams the same at depth 180 with shared angles and no singles: the shared ensemble with
+--              as many trained parameters (2,186) as the per-candidate ensemble at depth 15
 --   rl6        examples/diffqas_rl.lua --envs=6 --updates=400  (Empty-6x6, classical / DiffQAS-QT /
 --              single H-ring-RY, 400 A2C updates = 32,000 environment steps per model)
 --   fashion    examples/diffqas_classify.lua --quick --epochs=2 over tasks {fashion15, fashion57}
@@ -29,6 +31,13 @@ local SWEEPS = {
     by = {"depth", "pool", "angles"},
     metrics = {"ensemble_acc", "best_single_acc", "median_single_acc", "top1_discretized_acc",
       "top1_retrained_acc", "top3_retrained_acc", "spearman_rho", "ensemble_trained"}},
+  -- shared angles at the per-candidate parameter count: depth 180 x 12 qubits = 2,160 angles =
+  -- 12 candidates x depth 15 x 12 qubits (2,186 trained parameters either way); no singles
+  {part = "equalparams", name = "diffqas_search_equal_params", run = "examples/diffqas_search.lua",
+    args = {"--task=mnist15", "--angles=shared", "--pool=full", "--singles=false"},
+    grid = {depth = {180}}, by = {"depth"},
+    metrics = {"ensemble_acc", "top1_discretized_acc", "top1_retrained_acc", "top3_retrained_acc",
+      "ensemble_trained"}},
   {part = "rl6", name = "diffqas_rl_6x6", run = "examples/diffqas_rl.lua",
     args = {"--envs=6", "--updates=400", "--plots=false"}, by = {},
     metrics = {"last100_Empty_6x6_classical", "last100_Empty_6x6_diffqas",
