@@ -174,6 +174,19 @@ do
       m[b] = math.max(m[b] or 0, r.test_acc)
     end
   end
+  -- median single candidate per task (all singles run)
+  for _, name in ipairs(tasks) do
+    local accs = {}
+    for _, r in ipairs(rows) do
+      if r.kind == "single" and r.task == name then accs[#accs + 1] = r.test_acc end
+    end
+    if #accs > 0 then
+      table.sort(accs)
+      local n = #accs
+      m[(#tasks > 1 and name .. "_" or "") .. "acc_median_single"] =
+        n % 2 == 1 and accs[(n + 1) // 2] or 0.5 * (accs[n // 2] + accs[n // 2 + 1])
+    end
+  end
   qnn.sweep.result(m)
 end
 print(("wrote %s.json and %s.csv (%.0f s)"):format(out, out, report.seconds))

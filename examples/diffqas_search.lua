@@ -9,10 +9,14 @@
 --      candidates), beside the paper's discretisation (same trained angles, no retraining);
 --   5. --pool=pruned drops the candidates qnn.diffqas.pool_report finds constant or duplicated at
 --      this depth (2 of 12 at depth >= 3).
+--   6. --angles=per_candidate gives every candidate of the ensemble (and of the retrained top-3)
+--      its own angle vector instead of the paper's one shared vector (singles are unaffected:
+--      with one candidate both modes are the same model).
 -- Prints one JSON line and writes it under --out; sweep it with qnn.sweep (commands in
 -- docs/results/diffqas.md).
 --   bin/qnnlab examples/diffqas_search.lua --task=mnist15 --depth=15 --seed=1 [--pool=full|pruned]
 --   [--normalize=softmax|none] [--inputs=raw|standardize] [--epochs=6] [--singles=true]
+--   [--angles=shared|per_candidate]
 local qnn = require "qnn"
 local dq = qnn.diffqas
 local report = qnn.report
@@ -43,13 +47,17 @@ function M.run(a)
       optimizer = qnn.optim.adam { lr = a.lr }, seed = a.seed })
     return h.final.accuracy, h.steps
   end
+  if a.angles ~= "shared" and a.angles ~= "per_candidate" then
+    error("diffqas_search: --angles must be shared or per_candidate, got " .. tostring(a.angles), 0)
+  end
   local function generator(cands)
     return qnn.nn.quantum_train { target = dq.target(true, a.seed), depth = a.depth, pool = cands,
-      normalize = a.normalize, seed = a.seed, mapping = { init_scale = 0.05 } }
+      normalize = a.normalize, angles = a.angles, seed = a.seed, mapping = { init_scale = 0.05 } }
   end
   local t0 = qnn.clock()
   -- 1. the ensemble
   local qt = generator(pool)
+  local ens_trained = qt:nparams()
   local ens_acc, steps = fit(qt)
   local rank = qt:ranking()
   local d = qt:discretize(3, { X = test.X, y = test.y })
@@ -89,7 +97,7 @@ function M.run(a)
   for n, v in pairs(single) do if v > best then best, best_name = v, n end end
   local out = {
     task = a.task, depth = a.depth, seed = a.seed, normalize = a.normalize, pool = a.pool,
-    inputs = a.inputs, candidates = #pool, dropped = table.concat(dropped, " "), steps = steps,
+    inputs = a.inputs, angles = a.angles, ensemble_trained = ens_trained, candidates = #pool, dropped = table.concat(dropped, " "), steps = steps,
     ensemble_acc = ens_acc, top1 = rank[1].name, top1_weight = rank[1].weight,
     top1_discretized_acc = d.top[1].metric, top3_discretized_acc = d.topk,
     top1_retrained_acc = top1_re, top3_retrained_acc = top3_re,
@@ -104,7 +112,7 @@ end
 
 function M.main(argv)
   local a = report.flags(argv, { task = "mnist15", depth = 15, seed = 1, normalize = "softmax",
-    pool = "full", inputs = "raw", epochs = 6, lr = 1e-2, singles = true, quick = false,
+    pool = "full", inputs = "raw", epochs = 6, lr = 1e-2, singles = true, quick = false, angles = "shared",
     out = "results/diffqas_search" })
   if a.quick then a.epochs, a.depth, a.singles = 1, 3, false end
   local r, detail = M.run(a)
@@ -112,7 +120,8 @@ function M.main(argv)
   print(enc(r))
   if a.out and a.out ~= "" then
     report.mkdir(a.out)
-    local name = ("%s/%s_d%d_%s_%s_s%d.json"):format(a.out, a.task, a.depth, a.normalize, a.pool, a.seed)
+    local name = ("%s/%s_d%d_%s_%s%s_s%d.json"):format(a.out, a.task, a.depth, a.normalize, a.pool,
+      a.angles == "shared" and "" or "_" .. a.angles, a.seed)
     local all = {}
     for k, v in pairs(r) do all[k] = v end
     all.detail = detail

@@ -225,4 +225,24 @@ dq.write(out .. ".json", dq.json(report))
 dq.write(out .. ".csv", dq.csv(rows, { "series", "seed", "model", "kind", "normalize", "trained_params",
   "target_params", "test_mse", "final_train_loss", "steps", "seconds", "top1", "top1_standalone_mse",
   "top3_ensemble_mse" }))
+-- under qnn.sweep: one flat metrics record, <series>_mse_<model> (classical, persistence,
+-- softmax, none, each single candidate, best_single, median_single)
+do
+  local m, singles_of = {}, {}
+  for _, r in ipairs(rows) do
+    local key = (r.kind == "ensemble" and r.normalize or r.model):gsub("[^%w]", "_")
+    m[r.series .. "_mse_" .. key] = r.test_mse
+    if r.kind == "single" then
+      singles_of[r.series] = singles_of[r.series] or {}
+      table.insert(singles_of[r.series], r.test_mse)
+    end
+  end
+  for series, v in pairs(singles_of) do
+    table.sort(v)
+    local n = #v
+    m[series .. "_mse_best_single"] = v[1]
+    m[series .. "_mse_median_single"] = n % 2 == 1 and v[(n + 1) // 2] or 0.5 * (v[n // 2] + v[n // 2 + 1])
+  end
+  qnn.sweep.result(m)
+end
 print(("wrote %s.json and %s.csv (%.0f s)"):format(out, out, report.seconds))

@@ -5,7 +5,9 @@
  * n = max(1, ceil(log2 p)) qubits (p <= 2^30):
  *   1. candidate circuits C_1..C_m (m >= 1) share ONE parameter vector Theta (depth * n angles,
  *      named "L<layer>_q<qubit>", layer 1-based, qubit 0-based); each candidate's circuit may use
- *      any subset of these names (matched by name when the candidate is added);
+ *      any subset of these names (matched by name when the candidate is added). With
+ *      angles = QNN_QT_ANGLES_PER_CANDIDATE each candidate gets its OWN copy of these depth * n
+ *      angles instead (Theta = m blocks, candidate j's block at j * depth * n; same names);
  *   2. ensemble probabilities P_i = sum_j s_j p_j,i(Theta) for the first p basis states, with
  *      s = softmax(w) (normalize = SOFTMAX) or s = w (NONE); m == 1: no structural weight, s = 1;
  *   3. post-processing (the base method's code): u_i = beta * tanh(gamma * 2^(n-1) * P_i),
@@ -15,7 +17,8 @@
  *      optionally hidden layers (dense + activation), last layer linear; y_i = M(input_i);
  *   5. generated weights W_i = y_i - mean(y), i = 0..p-1.
  *
- * Trainable vector (one flat buffer, this order): Theta (ntheta = depth * n) | structural
+ * Trainable vector (one flat buffer, this order): Theta (ntheta = depth * n, or m * depth * n
+ * per candidate) | structural
  * weights w (m values; none when m == 1) | mapping parameters (per dense layer: W (in x out,
  * row-major, W[i*out+j] from input i to output j) then b (out)).
  *
@@ -41,6 +44,7 @@
 
 enum { QNN_QT_SOFTMAX = 0, QNN_QT_NONE = 1 };
 enum { QNN_QT_ACT_RELU = 0, QNN_QT_ACT_TANH = 1, QNN_QT_ACT_SIGMOID = 2 };
+enum { QNN_QT_ANGLES_SHARED = 0, QNN_QT_ANGLES_PER_CANDIDATE = 1 };
 
 typedef struct qnn_qt_config {
     size_t ntarget;   /* p: number of generated weights, 1 .. 2^30 */
@@ -50,6 +54,8 @@ typedef struct qnn_qt_config {
     int nhidden;      /* mapping hidden layers, 0 .. QNN_QT_MAX_HIDDEN */
     int hidden[QNN_QT_MAX_HIDDEN]; /* widths, each 1 .. 4096 */
     int activation;   /* hidden activation: QNN_QT_ACT_* */
+    int angles;       /* QNN_QT_ANGLES_SHARED (default: one Theta for all candidates) or
+                       * QNN_QT_ANGLES_PER_CANDIDATE (one Theta block per candidate) */
 } qnn_qt_config;
 
 typedef struct qnn_qt qnn_qt;
@@ -69,8 +75,14 @@ size_t qnn_qt_bytes(const qnn_qt *qt);
 int qnn_qt_nqubits(const qnn_qt *qt);
 int qnn_qt_depth(const qnn_qt *qt);
 size_t qnn_qt_ntarget(const qnn_qt *qt);
-/* Name of Theta entry i ("L3_q0"), i < ntheta. */
+/* Name of Theta entry i ("L3_q0"), i < qnn_qt_ntheta (per candidate: the name within its
+ * candidate's block, i mod depth * n). */
 const char *qnn_qt_theta_name(const qnn_qt *qt, size_t i);
+/* QNN_QT_ANGLES_SHARED or QNN_QT_ANGLES_PER_CANDIDATE. */
+int qnn_qt_angles(const qnn_qt *qt);
+/* Offset of candidate j's angle block in Theta: j * depth * n per candidate, 0 when shared
+ * (or j out of range). Valid after finalize. */
+size_t qnn_qt_candidate_theta(const qnn_qt *qt, int j);
 /* Adds a candidate: copies c (must have n qubits, at least one gate, and only parameters named
  * like Theta entries). name (may be NULL) is used in messages. Only before qnn_qt_finalize. */
 int qnn_qt_add_candidate(qnn_qt *qt, const qnn_circuit *c, const char *name, qnn_error *err);
@@ -81,7 +93,7 @@ const qnn_circuit *qnn_qt_candidate(const qnn_qt *qt, int j);
 int qnn_qt_finalize(qnn_qt *qt, qnn_error *err);
 
 /* Layout of the trainable vector (valid after finalize). */
-size_t qnn_qt_ntheta(const qnn_qt *qt);
+size_t qnn_qt_ntheta(const qnn_qt *qt);   /* depth * n shared, m * depth * n per candidate */
 size_t qnn_qt_nstruct(const qnn_qt *qt);  /* m if m > 1 else 0 */
 size_t qnn_qt_nmapping(const qnn_qt *qt);
 size_t qnn_qt_nparams(const qnn_qt *qt);  /* ntheta + nstruct + nmapping */

@@ -1,6 +1,7 @@
 /* Quantum-Train generator with a DiffQAS ensemble of candidate circuits (see qnn/qt.h). */
 #include "qnn/qt.h"
 
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -28,7 +29,9 @@ struct qnn_qt {
     qnn_qt_config cfg;
     int n;
     size_t p, dim;
-    size_t ntheta;
+    size_t ntheta;   /* depth * n: one candidate's angle names */
+    size_t nang;     /* angles in the trainable vector: ntheta (shared) or m * ntheta (per
+                      * candidate, set by finalize; ntheta before) */
     char *tnames;    /* ntheta names of 16 chars each */
     int m, cap;
     qt_cand *c;
@@ -50,7 +53,7 @@ struct qnn_qt {
     qnn_state *fin;
     int fin_tried;   /* allocation attempted (successful or not) */
     int fin_valid;   /* fin holds the states of the last generate */
-    double *theta_fwd; /* ntheta angles the states were computed with */
+    double *theta_fwd; /* nang angles the states were computed with */
 };
 
 /* Budget for the cached output states (m x 2^n x 16 bytes); also bounded by QNN_MAX_BYTES. */
@@ -105,6 +108,9 @@ static int check_config(const qnn_qt_config *cfg, qnn_error *err) {
                                  cfg->hidden[i]);
     if (cfg->activation < QNN_QT_ACT_RELU || cfg->activation > QNN_QT_ACT_SIGMOID)
         return qnn_error_set(err, QNN_EINVAL, "unknown mapping activation");
+    if (cfg->angles != QNN_QT_ANGLES_SHARED && cfg->angles != QNN_QT_ANGLES_PER_CANDIDATE)
+        return qnn_error_set(err, QNN_EINVAL, "angles must be shared or per_candidate, got %d",
+                             cfg->angles);
     return QNN_OK;
 }
 
@@ -119,6 +125,7 @@ int qnn_qt_new(qnn_qt **out, const qnn_qt_config *cfg, qnn_error *err) {
     qt->n = qnn_qt_qubits_for(qt->p);
     qt->dim = (size_t)1 << qt->n;
     qt->ntheta = (size_t)cfg->depth * (size_t)qt->n;
+    qt->nang = qt->ntheta;
     qt->tnames = (char *)malloc(qt->ntheta * TNAME_LEN);
     if (!qt->tnames) {
         free(qt);
@@ -168,7 +175,7 @@ void qnn_qt_free(qnn_qt *qt) {
 
 size_t qnn_qt_bytes(const qnn_qt *qt) {
     if (!qt) return 0;
-    size_t d = 2 * qt->np + (size_t)qt->m * qt->p + 6 * qt->p + 2 * (size_t)qt->m + qt->ntheta;
+    size_t d = 2 * qt->np + (size_t)qt->m * qt->p + 6 * qt->p + 2 * (size_t)qt->m + qt->nang;
     for (int l = 0; l < qt->nl; l++) d += 2 * qt->p * qt->lout[l];
     size_t b = sizeof *qt + d * sizeof(double) + qt->ntheta * TNAME_LEN +
                (size_t)qt->cap * sizeof(qt_cand);
@@ -181,7 +188,12 @@ int qnn_qt_nqubits(const qnn_qt *qt) { return qt->n; }
 int qnn_qt_depth(const qnn_qt *qt) { return qt->cfg.depth; }
 size_t qnn_qt_ntarget(const qnn_qt *qt) { return qt->p; }
 const char *qnn_qt_theta_name(const qnn_qt *qt, size_t i) {
-    return i < qt->ntheta ? qt->tnames + i * TNAME_LEN : NULL;
+    return i < qt->nang ? qt->tnames + (i % qt->ntheta) * TNAME_LEN : NULL;
+}
+int qnn_qt_angles(const qnn_qt *qt) { return qt->cfg.angles; }
+size_t qnn_qt_candidate_theta(const qnn_qt *qt, int j) {
+    if (j < 0 || j >= qt->m || qt->cfg.angles != QNN_QT_ANGLES_PER_CANDIDATE) return 0;
+    return (size_t)j * qt->ntheta;
 }
 int qnn_qt_ncandidates(const qnn_qt *qt) { return qt->m; }
 const char *qnn_qt_candidate_name(const qnn_qt *qt, int j) {
@@ -190,7 +202,7 @@ const char *qnn_qt_candidate_name(const qnn_qt *qt, int j) {
 const qnn_circuit *qnn_qt_candidate(const qnn_qt *qt, int j) {
     return j >= 0 && j < qt->m ? qt->c[j].c : NULL;
 }
-size_t qnn_qt_ntheta(const qnn_qt *qt) { return qt->ntheta; }
+size_t qnn_qt_ntheta(const qnn_qt *qt) { return qt->nang; }
 size_t qnn_qt_nstruct(const qnn_qt *qt) { return qt->nstruct; }
 size_t qnn_qt_nmapping(const qnn_qt *qt) { return qt->nmap; }
 size_t qnn_qt_nparams(const qnn_qt *qt) { return qt->np; }
@@ -270,6 +282,15 @@ int qnn_qt_finalize(qnn_qt *qt, qnn_error *err) {
     if (qt->finalized) return QNN_OK;
     if (qt->m < 1) return qnn_error_set(err, QNN_EINVAL, "the candidate pool is empty");
     qt->nstruct = qt->m > 1 ? (size_t)qt->m : 0;
+    if (qt->cfg.angles == QNN_QT_ANGLES_PER_CANDIDATE) {
+        /* candidate j's angles are the block [j * ntheta, (j + 1) * ntheta) */
+        size_t na;
+        if (qnn_mul_size(qt->ntheta, (size_t)qt->m, &na) || na > (size_t)INT_MAX)
+            return qnn_error_set(err, QNN_EINVAL,
+                                 "per-candidate angles: %d candidates x %zu angles is too many",
+                                 qt->m, qt->ntheta);
+        qt->nang = na;
+    }
     /* mapping layers */
     qt->nl = qt->cfg.nhidden + 1;
     size_t in = (size_t)qt->n + 1, off = 0;
@@ -282,7 +303,7 @@ int qnn_qt_finalize(qnn_qt *qt, qnn_error *err) {
         in = o;
     }
     qt->nmap = off;
-    qt->np = qt->ntheta + qt->nstruct + qt->nmap;
+    qt->np = qt->nang + qt->nstruct + qt->nmap;
     size_t p = qt->p, pm;
     if (qnn_mul_size(p, (size_t)qt->m, &pm))
         return qnn_error_set(err, QNN_ENOMEM, "probability cache too large");
@@ -312,6 +333,9 @@ int qnn_qt_finalize(qnn_qt *qt, qnn_error *err) {
     if (bad) return qnn_error_set(err, QNN_ENOMEM, "out of memory allocating the generator");
     qt->params = qt->own_params;
     qt->grads = qt->own_grads;
+    if (qt->cfg.angles == QNN_QT_ANGLES_PER_CANDIDATE) /* once: finalize ends here only once */
+        for (int j = 0; j < qt->m; j++)
+            for (int k = 0; k < qt->c[j].np; k++) qt->c[j].map[k] += j * (int)qt->ntheta;
     qt->finalized = 1;
     return QNN_OK;
 }
@@ -337,9 +361,9 @@ int qnn_qt_init_params(qnn_qt *qt, qnn_rng *rng, double theta_scale, double mapp
     if (!isfinite(theta_scale) || !isfinite(mapping_scale))
         return qnn_error_set(err, QNN_EINVAL, "initialisation scales must be finite");
     double *w = qt->params;
-    for (size_t i = 0; i < qt->ntheta; i++)
+    for (size_t i = 0; i < qt->nang; i++)
         w[i] = theta_scale * (2.0 * qnn_rng_uniform(rng) - 1.0) * M_PI;
-    double *sw = w + qt->ntheta;
+    double *sw = w + qt->nang;
     for (size_t j = 0; j < qt->nstruct; j++)
         sw[j] = qt->cfg.normalize == QNN_QT_SOFTMAX ? 0.0 : 1.0 / (double)qt->m;
     double *mp = sw + qt->nstruct;
@@ -359,7 +383,7 @@ int qnn_qt_mixture(const qnn_qt *qt, double *s, qnn_error *err) {
         s[0] = 1.0;
         return QNN_OK;
     }
-    const double *w = qt->params + qt->ntheta;
+    const double *w = qt->params + qt->nang;
     for (int j = 0; j < qt->m; j++)
         if (!isfinite(w[j]))
             return qnn_error_set(err, QNN_EINVAL, "structural weight %d is not finite", j + 1);
@@ -409,7 +433,7 @@ static void alloc_state_cache(qnn_qt *qt) {
     if (bytes > QT_STATE_CACHE_BYTES || qnn_state_check_size(qt->n, (size_t)(m + 3 * nt), &e))
         return;
     qt->fin = (qnn_state *)calloc((size_t)m, sizeof(qnn_state));
-    qt->theta_fwd = (double *)malloc((qt->ntheta ? qt->ntheta : 1) * sizeof(double));
+    qt->theta_fwd = (double *)malloc((qt->nang ? qt->nang : 1) * sizeof(double));
     int ok = qt->fin && qt->theta_fwd;
     for (int j = 0; j < m && ok; j++) ok = qnn_state_init(&qt->fin[j], qt->n, &e) == QNN_OK;
     if (!ok) {
@@ -461,7 +485,7 @@ static int run_candidates(qnn_qt *qt, qnn_error *err) {
     for (int j = 0; j < m && !st; j++)
         if (status[j]) st = cand_label_error(&qt->c[j], status[j], &errs[j], err);
     if (!st && qt->fin) {
-        memcpy(qt->theta_fwd, qt->params, qt->ntheta * sizeof(double));
+        memcpy(qt->theta_fwd, qt->params, qt->nang * sizeof(double));
         qt->fin_valid = 1;
     }
 done:
@@ -503,7 +527,7 @@ static double layer0(const qnn_qt *qt, const double *W, size_t i, double x, size
 }
 
 static void mapping_forward(qnn_qt *qt) {
-    const double *mp = qt->params + qt->ntheta + qt->nstruct;
+    const double *mp = qt->params + qt->nang + qt->nstruct;
     size_t p = qt->p;
     int act = qt->cfg.activation;
     if (qt->nl == 1) {
@@ -540,8 +564,8 @@ static void mapping_forward(qnn_qt *qt) {
 
 /* dy (p) -> mapping grads (added into g) and dxt (p) */
 static int mapping_backward(qnn_qt *qt, const double *dy, double *dxt, qnn_error *err) {
-    const double *mp = qt->params + qt->ntheta + qt->nstruct;
-    double *gm = qt->grads + qt->ntheta + qt->nstruct;
+    const double *mp = qt->params + qt->nang + qt->nstruct;
+    double *gm = qt->grads + qt->nang + qt->nstruct;
     size_t p = qt->p;
     int n = qt->n, act = qt->cfg.activation;
     /* dZ of the current layer: p x out. Use a scratch array sized for the widest layer. */
@@ -681,7 +705,7 @@ int qnn_qt_backward(qnn_qt *qt, const double *dweights, double *t_circuits, qnn_
         qt->gs[j] = acc;
     }
     if (m > 1) {
-        double *gw = qt->grads + qt->ntheta;
+        double *gw = qt->grads + qt->nang;
         if (qt->cfg.normalize == QNN_QT_SOFTMAX) {
             double dot = 0.0;
             for (int j = 0; j < m; j++) dot += qt->s[j] * qt->gs[j];
@@ -707,7 +731,7 @@ int qnn_qt_backward(qnn_qt *qt, const double *dweights, double *t_circuits, qnn_
     if (st) goto done;
     /* the cached output states are used only if the angles have not changed since generate */
     int use_fin = qt->fin && qt->fin_valid &&
-                  memcmp(qt->theta_fwd, qt->params, qt->ntheta * sizeof(double)) == 0;
+                  memcmp(qt->theta_fwd, qt->params, qt->nang * sizeof(double)) == 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
     for (int j = 0; j < m; j++) {
         qt_cand *cd = &qt->c[j];

@@ -112,9 +112,10 @@ static int l_carrier_loader(lua_State *L) {
 
 /* ---------------- construction ---------------- */
 static const char *const qt_opts[] = {"target", "depth", "pool", "mapping", "normalize", "gamma",
-                                      "beta", "alpha", "seed", "rng", "theta_scale", NULL};
+                                      "beta", "alpha", "seed", "rng", "theta_scale", "angles", NULL};
 static const char *const norm_names[] = {"softmax", "none", NULL};
 static const char *const act_names[] = {"relu", "tanh", "sigmoid", NULL};
+static const char *const angle_names[] = {"shared", "per_candidate", NULL};
 static const char *const map_opts[] = {"hidden", "activation", "init_scale", NULL};
 
 static int l_qt_gc(lua_State *L) {
@@ -293,6 +294,7 @@ static int l_quantum_train(lua_State *L) {
                           "amplitude updates per candidate and generation; lower depth");
     }
     cfg.normalize = qnn_lua_optfield_choice(L, 1, "normalize", norm_names, 0);
+    cfg.angles = qnn_lua_optfield_choice(L, 1, "angles", angle_names, 0);
     cfg.gamma = qnn_lua_optfield_num(L, 1, "gamma", 0.1, 1e-300, HUGE_VAL);
     cfg.beta = qnn_lua_optfield_num(L, 1, "beta", 0.8, 1e-300, HUGE_VAL);
     cfg.alpha = qnn_lua_optfield_num(L, 1, "alpha", 0.3, 1e-300, HUGE_VAL);
@@ -383,6 +385,8 @@ static int l_quantum_train(lua_State *L) {
     lua_setfield(L, -2, "depth");
     lua_pushstring(L, norm_names[cfg.normalize]);
     lua_setfield(L, -2, "normalize");
+    lua_pushstring(L, angle_names[cfg.angles]);
+    lua_setfield(L, -2, "angles");
     lua_pushnumber(L, cfg.gamma);
     lua_setfield(L, -2, "gamma");
     lua_pushnumber(L, cfg.beta);
@@ -566,6 +570,10 @@ static int m_layout(lua_State *L) {
     lua_createtable(L, 0, 10);
     lua_pushinteger(L, (lua_Integer)qnn_qt_ntheta(q));
     lua_setfield(L, -2, "theta");
+    lua_pushinteger(L, (lua_Integer)qnn_qt_nqubits(q) * qnn_qt_depth(q));
+    lua_setfield(L, -2, "theta_per_candidate");
+    lua_pushstring(L, angle_names[qnn_qt_angles(q)]);
+    lua_setfield(L, -2, "angles");
     lua_pushinteger(L, (lua_Integer)qnn_qt_nstruct(q));
     lua_setfield(L, -2, "structural");
     lua_pushinteger(L, (lua_Integer)qnn_qt_nmapping(q));
@@ -699,9 +707,10 @@ static int m_candidate_circuit(lua_State *L) {
     qnn_error_clear(&err);
     qnn_lua_check_status(L, qnn_circuit_append(dst, src, NULL, &err), &err,
                          "QuantumTrain:circuit");
-    /* current Theta values */
-    const double *th = qnn_qt_params(u->qt);
-    for (size_t i = 0; i < qnn_qt_ntheta(u->qt); i++) {
+    /* current Theta values (candidate j's own block with per-candidate angles) */
+    const double *th = qnn_qt_params(u->qt) + qnn_qt_candidate_theta(u->qt, j - 1);
+    size_t nth = (size_t)qnn_qt_nqubits(u->qt) * (size_t)qnn_qt_depth(u->qt);
+    for (size_t i = 0; i < nth; i++) {
         int k = qnn_circuit_param_index(dst, qnn_qt_theta_name(u->qt, i));
         if (k >= 0) qnn_circuit_set_param(dst, k, th[i], NULL);
     }
@@ -731,9 +740,11 @@ static int m_tostring(lua_State *L) {
     lua_getfield(L, -1, "normalize");
     const char *norm = lua_tostring(L, -1);
     lua_pushfstring(L,
-                    "qnn.QuantumTrain(%d qubits, depth %d, %d candidates, normalize=%s: %d "
-                    "trained = %d theta + %d structural + %d mapping -> %d target weights)",
+                    "qnn.QuantumTrain(%d qubits, depth %d, %d candidates, normalize=%s, "
+                    "angles=%s: %d trained = %d theta + %d structural + %d mapping -> %d "
+                    "target weights)",
                     qnn_qt_nqubits(q), qnn_qt_depth(q), qnn_qt_ncandidates(q), norm ? norm : "?",
+                    angle_names[qnn_qt_angles(q)],
                     (int)qnn_qt_nparams(q), (int)qnn_qt_ntheta(q), (int)qnn_qt_nstruct(q),
                     (int)qnn_qt_nmapping(q), (int)u->nweights);
     return 1;
@@ -862,7 +873,8 @@ static const qnn_lua_reg methods[] = {
      "Fills grads() from the last generate(). Returns nothing."},
     {"params", m_params, "QuantumTrain:params() -> Tensor view",
      "The trainable vector (flat 1-D view, writes go through): theta (depth*n shared angles, "
-     "layer-major, qubit-minor) | structural weights (one per candidate; none with one "
+     "layer-major, qubit-minor; with angles=\"per_candidate\" one such block per candidate, in "
+     "pool order) | structural weights (one per candidate; none with one "
      "candidate) | mapping parameters (per dense layer W (in x out) then b). See layout()."},
     {"zero_grad", m_zero_grad, "QuantumTrain:zero_grad() -> QuantumTrain",
      "Sets the trainable gradient to 0 (parameter protocol: params(), grads(), zero_grad(); "
@@ -880,8 +892,9 @@ static const qnn_lua_reg methods[] = {
      "Returns the number of trained parameters (theta + structural weights + mapping) and the "
      "number of target weights p they generate."},
     {"layout", m_layout, "QuantumTrain:layout() -> table",
-     "Returns {theta=, structural=, mapping=, trained=, target=, qubits=, depth=, candidates=, "
-     "cache_bytes=} (cache_bytes: the candidates' output states kept from the last generate so "
+     "Returns {theta=, theta_per_candidate=, angles=, structural=, mapping=, trained=, target=, "
+     "qubits=, depth=, candidates=, cache_bytes=} (theta: angles in the trainable vector, "
+     "theta_per_candidate = depth * qubits, angles: \"shared\" or \"per_candidate\"; cache_bytes: the candidates' output states kept from the last generate so "
      "backward skips their forward runs; 0 before the first generate or when m x 2^n x 16 bytes "
      "exceeds 1 GiB or QNN_MAX_BYTES)."},
     {"mixture", m_mixture, "QuantumTrain:mixture() -> table",
@@ -899,12 +912,12 @@ static const qnn_lua_reg methods[] = {
      "Seconds of the last generate/backward: {circuits_forward=, circuits_backward=, network= "
      "(target net + mapping + post-processing), total=}."},
     {"config", m_config, "QuantumTrain:config() -> config, candidates",
-     "The options the generator was made with ({depth=, normalize=, gamma=, beta=, alpha=, "
+     "The options the generator was made with ({depth=, normalize=, angles=, gamma=, beta=, alpha=, "
      "theta_scale=, mapping={hidden=, activation=}}) and its candidate list {{name=, layer=fn}, "
      "...}."},
     {"circuit", m_candidate_circuit, "QuantumTrain:circuit(j) -> Circuit",
-     "j: candidate index in [1, m].\nA copy of candidate j's full circuit with the current "
-     "shared angles."},
+     "j: candidate index in [1, m].\nA copy of candidate j's full circuit with its current "
+     "angles (the shared ones, or its own block with angles=\"per_candidate\")."},
     {"discretize", m_discretize,
      "QuantumTrain:discretize(k [, {evaluate=fn, X=, y=, loss=}]) -> table",
      "Keeps the top k candidates of ranking() and re-evaluates each standalone (same theta and "
@@ -919,7 +932,7 @@ static const luaL_Reg meta[] = {
 static const qnn_lua_reg nn_funcs[] = {
     {"quantum_train", l_quantum_train,
      "qnn.nn.quantum_train{target=, depth=, pool=, mapping={hidden={...}, activation=\"relu\", init_scale=1}, "
-     "normalize=\"softmax\", gamma=0.1, beta=0.8, alpha=0.3, theta_scale=1, seed=} -> QuantumTrain",
+     "normalize=\"softmax\", angles=\"shared\", gamma=0.1, beta=0.8, alpha=0.3, theta_scale=1, seed=} -> QuantumTrain",
      "Quantum-Train generator with a differentiable architecture-search ensemble (DiffQAS-QT).\n"
      "target: a Net (its p = nparams weights are generated) or a weight count p in [1, 2^30]; "
      "depth: integer >= 1 (layers); pool: list of candidates, each a function(circuit, names, "
@@ -928,7 +941,9 @@ static const qnn_lua_reg nn_funcs[] = {
      "candidates of lua/qnn/pools/diffqas.lua; mapping: hidden widths (each 1..4096, at most 8) "
      "and activation of the mapping model (default linear n+1 -> 1; init_scale >= 0 multiplies "
      "the initial range U(+-1/sqrt(in)) of its LAST layer); normalize: \"softmax\" "
-     "or \"none\" (ensemble = sum_j s_j p_j with s = softmax(w) or w); gamma, beta, alpha > 0: "
+     "or \"none\" (ensemble = sum_j s_j p_j with s = softmax(w) or w); angles: \"shared\" (the "
+     "paper's: every candidate uses the same depth*n angles) or \"per_candidate\" (each candidate "
+     "its own depth*n angles: m times as many trained angles); gamma, beta, alpha > 0: "
      "post-processing x = (beta tanh(gamma 2^(n-1) p))^alpha; theta_scale >= 0: theta ~ "
      "U(-pi, pi) * scale; seed/rng: initialisation stream.\nn = ceil(log2 p) qubits. Errors "
      "name the candidate whose function fails or adds a gate on a missing qubit. Returns a "

@@ -159,12 +159,20 @@ function M.standalone(qt, idx)
   local target = qt:target() or lay.target
   local g = qnn.nn.quantum_train { target = target, depth = cfg.depth, pool = pool,
     mapping = cfg.mapping, normalize = cfg.normalize, gamma = cfg.gamma, beta = cfg.beta,
-    alpha = cfg.alpha, seed = 1 }
+    alpha = cfg.alpha, angles = cfg.angles, seed = 1 }
   local src, dst = qt:params(), g:params()
   local gl = g:layout()
-  for i = 1, lay.theta do dst[i] = src[i] end
+  if lay.angles == "per_candidate" then
+    -- each kept candidate takes its own angle block
+    local per = lay.theta_per_candidate
+    for i, j in ipairs(idx) do
+      for r = 1, per do dst[(i - 1) * per + r] = src[(j - 1) * per + r] end
+    end
+  else
+    for i = 1, lay.theta do dst[i] = src[i] end
+  end
   if gl.structural > 0 then
-    for i, j in ipairs(idx) do dst[lay.theta + i] = src[lay.theta + j] end
+    for i, j in ipairs(idx) do dst[gl.theta + i] = src[lay.theta + j] end
   end
   for i = 1, lay.mapping do dst[gl.theta + gl.structural + i] = src[lay.theta + lay.structural + i] end
   return g
@@ -172,7 +180,8 @@ end
 doc(M.standalone, "qnn.diffqas.standalone", "qnn.diffqas.standalone(qt, idx) -> QuantumTrain",
   "qt: a QuantumTrain; idx: candidate index or list of indices (pool order).\nA new generator " ..
   "for the same target with only those candidates, sharing qt's current theta and mapping " ..
-  "parameters (and, for several, their structural weights).")
+  "parameters (and, for several, their structural weights); with angles=\"per_candidate\" each " ..
+  "kept candidate takes its own angle block.")
 
 --- discretize(qt, k, opts) -> {ensemble=, topk=, top={...}}
 function M.discretize(qt, k, opts)
