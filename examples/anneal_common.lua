@@ -5,9 +5,10 @@ local C = {}
 
 local report = qnn.report
 
---- Flags: --quick, --seeds=N, --epochs=N, --out=dir (qnn.report.args); creates the output dir.
-function C.args(argv)
-  local a = report.args(argv)
+--- Flags: --quick, --seeds=N, --epochs=N, --out=dir (qnn.report.args) and the script's own
+--- (spec = {name = default}); creates the output dir.
+function C.args(argv, spec)
+  local a = report.args(argv, spec)
   report.mkdir(a.out)
   return a
 end

@@ -9,24 +9,32 @@
 -- ground state easier to reach. A gnuplot PNG shows E_k(s) - E_0(s) for one block of each.
 --   qnnlab examples/anneal_gap.lua --quick      (n = 8, 6 blocks per net, <= 60 s)
 --   qnnlab examples/anneal_gap.lua              (n = 10, 12 blocks per net, 61 schedule points)
+--   qnnlab examples/anneal_gap.lua --seed=2 [--blocks=6] [--n=8] [--epochs=5] [--train=600]
+--       one run (split, net, blocks from the seed) as qnn.sweep runs it
 local qnn = require "qnn"
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local C = dofile(here .. "anneal_common.lua")
-local a = C.args(arg)
+local a = C.args(arg, {seed = 0, blocks = 0, n = 0, train = 0})
 local quick = a.quick
-local tag = quick and "_quick" or ""
-local nblk = quick and 6 or 12
-local n = quick and 8 or 10
+-- --seed=s: one run with data split, net initialisation and block draws from s (as qnn.sweep
+-- runs it, scripts/sweeps_anneal.lua); metrics through qnn.sweep.result. Without it: split 1,
+-- net seed 3, block draws 17 (the published table).
+local single = a.seed > 0
+local tag = quick and "_quick" or (single and "_run" or "")
+local nblk = a.blocks > 0 and a.blocks or (quick and 6 or 12)
+local n = a.n > 0 and a.n or (quick and 8 or 10)
 local epochs = a.epochs or (quick and 3 or 10)
+local split_seed, net_seed, block_seed = 1, 3, 17
+if single then split_seed, net_seed, block_seed = a.seed, a.seed, 1000 + a.seed end
 local Ts = quick and {1, 4, 16} or {1, 2, 4, 8, 16, 32, 64}
 local sweeps = quick and {10, 40, 160} or {5, 10, 20, 40, 80, 160, 320}
 
-local tr, te = C.digits(1)
-if quick then tr = tr:sample(600, 1) end
+local tr, te = C.digits(split_seed)
+if quick then tr = tr:sample(600, 1) elseif a.train > 0 then tr = tr:sample(a.train, split_seed) end
 local untrained = qnn.optim.anneal{sizes = {64, 32, 10}, sampler = {sampler = "sa", reads = 4, sweeps = 50},
-  eta = function(e) return 0.05 / math.sqrt(e) end, seed = 3}
+  eta = function(e) return 0.05 / math.sqrt(e) end, seed = net_seed}
 local trained = qnn.optim.anneal{sizes = {64, 32, 10}, sampler = {sampler = "sa", reads = 4, sweeps = 50},
-  eta = function(e) return 0.05 / math.sqrt(e) end, seed = 3}
+  eta = function(e) return 0.05 / math.sqrt(e) end, seed = net_seed}
 local h = trained:fit(tr, {epochs = epochs, test = te, anneal_eval = true, progress = false})
 print(string.format("trained %d epochs: test error ff %.3f, anneal %.3f", epochs,
   h.test_error[h.epochs], h.test_error_anneal[h.epochs]))
@@ -38,7 +46,7 @@ end
 local rows, curves, summary = {}, {}, {}
 for _, which in ipairs({"untrained", "trained"}) do
   local T = which == "trained" and trained or untrained
-  local rng = qnn.rng(17)
+  local rng = qnn.rng(block_seed)
   local gaps, pex, psqa, degs, exc = {}, {}, {}, {}, {}
   for k = 1, #Ts do pex[k] = {} end
   for k = 1, #sweeps do psqa[k] = {} end
@@ -81,6 +89,9 @@ for _, which in ipairs({"untrained", "trained"}) do
   s.min_gap_median = sorted[(#sorted + 1) // 2]
   for k, Tk in ipairs(Ts) do s.p_exact[k] = {T = Tk, mean = (C.mean_std(pex[k]))} end
   for k, K in ipairs(sweeps) do s.p_sqa[k] = {sweeps = K, mean = (C.mean_std(psqa[k]))} end
+  local small = 0
+  for _, g in ipairs(gaps) do if g < 0.4 then small = small + 1 end end
+  s.small_gaps = small
   summary[#summary + 1] = s
 end
 
@@ -88,6 +99,22 @@ local cols = {"net", "block", "min_gap", "s_min", "degeneracy", "excitation"}
 for _, Tk in ipairs(Ts) do cols[#cols + 1] = "p_exact_T" .. Tk end
 for _, K in ipairs(sweeps) do cols[#cols + 1] = "p_sqa_" .. K end
 C.csv(a.out .. "/anneal_gap" .. tag .. ".csv", cols, rows)
+
+if single then
+  -- one run's metrics for qnn.sweep: per net, the block averages
+  local m = {seed = a.seed, n = n, blocks = nblk, epochs = epochs, test_error_ff = h.test_error[h.epochs],
+    test_error_anneal = h.test_error_anneal[h.epochs]}
+  for _, sm in ipairs(summary) do
+    local p = sm.net .. "_"
+    m[p .. "min_gap"], m[p .. "min_gap_median"], m[p .. "small_gaps"] = sm.min_gap[1], sm.min_gap_median, sm.small_gaps
+    m[p .. "degeneracy"], m[p .. "excitation"] = sm.degeneracy[1], sm.excitation[1]
+    for _, v in ipairs(sm.p_exact) do m[p .. "p_exact_T" .. v.T] = v.mean end
+    for _, v in ipairs(sm.p_sqa) do m[p .. "p_sqa_" .. v.sweeps] = v.mean end
+  end
+  print(C.json(m))
+  qnn.sweep.result(m)
+  return
+end
 
 -- gap curves of the first block of each net
 local dat = a.out .. "/anneal_gap" .. tag .. "_curve.dat"

@@ -11,21 +11,34 @@
 -- attempts); both are reported as they are.
 --   qnnlab examples/anneal_grover.lua --quick   (n = 6, 8, 10; 3 blocks; <= 60 s)
 --   qnnlab examples/anneal_grover.lua           (n = 6..16; 8 blocks)
+--   qnnlab examples/anneal_grover.lua --seed=2 [--blocks=4] [--nmax=14]
+--       one run (split, net, blocks from the seed) as qnn.sweep runs it
 local qnn = require "qnn"
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local C = dofile(here .. "anneal_common.lua")
-local a = C.args(arg)
+local a = C.args(arg, {seed = 0, blocks = 0, nmax = 0})
 local quick = a.quick
-local tag = quick and "_quick" or ""
+-- --seed=s: one run with data split, net initialisation and block draws from s (as qnn.sweep
+-- runs it, scripts/sweeps_anneal.lua); metrics through qnn.sweep.result. Without it: split 1,
+-- net seed 3 (the published table).
+local single = a.seed > 0
+local tag = quick and "_quick" or (single and "_run" or "")
 local ns = quick and {6, 8, 10} or {6, 8, 10, 12, 14, 16}
-local nblk = quick and 3 or 8
+if a.nmax > 0 then
+  local keep = {}
+  for _, n in ipairs(ns) do if n <= a.nmax then keep[#keep + 1] = n end end
+  ns = keep
+end
+local nblk = a.blocks > 0 and a.blocks or (quick and 3 or 8)
+local split_seed, net_seed = 1, 3
+if single then split_seed, net_seed = a.seed, a.seed end
 local reads = quick and 10 or 20
 local Ks = {1, 2, 4, 8, 16, 32, 64, 128}
 
-local tr, te = C.digits(1)
+local tr, te = C.digits(split_seed)
 if quick then tr = tr:sample(600, 1) end
 local T = qnn.optim.anneal{sizes = {64, 32, 10}, sampler = {sampler = "sa", reads = 4, sweeps = 50},
-  eta = function(e) return 0.05 / math.sqrt(e) end, seed = 3}
+  eta = function(e) return 0.05 / math.sqrt(e) end, seed = net_seed}
 T:fit(tr, {epochs = quick and 3 or 10, progress = false})
 
 local function tts(sampler, m, Eg, b)
@@ -46,7 +59,7 @@ end
 
 local rows, agg = {}, {}
 for _, n in ipairs(ns) do
-  local rng = qnn.rng(100 + n)
+  local rng = qnn.rng(100 + n + (single and 1000 * a.seed or 0))
   local q, succ, tsa, tsqa, qfirst = {}, {}, {}, {}, {}
   for b = 1, nblk do
     local m = C.block_model(T.net, C.row(te.X, b), te.y[b], n, rng, b)
@@ -60,7 +73,7 @@ for _, n in ipairs(ns) do
     local runs = quick and 5 or (n >= 16 and 4 or 10)
     local qs, qb, hit = 0, {}, 0
     for rr = 1, runs do
-      local res = qnn.grover.minimum{values = E, seed = 1000 * b + rr}
+      local res = qnn.grover.minimum{values = E, seed = 1000 * b + rr + (single and 100000 * a.seed or 0)}
       qs = qs + res.queries
       if res.value <= Eg + 1e-9 then
         hit = hit + 1
@@ -96,6 +109,17 @@ local eq = C.loglog(N, Q)
 local eqf = C.loglog(N, QF)
 local es = C.loglog(N, S)
 local esq = C.loglog(N, SQ)
+if single then
+  local m = {seed = a.seed, blocks = nblk, exp_dh_queries = eq, exp_dh_first_hit = eqf, exp_sa_tts = es, exp_sqa_tts = esq}
+  for _, r in ipairs(agg) do
+    local p = "n" .. r.n .. "_"
+    m[p .. "dh_queries"], m[p .. "dh_first_hit"], m[p .. "dh_success"] = r.dh_queries, r.dh_first_hit, r.dh_success
+    m[p .. "sa_tts"], m[p .. "sqa_tts"] = r.sa_tts, r.sqa_tts
+  end
+  print(C.json(m))
+  qnn.sweep.result(m)
+  return
+end
 print("\n| n | N = 2^n | Durr-Hoyer queries/search (budget-bound) | DH queries to first hit the ground state | DH success | sqrt(N) | SA TTS99 (sweeps) | SQA TTS99 (sweeps) |")
 print("|---|---|---|---|---|---|---|---|")
 for _, r in ipairs(agg) do

@@ -13,13 +13,19 @@
 -- sampler; blocks for the block trainers), and the cost.
 --   qnnlab examples/anneal_layers.lua --quick   (400 training samples, 2 epochs, 1 seed, <= 60 s)
 --   qnnlab examples/anneal_layers.lua           (all 1347 training samples, 8 epochs, 3 seeds)
+--   qnnlab examples/anneal_layers.lua --trainer=coord_sa --eta0=0.003 --seed=2 [--train=600] [--epochs=4]
+--       one (trainer, eta0, seed) run as qnn.sweep runs it (scripts/sweeps_anneal.lua): metrics
+--       through qnn.sweep.result, per-epoch CSV <out>/anneal_layers_run.csv
 local qnn = require "qnn"
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local C = dofile(here .. "anneal_common.lua")
-local a = C.args(arg)
+local a = C.args(arg, {seed = 0, trainer = "all", eta0 = 0, train = 0})
 local quick = a.quick
+local single = a.seed > 0
 local seeds = a.seeds or (quick and 1 or 3)
 local E = a.epochs or (quick and 2 or 8)
+-- training samples (0 = all 1347; --quick: 400); the sweep runs use fewer to fit the budget
+local ntrain = a.train > 0 and a.train or (quick and 400 or 0)
 local tag = quick and "_quick" or ""
 local sizes = {64, 32, 32, 10}
 -- coupling scales decreasing with depth (bottom-up fields dominate top-down feedback); with the
@@ -27,7 +33,7 @@ local sizes = {64, 32, 32, 10}
 local scale = {4, 1, 0.5}
 -- two learning rates eta(e) = eta0 / sqrt(e) for every trainer: block-coordinate training is
 -- unstable at the larger one (see docs/results/anneal.md)
-local eta0s = {0.01, 0.003}
+local eta0s = a.eta0 > 0 and {a.eta0} or {0.01, 0.003}
 
 local exact = {sampler = "exact", steps = 40, T = 8, reads = 4}
 local sa = {sampler = "sa", reads = 4, sweeps = 50}
@@ -40,20 +46,27 @@ local base = {
 local trainers = {}
 for _, e0 in ipairs(eta0s) do
   for _, t in ipairs(base) do
+    if a.trainer ~= "all" and t.name ~= a.trainer then goto next_trainer end
     local c = {}
     for k, v in pairs(t) do c[k] = v end
     c.eta0 = e0
     c.name = t.name .. "_eta" .. e0
     trainers[#trainers + 1] = c
+    ::next_trainer::
   end
 end
+if #trainers == 0 then
+  error("anneal_layers: --trainer must be coord_exact, coord_sa, active_sa or full_sa, got " .. a.trainer, 0)
+end
+local seed_list = {}
+if single then seed_list[1] = a.seed else for s = 1, seeds do seed_list[s] = s end end
 
 local rows, res = {}, {}
 for _, t in ipairs(trainers) do
   res[t.name] = {ff = {}, an = {}, best = {}, time = {}, calls = {}, sweeps = {}, steps = {}}
-  for s = 1, seeds do
+  for _, s in ipairs(seed_list) do
     local tr, te = C.digits(s)
-    if quick then tr = tr:sample(400, s) end
+    if ntrain > 0 then tr = tr:sample(ntrain, s) end
     local T = qnn.optim.anneal{sizes = sizes, mode = t.mode, block = t.block, sampler = t.sampler,
       per_batch = t.per_batch,
       eta = function(e) return t.eta0 / math.sqrt(e) end, scale = scale, batch = 16, seed = s}
@@ -77,9 +90,24 @@ for _, t in ipairs(trainers) do
     local big = 0
     for _, b in ipairs(bl or {{}}) do if #b > big then big = #b end end
     r.biggest = bl and big or T.net:nspins()
+    r.flips, r.settle = T.cost.flip_attempts, T.cost.settle_attempts
     print(string.format("%-13s seed %d: test error ff %.3f anneal %.3f, %d sampler calls, %.1f s",
       t.name, s, r.ff[s], r.an[s], r.calls[s], r.time[s]))
   end
+end
+if single then
+  local t = trainers[1]
+  if #trainers ~= 1 then error("anneal_layers: --seed=N runs one trainer; give --trainer= and --eta0=", 0) end
+  local r, s = res[t.name], a.seed
+  C.csv(a.out .. "/anneal_layers_run.csv", {"trainer", "seed", "epoch", "test_error_ff", "test_error_anneal",
+    "train_free_error", "sweeps", "time"}, rows)
+  local m = {trainer = t.name:gsub("_eta.*$", ""), eta0 = t.eta0, seed = s, epochs = E,
+    train_samples = ntrain > 0 and ntrain or 1347, final_ff = r.ff[s], final_anneal = r.an[s], best_anneal = r.best[s],
+    sampler_calls = r.calls[s], sweeps = r.sweeps[s], exact_steps = r.steps[s], flip_attempts = r.flips,
+    settle_attempts = r.settle, biggest_anneal = r.biggest, blocks = r.blocks, wall = r.time[s]}
+  print(C.json(m))
+  qnn.sweep.result(m)
+  return
 end
 C.csv(a.out .. "/anneal_layers" .. tag .. ".csv",
   {"trainer", "seed", "epoch", "test_error_ff", "test_error_anneal", "train_free_error", "sweeps", "time"}, rows)
@@ -98,5 +126,5 @@ for _, t in ipairs(trainers) do
 end
 C.write(a.out .. "/anneal_layers" .. tag .. ".json", C.json({
   command = "qnnlab examples/anneal_layers.lua" .. (quick and " --quick" or ""),
-  sizes = sizes, epochs = E, seeds = seeds, training_samples = quick and 400 or 1347,
+  sizes = sizes, epochs = E, seeds = seeds, training_samples = ntrain > 0 and ntrain or 1347,
   samplers = {exact = exact, sa = sa}, trainers = summary}))

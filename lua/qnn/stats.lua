@@ -234,13 +234,44 @@ function M.loglog_slope(xs, ys, o)
   local all = {}
   for i = 1, #xs do all[i] = i end
   local slope, r2 = fit(all)
-  local bs = M.bootstrap(all, function(s) return (fit(s)) end, o)
+  local bo = {}
+  for k, v in pairs(o or {}) do if k ~= "groups" then bo[k] = v end end
+  local groups = o and o.groups
+  if groups == nil then
+    local bs = M.bootstrap(all, function(s) return (fit(s)) end, bo)
+    return {slope = slope, r2 = r2, lo = bs.lo, hi = bs.hi, level = bs.level, resamples = bs.resamples,
+            n = #xs, method = "least squares on log-log, percentile bootstrap over points"}
+  end
+  -- cluster bootstrap: resample whole groups (e.g. the seed runs), keep each group's points together
+  if type(groups) ~= "table" or #groups ~= #xs then
+    fail("loglog_slope", ("groups must be a list with one entry per point (%d), got %s"):format(#xs,
+      type(groups) == "table" and tostring(#groups) .. " entries" or qnn.type(groups)))
+  end
+  local members, order = {}, {}
+  for i = 1, #xs do
+    local g = groups[i]
+    if g == nil or g ~= g then fail("loglog_slope", ("groups[%d] must not be nil or NaN"):format(i)) end
+    if not members[g] then members[g] = {}; order[#order + 1] = g end
+    local m = members[g]
+    m[#m + 1] = i
+  end
+  if #order < 2 then fail("loglog_slope", "groups needs at least 2 distinct groups, got " .. #order) end
+  local lists = {}
+  for k, g in ipairs(order) do lists[k] = members[g] end
+  local bs = M.bootstrap(lists, function(sample)
+    local idx = {}
+    for _, l in ipairs(sample) do for _, i in ipairs(l) do idx[#idx + 1] = i end end
+    return (fit(idx))
+  end, bo)
   return {slope = slope, r2 = r2, lo = bs.lo, hi = bs.hi, level = bs.level, resamples = bs.resamples,
-          method = "least squares on log-log, percentile bootstrap over points"}
+          n = #xs, groups = #order, method = "least squares on log-log, percentile bootstrap over groups (whole runs)"}
 end
 doc(M.loglog_slope, "loglog_slope",
-  "qnn.stats.loglog_slope(x, y [, bootstrap options]) -> {slope, r2, lo, hi, level, resamples, method}",
+  "qnn.stats.loglog_slope(x, y [, {groups=, resamples=2000, level=0.95, seed=1 | rng=}]) -> {slope, r2, lo, hi, level, resamples, n, groups, method}",
   "Least-squares slope of log y against log x (a power-law exponent is -slope for a falling curve), r^2 of the fit, " ..
-  "and a percentile bootstrap interval of the slope over resampled (x, y) pairs (seeded, see qnn.stats.bootstrap).")
+  "and a percentile bootstrap interval of the slope (seeded, see qnn.stats.bootstrap). Without groups the " ..
+  "bootstrap resamples the (x, y) pairs. groups = {g_1, ..., g_n} (one label per point, e.g. the seed of the run " ..
+  "the point comes from) fits all points at once and resamples whole groups with replacement (cluster bootstrap: " ..
+  "points of one run are not independent, so this is the interval to quote across runs); needs >= 2 groups.")
 
 return M

@@ -45,6 +45,45 @@ local function check_int(v, name, lo, def)
   return v
 end
 
+-- elementwise activations: FLOPs per unit, forward and backward (one operation for the function
+-- itself, its derivative from the cached output and the product with the incoming gradient)
+local ELEMENTWISE = {tanh = true, relu = true, sigmoid = true, gelu = true, elu = true, leaky_relu = true,
+  softplus = true, identity = true, linear = true, swish = true, silu = true}
+
+--- FLOPs per training sample of forward + backward for a Net of dense layers and activations.
+function M.flops(net)
+  if qnn.type(net) ~= "Net" then
+    error("qnn.train.flops: argument #1 'net' must be a Net, got " .. qnn.type(net), 2)
+  end
+  local fwd, bwd, first = 0, 0, true
+  for i, l in ipairs(net:layers()) do
+    local a, b = l["in"], l.out
+    if l.name == "dense" then
+      local bias = l.bias and b or 0
+      fwd = fwd + 2 * a * b + bias
+      -- weight gradient (outer product), bias gradient, and the input gradient except for the
+      -- first dense layer (no gradient is needed with respect to the data)
+      bwd = bwd + 2 * a * b + bias + (first and 0 or 2 * a * b)
+      first = false
+    elseif l.name == "softmax" then
+      fwd, bwd = fwd + 3 * b, bwd + b -- exp, sum, divide; cross-entropy gradient p - onehot
+    elseif ELEMENTWISE[l.name] and (l.nparams or 0) == 0 then
+      fwd, bwd = fwd + b, bwd + 2 * b
+    else
+      return nil, ("layer %d (%s) has no FLOP formula"):format(i, tostring(l.name))
+    end
+  end
+  return {forward = fwd, backward = bwd, per_sample = fwd + bwd}
+end
+qnn.document(M.flops, "qnn.train.flops", "qnn.train.flops(net) -> {forward, backward, per_sample} | nil, reason",
+  "Training FLOPs per sample (forward + backward) from the layer sizes; a multiply-add counts 2. " ..
+  "dense in->out: forward 2*in*out + out (bias); backward 2*in*out (weight gradient) + out (bias gradient) " ..
+  "+ 2*in*out (input gradient; not counted for the first dense layer). Elementwise activations (tanh, relu, " ..
+  "sigmoid, ...): 1 per unit forward, 2 backward. softmax + cross-entropy: 3K forward, K backward. " ..
+  "The optimizer's parameter update and test-set evaluation are not counted. Returns nil and a reason " ..
+  "for layers without a formula (quantum layers, LSTM, ...). qnn.train.fit reports cumulative " ..
+  "flops = samples seen x per_sample in its records and history.")
+
 --- fit(net, data, opts) -> history
 function M.fit(net, data, opts)
   opts = opts or {}
@@ -73,7 +112,10 @@ function M.fit(net, data, opts)
   rng = rng or qnn.default_rng()
   if opts.on_epoch ~= nil and type(opts.on_epoch) ~= "function" then fail("option 'on_epoch' must be a function") end
 
-  local hist = { train_loss = {}, train_acc = {}, test_loss = {}, test_acc = {}, epochs = 0 }
+  local hist = { train_loss = {}, train_acc = {}, test_loss = {}, test_acc = {}, flops = {}, epochs = 0 }
+  local fl = M.flops(net)
+  local nsamples = X:shape()
+  local flops = 0
   local bar <close> = qnn.progress.run{ label = opts.label or "fit", total = epochs, unit = "epoch",
                                         quiet = opts.progress == false }
   local t0 = qnn.clock()
@@ -83,6 +125,10 @@ function M.fit(net, data, opts)
     local l, a = opt:epoch(net, X, y, epoch_opts)
     hist.train_loss[e], hist.train_acc[e] = l, a
     local rec = { epoch = e, train_loss = l, train_acc = a }
+    if fl then
+      flops = flops + nsamples * fl.per_sample
+      hist.flops[e], rec.flops = flops, flops
+    end
     if tX then
       local ev = net:evaluate(tX, ty, { loss = loss })
       hist.test_loss[e], hist.test_acc[e] = ev.loss, ev.accuracy
@@ -102,9 +148,10 @@ qnn.document(M.fit, "qnn.train.fit",
   "loss=\"cross_entropy\", l2=0, test=, on_epoch=fn, progress=true}]) -> history",
   "net: Net; data: {X=Tensor|table, y=labels 1..K | targets} or a Dataset (.X, .y), >= 1 sample; " ..
   "test: same form, evaluated after every epoch; on_epoch(e, record, net) returning true stops early;\n" ..
-  "record = {epoch, train_loss, train_acc, test_loss, test_acc} (test_* only with test=).\n" ..
+  "record = {epoch, train_loss, train_acc, test_loss, test_acc, flops} (test_* only with test=; flops = " ..
+  "cumulative training FLOPs, forward + backward, see qnn.train.flops; nil for nets without a formula).\n" ..
   "Mini-batch training; batches, forward, backward and updates run in C (Optimizer:epoch). " ..
-  "Returns {train_loss={...}, train_acc={...}, test_loss={...}, test_acc={...}, epochs=, time=} " ..
+  "Returns {train_loss={...}, train_acc={...}, test_loss={...}, test_acc={...}, flops={...}, epochs=, time=} " ..
   "(train_acc counts hits during the epoch's training-mode passes; nil entries for mse).")
 
 return M
