@@ -1,6 +1,7 @@
 -- The sweeps behind the tables of docs/results/grover.md (issues 12, 13, 18): every table is a
 -- qnn.sweep over >= 5 seeds of an example script, summarised with Student-t 95 % intervals by
--- qnn.sweep.summary. Resumable (finished runs are skipped), one worker (the machine is shared).
+-- qnn.sweep.summary. Resumable (finished runs are skipped); one thread per worker, one worker
+-- (two for the Digits parts, which are 5 runs of 2-4 minutes each; the machine is shared).
 --   bin/qnnlab scripts/sweeps_grover.lua [part ...] [--commit-data]
 -- parts (default: all, in this order):
 --   wine        §1  examples/grover_wine.lua, 10 seeds
@@ -12,7 +13,7 @@
 --   wine_noise  §5  examples/grover_noise.lua (Wine, depolarizing p, textbook circuit), 10 seeds
 --   wine_native §5  examples/grover_noise.lua (Wine, the native-gate noise models), 5 seeds
 --   res_wine    §3  examples/grover_resolution.lua --data=wine, N = 17..32, 64, 5 seeds
---   res_digits  §3  examples/grover_resolution.lua --data=digits, N in {17, 31, 32, 64}, 2 epochs, 5 seeds
+--   res_digits  §3  examples/grover_resolution.lua --data=digits, N in {17, 31, 32, 64}, 1 epoch, 5 seeds
 -- Results: results/sweeps/<name>/runs.{jsonl,csv}; with --commit-data the per-seed CSVs are copied
 -- to docs/results/data/<name>.csv and the summaries to docs/results/data/grover_summary.md.
 local qnn = require "qnn"
@@ -38,12 +39,12 @@ local PARTS = {
   {"wine", {name = "grover_wine", run = "examples/grover_wine.lua", seeds = 10}, {}, GROVER_METRICS},
   -- §2 Digits (the 97.7 % claim); the epoch-9 states are the start of digits_noise
   {"digits", {name = "grover_digits", run = "examples/grover_digits.lua",
-    args = {"--save-epoch=9", "--save-dir=" .. STATES}, seeds = 5}, {}, GROVER_METRICS},
+    args = {"--save-epoch=9", "--save-dir=" .. STATES}, seeds = 5, workers = 2}, {}, GROVER_METRICS},
   -- §5 Digits under native-gate noise (issue 18 item 2): the last of the paper's 10 epochs, from
   -- the noiseless epoch-9 state of the same seed, under each noise model (textbook circuit)
   {"digits_noise", {name = "grover_digits_noise", run = "examples/grover_noise.lua",
     args = {"--data=digits", "--from=" .. STATES, "--from-epoch=9", "--epochs=1"},
-    grid = {model = {"none", "depol", "hw", "hw_x5"}}, seeds = 5}, {"model"},
+    grid = {model = {"none", "depol", "hw", "hw_x5"}}, seeds = 5, workers = 2}, {"model"},
     {"test_acc", "test_ce", "test_acc_start", "p_shot_marked", "p_marked", "cpu"}},
   -- §4 threshold oracle vs Durr-Hoyer on Wine
   {"oracles", {name = "grover_oracles", run = "examples/grover_oracles.lua", args = {"--part=compare"},
@@ -61,7 +62,7 @@ local PARTS = {
   {"res_wine", {name = "grover_resolution_wine", run = "examples/grover_resolution.lua", args = {"--data=wine"},
     grid = {N = Ns}, seeds = 5}, {"N"}, {"test_acc", "test_ce", "train_loss", "fallbacks"}},
   {"res_digits", {name = "grover_resolution_digits", run = "examples/grover_resolution.lua",
-    args = {"--data=digits", "--epochs=2"}, grid = {N = {17, 31, 32, 64}}, seeds = 5}, {"N"},
+    args = {"--data=digits", "--epochs=1"}, grid = {N = {17, 31, 32, 64}}, seeds = 5}, {"N"},
     {"test_acc", "test_ce", "train_loss", "fallbacks"}},
 }
 
@@ -83,7 +84,8 @@ for _, P in ipairs(PARTS) do
   local part, o = P[1], P[2]
   if on(part) then
     o.resume = true
-    o.workers = 1
+    o.workers = o.workers or 1
+    o.threads = 1 -- OMP/OpenBLAS threads per worker (qnn.sweep would give cores / workers)
     o.out_flag = "--out"
     local r = qnn.sweep(o)
     print(("\n== %s: %d done, %d failed, %d skipped"):format(o.name, r.done, r.failed, r.skipped))
