@@ -80,6 +80,7 @@ if single.p or single.model or single.from then
     test_acc = last.test_acc, test_ce = last.test_ce, train_loss = last.train_loss,
     p_marked = r.total.hits / r.total.searches, p_shot_marked = r.total.p_marked_sum / r.total.searches,
     fallbacks = r.total.fallbacks, searches = r.total.searches, accepted = r.total.accepted,
+    marked_frac = r.total.marked / r.total.candidates, -- M / N: share of candidates within the tolerance
     gates_mean = last.gates_mean, cpu = os.clock() - c0, wall = qnn.clock() - t1,
     noise = noise and tostring(noise) or "none"}
   print(qnn.report.json_encode(res, false))
