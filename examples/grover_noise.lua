@@ -17,6 +17,9 @@
 -- --from=DIR --from-epoch=E: start from the state examples/grover_digits.lua (or grover_wine.lua)
 -- saved with --save-epoch=E --save-dir=DIR for this seed (net + the adaptive alpha per layer),
 -- and run --epochs more epochs with noise: "does noise at the end of training lower accuracy".
+-- --base-seed=S: the seed (state, net and shots) when the sweep puts it in the grid instead of
+-- --seed; --wait=T: wait up to T seconds for that state to appear (a sweep started while the
+-- noiseless runs that write the states are still training).
 local qnn = require "qnn"
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "examples"
 local C = dofile(dir .. "/grover_common.lua")
@@ -28,6 +31,8 @@ for _, s in ipairs(arg or {}) do
   elseif s:match("^%-%-model=") then single.model = s:match("=(.*)$")
   elseif s:match("^%-%-from=") then single.from = s:match("=(.*)$")
   elseif s:match("^%-%-from%-epoch=%d+$") then single.from_epoch = tonumber(s:match("=(%d+)"))
+  elseif s:match("^%-%-base[%-_]seed=%d+$") then single.base_seed = tonumber(s:match("=(%d+)"))
+  elseif s:match("^%-%-wait=%d+$") then single.wait = tonumber(s:match("=(%d+)"))
   else argv[#argv + 1] = s end
 end
 local a = C.args(argv)
@@ -51,7 +56,7 @@ local MODELS = {
 }
 if single.p or single.model or single.from then
   -- one (model, seed) run, metrics written as JSON for qnn.sweep
-  local seed = a.seed or 1
+  local seed = single.base_seed or a.seed or 1
   local noise, tag
   if single.p then
     tag = "p" .. single.p
@@ -65,7 +70,15 @@ if single.p or single.model or single.from then
   local net, sched, start = nil, nil, nil
   if single.from then
     local e = single.from_epoch or error("--from needs --from-epoch=E")
-    net, sched, start = C.load_state(C.state_path(single.from, data, seed, e))
+    local prefix = C.state_path(single.from, data, seed, e)
+    local waited = 0
+    while single.wait and waited < single.wait do
+      local f = io.open(prefix .. ".json", "rb")
+      if f then f:close() break end
+      qnn.proc.sleep(10)
+      waited = waited + 10
+    end
+    net, sched, start = C.load_state(prefix)
   else
     net = C.net(widths, seed)
   end

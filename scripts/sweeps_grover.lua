@@ -8,7 +8,8 @@
 --   digits      §2  examples/grover_digits.lua, 5 seeds; also saves each seed's net after epoch 9
 --                   (results/grover_states/digits_s<seed>_e9.*), the start of digits_noise
 --   digits_noise §5 examples/grover_noise.lua --data=digits --from=...: epoch 10 only, run from the
---                   epoch-9 state of `digits` under each noise model (none = shot noise only)
+--                   epoch-9 state of `digits` under each noise model (none = shot noise only);
+--                   can run beside `digits` (each run waits for its seed's state)
 --   oracles     §4  examples/grover_oracles.lua --part=compare, 10 seeds
 --   wine_noise  §5  examples/grover_noise.lua (Wine, depolarizing p, textbook circuit), 10 seeds
 --   wine_native §5  examples/grover_noise.lua (Wine, the native-gate noise models), 5 seeds
@@ -42,10 +43,13 @@ local PARTS = {
     args = {"--save-epoch=9", "--save-dir=" .. STATES}, seeds = 5, workers = 2}, {}, GROVER_METRICS},
   -- §5 Digits under native-gate noise (issue 18 item 2): the last of the paper's 10 epochs, from
   -- the noiseless epoch-9 state of the same seed, under each noise model (textbook circuit)
+  -- The seed is a grid key (base_seed, sorted before model) so that the runs go seed by seed and
+  -- start as soon as that seed's epoch-9 state exists (--wait: the states come from `digits`).
   {"digits_noise", {name = "grover_digits_noise", run = "examples/grover_noise.lua",
-    args = {"--data=digits", "--from=" .. STATES, "--from-epoch=9", "--epochs=1"},
-    grid = {model = {"none", "depol", "hw", "hw_x5"}}, seeds = 5, workers = 2}, {"model"},
-    {"test_acc", "test_ce", "test_acc_start", "p_shot_marked", "p_marked", "cpu"}},
+    args = {"--data=digits", "--from=" .. STATES, "--from-epoch=9", "--epochs=1", "--wait=7200"},
+    grid = {base_seed = {1, 2, 3, 4, 5}, model = {"none", "hw", "hw_x5"}}, seeds = {1}, seed_flag = false,
+    workers = 2}, {"model"},
+    {"test_acc", "test_ce", "test_acc_start", "train_loss", "p_shot_marked", "p_marked", "marked_frac", "cpu"}},
   -- §4 threshold oracle vs Durr-Hoyer on Wine
   {"oracles", {name = "grover_oracles", run = "examples/grover_oracles.lua", args = {"--part=compare"},
     grid = {oracle = {"threshold", "durr_hoyer"}}, seeds = 10}, {"oracle"},
