@@ -76,11 +76,9 @@ local function summarise(o, by, metrics)
   if not f then return nil end
   f:close()
   local text = {("### %s\n"):format(o.name)}
-  for _, m in ipairs(metrics) do
-    local s = qnn.sweep.summary(path, {by = by, metric = m, print = false})
-    print(s.text)
-    text[#text + 1] = "```\n" .. s.text .. "```\n"
-  end
+  local sm = qnn.sweep.summary(path, {by = by, metric = metrics, print = false})
+  print(sm.text)
+  text[#text + 1] = "```\n" .. sm.text .. "\n```\n"
   return table.concat(text, "\n"), path
 end
 
