@@ -5,7 +5,9 @@ local qnn = require "qnn"
 local C = {}
 
 --- Command line flags: --quick, --seeds=N, --seed=N (first seed; with it one seed by default, as
---- qnn.sweep runs it), --out=dir (default results/, results/quick/ with --quick), --epochs=N
+--- qnn.sweep runs it), --out=dir (default results/, results/quick/ with --quick), --epochs=N,
+--- --save-epoch=E and --save-dir=dir (C.compare: checkpoint of the Grover net after epoch E, see
+--- C.save_state)
 function C.args(argv)
   local a = {quick = false}
   for _, s in ipairs(argv or {}) do
@@ -14,8 +16,11 @@ function C.args(argv)
     elseif s:match("^%-%-seed=%d+$") then a.seed = tonumber(s:match("=(%d+)"))
     elseif s:match("^%-%-epochs=%d+$") then a.epochs = tonumber(s:match("=(%d+)"))
     elseif s:match("^%-%-out=") then a.out = s:match("=(.*)$")
+    elseif s:match("^%-%-save%-epoch=%d+$") then a.save_epoch = tonumber(s:match("=(%d+)"))
+    elseif s:match("^%-%-save%-dir=") then a.save_dir = s:match("=(.*)$")
     elseif s == "--help" or s == "-h" then a.help = true
-    else error("unknown argument " .. s .. " (use --quick, --seeds=N, --seed=N, --epochs=N, --out=dir)") end
+    else error("unknown argument " .. s .. " (use --quick, --seeds=N, --seed=N, --epochs=N, --out=dir, " ..
+      "--save-epoch=E, --save-dir=dir)") end
   end
   -- quick runs (make demo) must not overwrite the full results
   a.out = a.out or (a.quick and "results/quick" or "results")
@@ -48,6 +53,35 @@ function C.net(widths, seed)
     spec[#spec + 1] = (k == #widths - 1) and qnn.nn.softmax() or qnn.nn.tanh()
   end
   return qnn.nn.sequential(spec)
+end
+
+--- Path prefix of a saved Grover state: <dir>/<name>_s<seed>_e<epoch> (+ .ckpt for the net,
+--- .json for the adaptive schedule's alpha per layer and the epoch's metrics).
+function C.state_path(dir, name, seed, epoch)
+  return string.format("%s/%s_s%d_e%d", dir, name, seed, epoch)
+end
+
+--- Saves the net and the schedule's alpha per layer (a Grover run can continue from them with
+--- C.load_state; the random stream is not saved, so a continued run draws other shots).
+function C.save_state(prefix, net, schedule, row)
+  qnn.report.mkdir((prefix:match("^(.*)/[^/]*$")) or ".")
+  net:save(prefix .. ".ckpt")
+  local alpha = {}
+  for l, v in pairs(schedule.alpha) do alpha[#alpha + 1] = {layer = l, alpha = v} end
+  table.sort(alpha, function(x, y) return x.layer < y.layer end)
+  qnn.report.json(prefix .. ".json", {alpha = alpha, epoch = row.epoch, test_acc = row.test_acc,
+    test_ce = row.test_ce, train_loss = row.train_loss})
+end
+
+--- Loads what C.save_state wrote: net, a qnn.schedule.adaptive{} with the saved alpha, metrics.
+function C.load_state(prefix)
+  local net = qnn.nn.load(prefix .. ".ckpt")
+  local f = assert(io.open(prefix .. ".json", "rb"))
+  local meta = qnn.report.json_decode(f:read("a"))
+  f:close()
+  local s = qnn.schedule.adaptive {}
+  for _, x in ipairs(meta.alpha or {}) do s.alpha[x.layer] = x.alpha end
+  return net, s, meta
 end
 
 local report = qnn.report
@@ -112,6 +146,15 @@ function C.compare(o)
     local gopts = {net = net, data = tr, test = te, epochs = epochs, seed = seed, l2 = l2,
                    circuit = "paper"}
     for k, v in pairs(o.grover or {}) do gopts[k] = v end
+    if o.save_epoch then -- checkpoint after epoch save_epoch (the default schedule, made explicit)
+      local sched = qnn.schedule.adaptive {}
+      gopts.schedule = sched
+      gopts.on_epoch = function(row)
+        if row.epoch == o.save_epoch then
+          C.save_state(C.state_path(o.save_dir or (o.out .. "/states"), o.name, seed, row.epoch), net, sched, row)
+        end
+      end
+    end
     local t0 = qnn.clock()
     local g = qnn.optim.grover(gopts)
     local gw = qnn.clock() - t0

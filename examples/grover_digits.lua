@@ -13,6 +13,6 @@ C.compare {
   name = "digits", widths = {64, 64, 32, 16, 10}, seeds = a.seeds or (a.quick and 1 or 5), first_seed = a.seed,
   epochs = a.epochs or (a.quick and 2 or 10), tuned_epochs = a.quick and 30 or 100,
   lr_grid = a.quick and {1e-3, 1e-2} or {1e-3, 3e-3, 1e-2},
-  out = a.out, quick = a.quick, grover = {track_circuit = false},
+  out = a.out, quick = a.quick, save_epoch = a.save_epoch, save_dir = a.save_dir, grover = {track_circuit = false},
 }
 print(string.format("total wall time %.1f s", qnn.clock() - t0))

@@ -2,12 +2,21 @@
 -- and the oracle-query scaling of Durr-Hoyer with the number of candidates N (√N vs the N
 -- loss evaluations of a classical exhaustive search).
 --   bin/qnnlab examples/grover_oracles.lua [--quick] [--seeds=N] [--out=results]
+-- One run (for qnn.sweep): --part=compare --oracle=threshold|durr_hoyer --seed=S writes that
+-- run's metrics as JSON to --out (the comparison table only; the scaling part is one seed).
 -- Queries are oracle applications: "as run" = iterations x shots; "ideal" = iterations of a
 -- single-shot run (Durr-Hoyer always measures one shot per attempt, so both agree there).
 local qnn = require "qnn"
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "examples"
 local C = dofile(dir .. "/grover_common.lua")
-local a = C.args(arg)
+local argv, part, only = {}, "all", nil
+for _, s in ipairs(arg or {}) do
+  if s:match("^%-%-part=") then part = s:match("=(.*)$")
+  elseif s:match("^%-%-oracle=") then only = s:match("=(.*)$")
+  else argv[#argv + 1] = s end
+end
+local a = C.args(argv)
+if part ~= "all" and part ~= "compare" and part ~= "scaling" then error("--part must be all, compare or scaling") end
 local seeds = a.seeds or (a.quick and 2 or 3)
 local epochs = a.epochs or (a.quick and 5 or 10)
 C.mkdir(a.out)
@@ -16,7 +25,8 @@ local t0 = qnn.clock()
 
 -- 1. accuracy / loss / queries of the two oracles on Wine (textbook circuit)
 local rows, csv = {}, {}
-for _, oracle in ipairs {"threshold", "durr_hoyer"} do
+for _, oracle in ipairs(only and {only} or {"threshold", "durr_hoyer"}) do
+  if part == "scaling" then break end
   local ce, acc, qrun, qideal, hits, wall = {}, {}, {}, {}, {}, {}
   local weights, cands
   for seed = (a.seed or 1), (a.seed or 1) + seeds - 1 do
@@ -34,16 +44,24 @@ for _, oracle in ipairs {"threshold", "durr_hoyer"} do
     csv[#csv + 1] = {oracle = oracle, seed = seed, test_ce = last.test_ce, test_acc = last.test_acc,
                      queries_per_weight = qrun[#qrun], queries_ideal_per_weight = qideal[#qideal],
                      candidates_per_weight = cands / weights, hit_rate = hits[#hits]}
+    if only and a.seed then -- one sweep run: its metrics as JSON
+      qnn.report.json(("%s/grover_oracles_%s_s%d.json"):format(a.out, oracle, seed), csv[#csv])
+    end
   end
   rows[#rows + 1] = {oracle, C.pm(ce), C.pm(acc), string.format("%.1f", (C.mean_std(qrun))),
                      string.format("%.2f", (C.mean_std(qideal))), string.format("%.0f", cands / weights),
                      C.pm(hits, "%.3f"), string.format("%.2f", (C.mean_std(wall)))}
 end
+if part ~= "scaling" then
 print(string.format("Wine 13-32-3, %d epochs, %d seeds, resolution 32 hidden / 64 output:", epochs, seeds))
 C.table({"oracle", "test CE", "test acc", "queries/weight (as run)", "queries/weight (1 shot)",
          "classical evals/weight", "chosen = marked/arg-min", "wall s"}, rows)
-C.write_csv(a.out .. "/grover_oracles.csv", {"oracle", "seed", "test_ce", "test_acc",
-  "queries_per_weight", "queries_ideal_per_weight", "candidates_per_weight", "hit_rate"}, csv)
+end
+if #csv > 0 and not (only and a.seed) then
+  C.write_csv(a.out .. "/grover_oracles.csv", {"oracle", "seed", "test_ce", "test_acc",
+    "queries_per_weight", "queries_ideal_per_weight", "candidates_per_weight", "hit_rate"}, csv)
+end
+if part == "compare" then return end
 
 -- 2. Durr-Hoyer queries per weight vs N (one epoch on Wine at resolution N for every layer)
 local Ns = a.quick and {8, 32, 128, 512} or {8, 16, 32, 64, 128, 256, 512, 1024}

@@ -14,6 +14,6 @@ C.compare {
   name = "wine", widths = {13, 32, 3}, seeds = a.seeds or (a.quick and 3 or 5), first_seed = a.seed,
   epochs = a.epochs or 10, tuned_epochs = a.quick and 60 or 200,
   lr_grid = a.quick and {1e-3, 1e-2, 3e-2} or {1e-3, 3e-3, 1e-2, 3e-2},
-  out = a.out, quick = a.quick,
+  out = a.out, quick = a.quick, save_epoch = a.save_epoch, save_dir = a.save_dir,
 }
 print(string.format("total wall time %.1f s", qnn.clock() - t0))
