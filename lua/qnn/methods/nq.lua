@@ -173,6 +173,7 @@ function M.run(opts)
     val_err1 = M.error(first, va.y), val_err_vote = M.error(vote, va.y),
     loss = hist.loss, train_acc = hist.train_acc,
     final_loss = hist.loss[epochs], train_time = train_time,
+    ntrain = #tr.y, nval = #va.y, precision = opts.precision or "double",
   }
   if opts.mean_field ~= false then
     res.val_err_mean = M.error(qnn.nn.predict_shots(net, va.X, { mode = "mean" }), va.y)
@@ -224,7 +225,7 @@ doc(M.mkdir, "qnn.nq.mkdir", "qnn.nq.mkdir(dir) -> dir", "Creates a directory (m
 --- M.experiment{name=, configs={{label=, preset=|a=, g=, register=}, ...}, seeds={...}, epochs=,
 --- shots=, data=function(seed) -> train, val, out_dir=, quiet=} -> rows, summary
 local exp_keys = { name = true, configs = true, seeds = true, epochs = true, shots = true, data = true,
-  out_dir = true, quiet = true, train_eval = true, split_seed = true, precision = true }
+  out_dir = true, quiet = true, train_eval = true, split_seed = true, precision = true, sizes = true }
 function M.experiment(o)
   if type(o) ~= "table" then fail("experiment", "options must be a table") end
   for k in pairs(o) do if not exp_keys[k] then fail("experiment", "unknown option '%s'", tostring(k)) end end
@@ -240,7 +241,7 @@ function M.experiment(o)
     for ci, c in ipairs(o.configs) do
       local res = M.run { preset = c.preset, a = c.a, g = c.g, register = c.register, rule = c.rule,
         train = tr, val = va, epochs = o.epochs or 10, shots = o.shots or 15, seed = seed,
-        train_eval = o.train_eval, precision = o.precision }
+        train_eval = o.train_eval, precision = o.precision, sizes = o.sizes }
       res.label = c.label or c.preset or ("a=%g g=%g"):format(res.a, res.g)
       res.config = ci
       res.gap1 = res.train_err1 and (res.val_err1 - res.train_err1) or nil
@@ -255,6 +256,7 @@ function M.experiment(o)
     end
   end
   local summary = M.summarize(rows)
+  M.sweep_result(rows)
   if o.out_dir then
     M.mkdir(o.out_dir)
     local base = o.out_dir .. "/" .. (o.name or "nq")
@@ -271,10 +273,47 @@ end
 doc(M.experiment, "qnn.nq.experiment",
   "qnn.nq.experiment{name=, configs={{label=, preset= | a=, g=, register=}, ...}, seeds={1,2,3}, epochs=10, " ..
   "shots=15, data=function(seed) -> train, val, out_dir=, quiet=false, train_eval=true, split_seed=true, " ..
-  "precision=\"double\"} -> rows, summary",
+  "precision=\"double\", sizes={784,512,512,10}} -> rows, summary",
   "Runs qnn.nq.run for every config and seed (the data split follows the seed unless split_seed=false), prints " ..
   "one line per run and writes <out_dir>/<name>.csv, <name>_summary.csv and <name>.json.\nReturns the runs and " ..
   "per-config summaries (errors in %, mean and sd over seeds).")
+
+--- M.sweep_metrics(rows) -> metrics table for qnn.sweep.result (errors in %)
+local function run_metrics(r)
+  local function pct(x) return x and 100 * x or nil end
+  return { a = r.a, g = r.g, g_over_pi = r.g / pi, epochs = r.epochs, shots = r.shots, register = r.register,
+    val_err1_pct = pct(r.val_err1), val_err_vote_pct = pct(r.val_err_vote), val_err_mean_pct = pct(r.val_err_mean),
+    train_err1_pct = pct(r.train_err1), train_err_vote_pct = pct(r.train_err_vote), gap1_pct = pct(r.gap1),
+    final_loss = r.final_loss, train_time = r.train_time, time = r.time, cpu = r.cpu, ntrain = r.ntrain,
+    nval = r.nval, precision = r.precision }
+end
+function M.sweep_metrics(rows)
+  if type(rows) ~= "table" or #rows == 0 then fail("sweep_metrics", "rows must be a non-empty list of runs") end
+  if #rows == 1 then return run_metrics(rows[1]) end
+  local m, seeds = {}, {}
+  for _, r in ipairs(rows) do seeds[r.seed] = true end
+  local one_seed = next(seeds, next(seeds)) == nil
+  for _, r in ipairs(rows) do
+    local key = tostring(r.label or r.preset or "run") .. (one_seed and "" or ("/seed" .. tostring(r.seed)))
+    m[key] = run_metrics(r)
+  end
+  return m
+end
+doc(M.sweep_metrics, "qnn.nq.sweep_metrics", "qnn.nq.sweep_metrics(rows) -> metrics",
+  "rows: qnn.nq.run results (with label and seed). One run: a flat table {a, g, g_over_pi, epochs, shots, " ..
+  "val_err1_pct, val_err_vote_pct, val_err_mean_pct, train_err1_pct, train_err_vote_pct, gap1_pct (errors " ..
+  "in %), final_loss, train_time, time, cpu, ntrain, nval, precision}; several runs: one such table per " ..
+  "label (per label/seedN with several seeds).")
+
+--- M.sweep_result(rows) -> boolean: records the metrics when run by qnn.sweep
+function M.sweep_result(rows)
+  local path = os.getenv("QNN_SWEEP_RESULT")
+  if not path or path == "" then return false end
+  return require("qnn.sweep").result(M.sweep_metrics(rows))
+end
+doc(M.sweep_result, "qnn.nq.sweep_result", "qnn.nq.sweep_result(rows) -> boolean",
+  "In an example script run by qnn.sweep (QNN_SWEEP_RESULT set) records qnn.nq.sweep_metrics(rows) as the " ..
+  "run's result (qnn.sweep.result); returns false and does nothing otherwise. Called by qnn.nq.experiment.")
 
 --- M.summarize(rows) -> per-label summaries (errors in %, mean and sd), in first-appearance order
 function M.summarize(rows)
