@@ -7,7 +7,8 @@
 -- options: --seeds=N --first_seed=N --seed=N (exactly one seed; what qnn.sweep passes) --epochs=N
 --          --shots=N --ntrain=N (first N training images, default 5000; 60000 = all)
 --          --presets=list (subset of classical,rotation,weak,both) --precision=single
---          --no_train_eval (skip the 15-shot evaluation on the training set) --out=results
+--          --no_train_eval (skip the 15-shot evaluation on the training set)
+--          --train_eval=single (training error from one shot only: cheaper on 60,000 images) --out=results
 -- Run by qnn.sweep (QNN_SWEEP_RESULT set) the script records its runs' metrics through
 -- qnn.nq.sweep_result (errors in %; see scripts/sweeps_nq.lua).
 local qnn = require "qnn"
@@ -36,7 +37,8 @@ local name = (quick and "nq_fashion_quick" or ("nq_fashion_e" .. epochs)) .. (nt
   .. (o.precision == "single" and "_single" or "")
 print(("nq_fashion: %d configs x %d seeds, %d epochs, %d training images"):format(#configs, nseeds, epochs, ntrain))
 local _, summary = nq.experiment { name = name, configs = configs, seeds = seeds, epochs = epochs,
-  shots = o.shots or 15, split_seed = false, out_dir = out, train_eval = not quick and not o.no_train_eval,
+  shots = o.shots or 15, split_seed = false, out_dir = out,
+  train_eval = (not quick and not o.no_train_eval) and (o.train_eval == "single" and "single" or true),
   precision = o.precision,
   data = function()
     local tr, te = nq.fashion(ntrain)

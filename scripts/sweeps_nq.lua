@@ -7,7 +7,7 @@
 --            g-sweep (a = 0; g/pi = 1/8, 5/19, 3/8; g = pi/2 is the a = 0 run) and "both"
 --            (a = 0.316, g = 5pi/19)
 --   fashion  Fashion-MNIST, all 60,000 training images, 10,000 test images, 10 epochs, float32:
---            classical vs rotation
+--            classical vs rotation (training error from one shot)
 --   e10      MNIST 5000/5000, 10 epochs, double: the four presets (the docs' first table)
 -- The seeds are run in passes (seed 1 of every sweep of a part, then seed 2, ...), each pass its own
 -- qnn.sweep with its own directory results/sweeps/<name>/seed<k>, so that a run stopped early
@@ -130,7 +130,7 @@ local sweeps = {
   },
   fashion = {
     {name = "nq_fashion_e10_n60000", run = "examples/nq_fashion.lua",
-      args = {"--epochs=10", "--precision=single", "--ntrain=60000"}, grid = {presets = {"classical", "rotation"}}},
+      args = {"--epochs=10", "--precision=single", "--ntrain=60000", "--train_eval=single"}, grid = {presets = {"classical", "rotation"}}},
   },
   e10 = {
     {name = "nq_mnist_e10", run = "examples/nq_mnist.lua", args = {"--epochs=10", "--registers=shared"},

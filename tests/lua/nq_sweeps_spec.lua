@@ -42,6 +42,30 @@ describe("qnn.nq.sweep_metrics", function()
   end)
 end)
 
+describe("qnn.nq.run train_eval", function()
+  it("\"single\" gives the vote's first-shot training error and no vote", function()
+    local function ds(n, seed)
+      local X = qnn.tensor.randn(n, 8, { seed = seed })
+      local y = {}
+      for i = 1, n do y[i] = (X[i][1] > 0) and 1 or 2 end
+      return { X = X, y = y }
+    end
+    local tr, va = ds(100, 1), ds(50, 2)
+    local o = { preset = "weak", train = tr, val = va, epochs = 2, sizes = { 8, 6, 6, 2 }, shots = 5, seed = 3,
+      progress = false }
+    local full = qnn.nq.run(o)
+    o.train_eval = "single"
+    local one = qnn.nq.run(o)
+    assert.are.equal(full.train_err1, one.train_err1)
+    assert.is_number(full.train_err_vote)
+    assert.is_nil(one.train_err_vote)
+    assert.are.equal(full.val_err1, one.val_err1)
+    o.train_eval = false
+    local none = qnn.nq.run(o)
+    assert.is_nil(none.train_err1)
+  end)
+end)
+
 describe("qnn.nq.experiment under qnn.sweep", function()
   it("records the run's errors in percent as the sweep metrics", function()
     local out = string.format("%s/qnn_nq_sweep_%d_%d", os.getenv("TMPDIR") or "/tmp", proc.pid(), math.random(1, 1 << 30))
