@@ -141,6 +141,39 @@ local function report(name, rows, by, metrics, plot)
   return s
 end
 
+-- paired differences against a reference configuration (same seed = same data split and init):
+-- rows whose config[key] ~= ref get metrics "<m>" = m(run) - m(reference run of that seed)
+local function paired(rows, key, ref, metrics, refrows)
+  local base = {}
+  for _, r in ipairs(refrows or rows) do
+    if r.status == "ok" and r.config and r.config[key] == ref then base[r.seed] = r end
+  end
+  local out = {}
+  for _, r in ipairs(rows) do
+    local b = base[r.seed]
+    if r.status == "ok" and b and r ~= b and r.config[key] ~= ref then
+      local m = {}
+      for _, k in ipairs(metrics) do
+        if type(r.metrics[k]) == "number" and type(b.metrics[k]) == "number" then m[k] = r.metrics[k] - b.metrics[k] end
+      end
+      out[#out + 1] = {seed = r.seed, status = "ok", config = r.config, metrics = m}
+    end
+  end
+  return out
+end
+
+local function report_paired(title, rows, by, metrics)
+  if #rows == 0 then return end
+  local s = qnn.sweep.summary({rows = rows}, {by = by, metric = metrics, print = false})
+  local short = compact(s, by, metrics)
+  print(title)
+  print(short)
+  md[#md + 1] = "## " .. title
+  md[#md + 1] = ""
+  md[#md + 1] = short
+  md[#md + 1] = ""
+end
+
 local E100 = {"--epochs=100", "--precision=single"}
 local function cat(a, b)
   local o = {}
@@ -192,14 +225,35 @@ if on("e100") then
   end
   report("nq_sweep_g_e100", gall, {"g"}, ERR,
     {x = "g", title = "MNIST 5000/5000, 100 epochs, a = 0: error vs g/pi (mean ± 95% CI)", ylabel = "validation error (%)"})
-  report("nq_both_e100", pooled("nq_both_e100"), {}, ERR)
+  local both = pooled("nq_both_e100")
+  report("nq_both_e100", both, {}, ERR)
+  report_paired("paired: a-sweep minus a = 0 (same seed), points of %", paired(a, "a", 0, ERR), {"a"}, ERR)
+  report_paired("paired: g-sweep minus g = pi/2 (same seed), points of %", paired(gall, "g", 0.5, ERR), {"g"}, ERR)
+  local bc = {}
+  for _, r in ipairs(both) do bc[#bc + 1] = {seed = r.seed, status = r.status, config = {a = "both"}, metrics = r.metrics} end
+  report_paired("paired: both (a = 0.316, g = 5pi/19) minus classical (same seed), points of %",
+    paired(bc, "a", 0, ERR, a), {"a"}, ERR)
+  local rot = {}
+  for _, r in ipairs(a) do if r.config.a == 0.316 then rot[#rot + 1] = r end end
+  local bw = {}
+  for _, r in ipairs(both) do bw[#bw + 1] = {seed = r.seed, status = r.status, config = {a = "both"}, metrics = r.metrics} end
+  for _, r in ipairs(rot) do bw[#bw + 1] = {seed = r.seed, status = r.status, config = {a = "rotation"}, metrics = r.metrics} end
+  report_paired("paired: both minus rotation (a = 0.316, g = pi/2) (same seed), points of %",
+    paired(bw, "a", "rotation", ERR), {"a"}, ERR)
 end
 if on("fashion") then
-  report("nq_fashion_e2_n60000", pooled("nq_fashion_e2_n60000"), {"presets"},
+  local f = pooled("nq_fashion_e2_n60000")
+  report("nq_fashion_e2_n60000", f, {"presets"}, cat(ERR, {"train_err1_pct", "gap1_pct"}))
+  report_paired("paired: Fashion-MNIST 60k rotation minus classical (same seed), points of %",
+    paired(f, "presets", "classical", cat(ERR, {"train_err1_pct", "gap1_pct"})), {"presets"},
     cat(ERR, {"train_err1_pct", "gap1_pct"}))
 end
 if on("e10") then
-  report("nq_mnist_e10", pooled("nq_mnist_e10"), {"presets"}, cat(ERR, {"train_err1_pct", "gap1_pct"}))
+  local e10 = pooled("nq_mnist_e10")
+  report("nq_mnist_e10", e10, {"presets"}, cat(ERR, {"train_err1_pct", "gap1_pct"}))
+  report_paired("paired: MNIST 10 epochs minus classical (same seed), points of %",
+    paired(e10, "presets", "classical", cat(ERR, {"train_err1_pct", "gap1_pct"})), {"presets"},
+    cat(ERR, {"train_err1_pct", "gap1_pct"}))
 end
 if commit then
   qnn.io.write_atomic("docs/results/data/nq_summary.md", table.concat(md, "\n") .. "\n")
