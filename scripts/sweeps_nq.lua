@@ -243,14 +243,16 @@ if on("e100") then
 end
 if on("fashion") then
   local f = pooled("nq_fashion_e5_n60000")
-  report("nq_fashion_e5_n60000", f, {"presets"}, cat(ERR, {"train_err1_pct", "gap1_pct"}))
+  report("nq_fashion_e5_n60000", f, {"presets"}, cat(ERR, {"train_err1_pct", "gap1_pct"}),
+    {title = "Fashion-MNIST, 60,000 training images, 5 epochs: error (mean ± 95% CI)", ylabel = "error (%)"})
   report_paired("paired: Fashion-MNIST 60k rotation minus classical (same seed), points of %",
     paired(f, "presets", "classical", cat(ERR, {"train_err1_pct", "gap1_pct"})), {"presets"},
     cat(ERR, {"train_err1_pct", "gap1_pct"}))
 end
 if on("e10") then
   local e10 = pooled("nq_mnist_e10")
-  report("nq_mnist_e10", e10, {"presets"}, cat(ERR, {"train_err1_pct", "gap1_pct"}))
+  report("nq_mnist_e10", e10, {"presets"}, cat(ERR, {"train_err1_pct", "gap1_pct"}),
+    {title = "MNIST 5000/5000, 10 epochs: error (mean ± 95% CI)", ylabel = "error (%)"})
   report_paired("paired: MNIST 10 epochs minus classical (same seed), points of %",
     paired(e10, "presets", "classical", cat(ERR, {"train_err1_pct", "gap1_pct"})), {"presets"},
     cat(ERR, {"train_err1_pct", "gap1_pct"}))
