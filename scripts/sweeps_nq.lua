@@ -64,16 +64,21 @@ local function write_rows_csv(path, rows, keys)
     end
   end
   table.sort(mnames)
+  -- a metric named like a config key (a, g: the script's own value, g in radians) is "metric.<name>"
+  local iskey, mcol = {}, {}
+  for _, k in ipairs(keys) do iskey[k] = true end
+  for _, k in ipairs {"seed", "status", "wall", "cpu", "commit"} do iskey[k] = true end
+  for _, k in ipairs(mnames) do mcol[k] = iskey[k] and ("metric." .. k) or k end
   local cols = {"seed"}
   for _, k in ipairs(keys) do cols[#cols + 1] = k end
   cols[#cols + 1] = "status"
-  for _, k in ipairs(mnames) do cols[#cols + 1] = k end
+  for _, k in ipairs(mnames) do cols[#cols + 1] = mcol[k] end
   for _, k in ipairs {"wall", "cpu", "commit"} do cols[#cols + 1] = k end
   local out = {}
   for _, r in ipairs(rows) do
     local o = {seed = r.seed, status = r.status, wall = r.wall, cpu = r.cpu, commit = r.commit}
     for _, k in ipairs(keys) do o[k] = r.config and r.config[k] end
-    for _, k in ipairs(mnames) do o[k] = r.metrics and r.metrics[k] end
+    for _, k in ipairs(mnames) do o[mcol[k]] = r.metrics and r.metrics[k] end
     out[#out + 1] = o
   end
   table.sort(out, function(x, y)
