@@ -9,10 +9,12 @@
 -- --combine=f1.csv,f2.csv prints one table over the runs in those files.
 -- options: --seeds=N --first_seed=N --epochs=N --shots=N --registers=shared,fresh --out=results
 --          --precision=single (dense products in float32, ~1.4x faster per epoch; default double)
---          --presets=rotation,weak (default: all four) --no_train_eval (skip the 15-shot pass over the
---          training set: about a third of the evaluation time; no train err / gap columns)
+--          --seed=N (exactly one seed, N; what qnn.sweep passes) --presets=classical,rotation (a subset
+--          of the four presets) --no_train_eval (skip the 15-shot evaluation on the training set)
 --          --noise=dephasing|depolarizing --noise_p=P (channel of strength P in [0, 1] on every neuron
 --          qubit between its rotation and its measurement, training and evaluation; issue 18)
+-- Run by qnn.sweep (QNN_SWEEP_RESULT set) the script records its runs' metrics through
+-- qnn.nq.sweep_result (errors in %; see scripts/sweeps_nq.lua).
 local qnn = require "qnn"
 local nq = qnn.nq
 local o = nq.args(arg)
@@ -55,22 +57,23 @@ if o.noise ~= nil or o.noise_p ~= nil then
 end
 
 local configs = {}
-local want = {}
-for _, name in ipairs(presets) do want[name] = true end
-for _, name in ipairs(nq.preset_order) do
-  if want[name] then configs[#configs + 1] = { label = name, preset = name, register = "shared" } end
+for _, name in ipairs(presets) do
+  configs[#configs + 1] = { label = name, preset = name, register = "shared" }
 end
 for _, r in ipairs(regs) do
   if r ~= "shared" then
     -- projective layers give the same statistics with either register: only weak/both differ
-    for _, name in ipairs { "weak", "both" } do
-      if want[name] then configs[#configs + 1] = { label = name .. "/" .. r, preset = name, register = r } end
+    for _, name in ipairs(presets) do
+      if name == "weak" or name == "both" then
+        configs[#configs + 1] = { label = name .. "/" .. r, preset = name, register = r }
+      end
     end
   end
 end
 local seeds = {}
 local s0 = o.first_seed or 1
 for i = 1, nseeds do seeds[i] = s0 + i - 1 end
+if o.seed then seeds, nseeds = { math.tointeger(o.seed) or error("nq_mnist: --seed must be an integer", 0) }, 1 end
 
 print(("nq_mnist: %d configs x %d seeds, %d epochs, %d-shot vote, OPENBLAS threads %s%s"):format(
   #configs, nseeds, epochs, shots, os.getenv("OPENBLAS_NUM_THREADS") or "default",

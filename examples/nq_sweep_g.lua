@@ -5,6 +5,9 @@
 --   qnnlab examples/nq_sweep_g.lua             (g = k pi/16, k = 1..8, plus 5pi/19; 3 seeds, 10 epochs)
 -- --combine=f1.csv,f2.csv analyses the runs in those files together.
 -- options: --first_seed=N --g=list (multiples of pi, e.g. --g=0.015625,0.03125; pi/2 is added unless --no_ref) --seeds=N --epochs=N --shots=N --a=A (rotation stretch, default 0) --register=shared|fresh
+--          --seed=N (exactly one seed, N; what qnn.sweep passes) --precision=single (float32 products)
+-- Run by qnn.sweep (QNN_SWEEP_RESULT set) the script records its runs' metrics through
+-- qnn.nq.sweep_result (errors in %; see scripts/sweeps_nq.lua).
 local qnn = require "qnn"
 local nq = qnn.nq
 local o = nq.args(arg)
@@ -28,8 +31,9 @@ for _, g in ipairs(gs) do
 end
 local seeds = {}
 for i = 1, nseeds do seeds[i] = (o.first_seed or 1) + i - 1 end
+if o.seed then seeds, nseeds = { math.tointeger(o.seed) or error("nq_sweep_g: --seed must be an integer", 0) }, 1 end
 local name = (quick and "nq_sweep_g_quick" or ("nq_sweep_g_e" .. epochs)) .. (o.g and "_custom" or "") .. (a > 0 and ("_a" .. a) or "")
-  .. ((o.register and o.register ~= "shared") and ("_" .. o.register) or "")
+  .. ((o.register and o.register ~= "shared") and ("_" .. o.register) or "") .. (o.precision == "single" and "_single" or "")
 local summary, nseed_used
 if o.combine then
   -- --combine=a.csv,b.csv: analyse the runs of several invocations together (e.g. the main grid
@@ -53,7 +57,8 @@ else
   print(("nq_sweep_g: %d values of g, a = %g, %d seeds, %d epochs"):format(#configs, a, nseeds, epochs))
   local _
   _, summary = nq.experiment { name = name, configs = configs, seeds = seeds, epochs = epochs,
-    shots = o.shots or 15, data = function(seed) return nq.mnist(seed) end, out_dir = out, train_eval = false }
+    shots = o.shots or 15, data = function(seed) return nq.mnist(seed) end, out_dir = out, train_eval = false,
+    precision = o.precision }
 end
 table.sort(summary, function(x, y) return x.g < y.g end)
 nseed_used = summary[1].n

@@ -199,11 +199,15 @@ function M.run(opts)
     val_err1 = M.error(first, va.y), val_err_vote = M.error(vote, va.y),
     loss = hist.loss, train_acc = hist.train_acc,
     final_loss = hist.loss[epochs], train_time = train_time,
+    ntrain = #tr.y, nval = #va.y, precision = opts.precision or "double",
   }
   if opts.mean_field ~= false then
     res.val_err_mean = M.error(qnn.nn.predict_shots(net, va.X, { mode = "mean" }), va.y)
   end
-  if opts.train_eval ~= false then
+  if opts.train_eval == "single" then
+    -- one shot on the training set (the gap's reference) at 1/15 of the vote's cost
+    res.train_err1 = M.error(qnn.nn.predict_shots(net, tr.X, { mode = "single", seed = seed + 2000 }), tr.y)
+  elseif opts.train_eval ~= false then
     local tv, tf = qnn.nn.predict_shots(net, tr.X, { shots = shots, seed = seed + 2000, first = true })
     res.train_err1, res.train_err_vote = M.error(tf, tr.y), M.error(tv, tr.y)
   end
@@ -212,15 +216,15 @@ function M.run(opts)
 end
 doc(M.run, "qnn.nq.run",
   "qnn.nq.run{preset= | a=, g=, train=, val=, epochs=10, seed=1, lr=0.01, momentum=0.9, batch=64, " ..
-  "shots=15, register=\"shared\", rule=\"exact\", sizes=, mean_field=true, train_eval=true, on_epoch=fn, " ..
-  "precision=\"double\", noise=} -> result, net",
+  "shots=15, register=\"shared\", rule=\"exact\", sizes=, mean_field=true, train_eval=true|false|\"single\", " ..
+  "on_epoch=fn, precision=\"double\", noise=} -> result, net",
   "train/val: Datasets (X, y). Trains the paper's network with SGD (cross-entropy) and evaluates; " ..
   "on_epoch(e, loss, train_acc, net) after every epoch (numbers, no table); progress=false: no bar; " ..
   "noise: {kind=\"dephasing\"|\"depolarizing\", p=} on the neuron qubits in training and evaluation " ..
   "(as qnn.nq.net).\n" ..
   "Returns {val_err1 (single shot), val_err_vote (shots-vote), val_err_mean (mean-field), train_err1, " ..
   "train_err_vote, loss={per epoch}, train_acc={...}, noise= (kind or \"none\"), noise_p=, time=, cpu=, ...} " ..
-  "and the trained Net.")
+  "and the trained Net; train_eval=\"single\" gives train_err1 from one shot only (no train_err_vote), false neither.")
 
 --- output helpers
 function M.write_json(path, v) qnn.report.json(path, v) end
@@ -253,7 +257,7 @@ doc(M.mkdir, "qnn.nq.mkdir", "qnn.nq.mkdir(dir) -> dir", "Creates a directory (m
 --- M.experiment{name=, configs={{label=, preset=|a=, g=, register=}, ...}, seeds={...}, epochs=,
 --- shots=, data=function(seed) -> train, val, out_dir=, quiet=} -> rows, summary
 local exp_keys = { name = true, configs = true, seeds = true, epochs = true, shots = true, data = true,
-  out_dir = true, quiet = true, train_eval = true, split_seed = true, precision = true, noise = true }
+  out_dir = true, quiet = true, train_eval = true, split_seed = true, precision = true, noise = true, sizes = true }
 function M.experiment(o)
   if type(o) ~= "table" then fail("experiment", "options must be a table") end
   for k in pairs(o) do if not exp_keys[k] then fail("experiment", "unknown option '%s'", tostring(k)) end end
@@ -274,7 +278,7 @@ function M.experiment(o)
     for ci, c in ipairs(o.configs) do
       local res = M.run { preset = c.preset, a = c.a, g = c.g, register = c.register, rule = c.rule,
         train = tr, val = va, epochs = o.epochs or 10, shots = o.shots or 15, seed = seed,
-        train_eval = o.train_eval, precision = o.precision, noise = c.noise or o.noise }
+        train_eval = o.train_eval, precision = o.precision, noise = c.noise or o.noise, sizes = o.sizes }
       res.label = c.label or c.preset or ("a=%g g=%g"):format(res.a, res.g)
       res.config = ci
       res.gap1 = res.train_err1 and (res.val_err1 - res.train_err1) or nil
@@ -289,6 +293,7 @@ function M.experiment(o)
     end
   end
   local summary = M.summarize(rows)
+  M.sweep_result(rows)
   if o.out_dir then
     M.mkdir(o.out_dir)
     local base = o.out_dir .. "/" .. (o.name or "nq")
@@ -306,11 +311,48 @@ end
 doc(M.experiment, "qnn.nq.experiment",
   "qnn.nq.experiment{name=, configs={{label=, preset= | a=, g=, register=, noise=}, ...}, seeds={1,2,3}, " ..
   "epochs=10, shots=15, data=function(seed) -> train, val, out_dir=, quiet=false, train_eval=true, " ..
-  "split_seed=true, precision=\"double\", noise=} -> rows, summary",
+  "split_seed=true, precision=\"double\", sizes={784,512,512,10}, noise=} -> rows, summary",
   "Runs qnn.nq.run for every config and seed (the data split follows the seed unless split_seed=false), prints " ..
   "one line per run and writes <out_dir>/<name>.csv, <name>_summary.csv and <name>.json. noise (as qnn.nq.run) " ..
   "applies to every config without its own noise.\nReturns the runs and " ..
   "per-config summaries (errors in %, mean and sd over seeds).")
+
+--- M.sweep_metrics(rows) -> metrics table for qnn.sweep.result (errors in %)
+local function run_metrics(r)
+  local function pct(x) return x and 100 * x or nil end
+  return { a = r.a, g = r.g, g_over_pi = r.g / pi, epochs = r.epochs, shots = r.shots, register = r.register,
+    val_err1_pct = pct(r.val_err1), val_err_vote_pct = pct(r.val_err_vote), val_err_mean_pct = pct(r.val_err_mean),
+    train_err1_pct = pct(r.train_err1), train_err_vote_pct = pct(r.train_err_vote), gap1_pct = pct(r.gap1),
+    final_loss = r.final_loss, train_time = r.train_time, time = r.time, cpu = r.cpu, ntrain = r.ntrain,
+    nval = r.nval, precision = r.precision }
+end
+function M.sweep_metrics(rows)
+  if type(rows) ~= "table" or #rows == 0 then fail("sweep_metrics", "rows must be a non-empty list of runs") end
+  if #rows == 1 then return run_metrics(rows[1]) end
+  local m, seeds = {}, {}
+  for _, r in ipairs(rows) do seeds[r.seed] = true end
+  local one_seed = next(seeds, next(seeds)) == nil
+  for _, r in ipairs(rows) do
+    local key = tostring(r.label or r.preset or "run") .. (one_seed and "" or ("/seed" .. tostring(r.seed)))
+    m[key] = run_metrics(r)
+  end
+  return m
+end
+doc(M.sweep_metrics, "qnn.nq.sweep_metrics", "qnn.nq.sweep_metrics(rows) -> metrics",
+  "rows: qnn.nq.run results (with label and seed). One run: a flat table {a, g, g_over_pi, epochs, shots, " ..
+  "val_err1_pct, val_err_vote_pct, val_err_mean_pct, train_err1_pct, train_err_vote_pct, gap1_pct (errors " ..
+  "in %), final_loss, train_time, time, cpu, ntrain, nval, precision}; several runs: one such table per " ..
+  "label (per label/seedN with several seeds).")
+
+--- M.sweep_result(rows) -> boolean: records the metrics when run by qnn.sweep
+function M.sweep_result(rows)
+  local path = os.getenv("QNN_SWEEP_RESULT")
+  if not path or path == "" then return false end
+  return require("qnn.sweep").result(M.sweep_metrics(rows))
+end
+doc(M.sweep_result, "qnn.nq.sweep_result", "qnn.nq.sweep_result(rows) -> boolean",
+  "In an example script run by qnn.sweep (QNN_SWEEP_RESULT set) records qnn.nq.sweep_metrics(rows) as the " ..
+  "run's result (qnn.sweep.result); returns false and does nothing otherwise. Called by qnn.nq.experiment.")
 
 --- M.summarize(rows) -> per-label summaries (errors in %, mean and sd), in first-appearance order
 function M.summarize(rows)
