@@ -50,8 +50,7 @@ local function sweep(o, by, metrics)
     if ok then say(res.text) else say("(no summary of " .. m .. ": " .. tostring(res):sub(1, 80) .. ")") end
   end
   if commit then
-    qnn.sys.mkdir("docs/results/data")
-    qnn.io.write_atomic("docs/results/data/" .. o.name .. ".csv", assert(read(r.out .. "/runs.csv")))
+    qnn.sweep.export(r, "docs/results/data/" .. o.name .. ".csv")
   end
   return r
 end

@@ -82,11 +82,7 @@ for _, s in ipairs(SWEEPS) do
       if ok then parts[#parts + 1] = res.text .. "\n" end
     end
     if commit then
-      qnn.sys.mkdir("docs/results/data")
-      local f = assert(io.open("results/sweeps/" .. s.name .. "/runs.csv", "rb"))
-      local text = f:read("a")
-      f:close()
-      qnn.io.write_atomic("docs/results/data/" .. s.name .. ".csv", text)
+      qnn.sweep.export("results/sweeps/" .. s.name, "docs/results/data/" .. s.name .. ".csv")
     end
   end
 end

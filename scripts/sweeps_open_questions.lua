@@ -21,11 +21,7 @@ local function sweep(o, by, metrics)
     qnn.sweep.summary(r.out .. "/runs.jsonl", {by = by, metric = m})
   end
   if commit then
-    qnn.sys.mkdir("docs/results/data")
-    local f = assert(io.open(r.out .. "/runs.csv", "rb"))
-    local text = f:read("a")
-    f:close()
-    qnn.io.write_atomic("docs/results/data/" .. o.name .. ".csv", text)
+    qnn.sweep.export(r, "docs/results/data/" .. o.name .. ".csv")
   end
   return r
 end

@@ -890,6 +890,25 @@ function M._execute(S, backend)
 end
 
 ---------------------------------------------------------------------------------------------
+-- copy of a sweep's runs.csv (e.g. under docs/results/data/, committed beside the tables)
+---------------------------------------------------------------------------------------------
+function M.export(src, path)
+  local dir = type(src) == "table" and src.out or src
+  if type(dir) ~= "string" then error("qnn.sweep.export: src must be a sweep directory or a qnn.sweep result", 2) end
+  if type(path) ~= "string" or path == "" then error("qnn.sweep.export: path must be a non-empty string", 2) end
+  local text = read_file(dir .. "/runs.csv")
+  if not text then error("qnn.sweep.export: " .. dir .. "/runs.csv not found", 2) end
+  local parent = path:match("^(.*)/[^/]*$")
+  if parent and parent ~= "" then qnn.sys.mkdir(parent) end
+  write_atomic(path, text)
+  return path
+end
+doc(M.export, "export", "qnn.sweep.export(src, path) -> path",
+  "src: a sweep directory or the table qnn.sweep returned; path: the copy to write (its directory is created).\n" ..
+  "Copies the sweep's runs.csv atomically to path, e.g. docs/results/data/<name>.csv, so the per-seed rows " ..
+  "behind a table can be committed and summarised later with qnn.sweep.summary(path, ...).")
+
+---------------------------------------------------------------------------------------------
 -- results of a script run: explicit metrics
 ---------------------------------------------------------------------------------------------
 function M.result(metrics)

@@ -397,6 +397,13 @@ describe("qnn.sweep.summary", function()
     assert.has_error(function() qnn.sweep.summary(bad, {metric = "a", print = false}) end,
       "qnn.sweep.summary: " .. bad .. " is not a runs.csv of qnn.sweep (no status and seed columns)")
     assert.has_error(function() qnn.sweep.summary(out .. "/missing.csv", {metric = "acc"}) end)
+    -- qnn.sweep.export: the committed copy summarises the same
+    local copy = qnn.sweep.export(r, out .. "/data/copy.csv")
+    assert.are.equal(out .. "/data/copy.csv", copy)
+    local se = qnn.sweep.summary(copy, {metric = "acc", by = {"x"}, print = false})
+    assert.is_true(math.abs(se.groups[2].mean - s.groups[2].mean) < 1e-12)
+    assert.has_error(function() qnn.sweep.export(out .. "/nope", out .. "/x.csv") end)
+    assert.has_error(function() qnn.sweep.export(r, "") end)
     rmtree(out)
   end)
   it("bootstraps intervals with a seeded stream", function()
