@@ -18,7 +18,7 @@ function C.args(argv)
     elseif s:match("^%-%-out=") then a.out = s:match("=(.*)$")
     elseif s:match("^%-%-save%-epoch=%d+$") then a.save_epoch = tonumber(s:match("=(%d+)"))
     elseif s:match("^%-%-save%-dir=") then a.save_dir = s:match("=(.*)$")
-    elseif s == "--help" or s == "-h" then a.help = true
+    elseif s == "--help" or s == "-h" then a.help = true; qnn.report.script_help()
     else error("unknown argument " .. s .. " (use --quick, --seeds=N, --seed=N, --epochs=N, --out=dir, " ..
       "--save-epoch=E, --save-dir=dir)") end
   end

@@ -16,6 +16,8 @@ end
 
 --- Parses experiment flags. spec (optional) lists extra flags: {name = default}; a boolean
 --- default makes a switch (--name), a number/string one takes a value (--name=v).
+local script_help -- defined below (qnn.report.flags), used by args for --help
+
 function M.args(argv, spec)
   local a = {quick = false, out = "results", help = false}
   local known = {quick = "switch", out = "string", seeds = "number", seed = "number", epochs = "number", help = "switch"}
@@ -33,6 +35,7 @@ function M.args(argv, spec)
     if kind == "switch" then
       if val then error("flag --" .. name .. " takes no value", 2) end
       a[key] = true
+      if key == "help" and (spec or {}).help == nil then script_help(argv) end
     else
       if not val then error("flag --" .. name .. " needs a value (--" .. name .. "=...)", 2) end
       if kind == "number" then
@@ -53,7 +56,38 @@ doc(M.args, "args", "qnn.report.args(arg [, spec]) -> table",
 --- Untyped flags over defaults: --key=value (number if numeric, "true"/"false" as booleans, else
 --- the string) and --key (true). known: nil accepts any name; a list adds names (those whose
 --- default is nil) to the keys of defaults, and anything else raises an error listing them.
+-- --help / -h for a script parsed with qnn.report.flags: prints the script's leading comment
+-- block (its usage text) and ends the script; returns false when argv is not the running
+-- script's own arg table (then the caller gets help = true instead)
+script_help = function(argv)
+  local script = rawget(_G, "arg")
+  if type(script) ~= "table" or type(script[0]) ~= "string" or not script[0]:match("%.lua$") then return false end
+  if argv ~= nil and argv ~= script then return false end
+  local f = io.open(script[0], "r")
+  local lines = {}
+  if f then
+    for line in f:lines() do
+      local c = line:match("^%-%-%s?(.*)$")
+      if not c then break end
+      lines[#lines + 1] = c
+    end
+    f:close()
+  end
+  print(#lines > 0 and table.concat(lines, "\n") or ("usage: " .. script[0] .. " [--key=value ...]"))
+  os.exit(0)
+end
+
+function M.script_help() return script_help(nil) end
+doc(M.script_help, "script_help", "qnn.report.script_help() -> false",
+  "For a running script: prints its leading comment block (the usage text every example starts with) " ..
+  "and exits with status 0. Returns false (and prints nothing) when no script is running (REPL, -e).")
+
 function M.flags(argv, defaults, known)
+  for _, a in ipairs(argv or {}) do
+    if (a == "--help" or a == "-h") and (defaults or {}).help == nil then
+      if not script_help(argv) then return {help = true} end
+    end
+  end
   local o, allowed = {}, nil
   for k, v in pairs(defaults or {}) do o[k] = v end
   if known then
@@ -79,7 +113,9 @@ doc(M.flags, "flags", "qnn.report.flags(arg, defaults [, known]) -> table",
   "arg: the script's arg table; defaults: {name = value}; known: list of further names.\n" ..
   "Untyped flags: --key=value (numbers converted, \"true\"/\"false\" to booleans) and --key (true) over " ..
   "defaults. With known, a name that is neither a key of defaults nor in known raises an error listing " ..
-  "the allowed ones; without it any name is accepted. Arguments not starting with -- are an error.")
+  "the allowed ones; without it any name is accepted. Arguments not starting with -- are an error.\n" ..
+  "--help or -h (unless defaults has a help key): for the running script's own arg, prints the script's " ..
+  "leading comment block and exits 0; for any other table, returns {help = true}.")
 
 --- Sample mean and standard deviation (n - 1 in the denominator).
 function M.mean_std(xs)

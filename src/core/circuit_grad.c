@@ -135,6 +135,30 @@ static void fused1(qnn_state *psi, qnn_state *lam, int q, const double *Ui, doub
 /* Vectorised variant for q >= 1: two consecutive amplitudes (x0, x0 + 1) share bit q, so one
  * 4-double vector holds both; pairs of vectors j0 / j1 = j0 | 2^(q-1) (in vector units). */
 typedef double v4d __attribute__((vector_size(32)));
+
+/* The pair correlation C of one chunk from its accumulator lanes (real / imaginary parts of
+ * the four products; for q = 0 one vector holds both halves of a pair), in a fixed order. */
+static inline void corr_lanes(double *o, int q, v4d e1, v4d e2, v4d f1, v4d f2, v4d g1, v4d g2, v4d h1,
+                              v4d h2) {
+    if (q >= 1) {
+        o[0] = (e1[0] + e1[1]) + (e1[2] + e1[3]), o[1] = (e2[0] - e2[1]) + (e2[2] - e2[3]);
+        o[6] = (f1[0] + f1[1]) + (f1[2] + f1[3]), o[7] = (f2[0] - f2[1]) + (f2[2] - f2[3]);
+        o[2] = (g1[0] + g1[1]) + (g1[2] + g1[3]), o[3] = (g2[0] - g2[1]) + (g2[2] - g2[3]);
+        o[4] = (h1[0] + h1[1]) + (h1[2] + h1[3]), o[5] = (h2[0] - h2[1]) + (h2[2] - h2[3]);
+    } else {
+        o[0] = e1[0] + e1[1], o[1] = e2[0] - e2[1];
+        o[6] = e1[2] + e1[3], o[7] = e2[2] - e2[3];
+        o[2] = g1[0] + g1[1], o[3] = g2[0] - g2[1];
+        o[4] = g1[2] + g1[3], o[5] = g2[2] - g2[3];
+    }
+}
+
+/* chunk results summed in chunk order: the same numbers for any thread count */
+static inline void corr_sum(double C[8], double part[][8], int nch) {
+    for (int j = 0; j < 8; j++) C[j] = 0.0;
+    for (int ch = 0; ch < nch; ch++)
+        for (int j = 0; j < 8; j++) C[j] += part[ch][j];
+}
 /* AVX2 clone chosen at load time when the CPU has it (as in statevec.c: GCC on x86-64 without
  * sanitizers; other compilers build the portable baseline). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
@@ -524,22 +548,9 @@ GRAD_MULTIVERSION static void corr1v(qnn_state *psi, qnn_state *lam, int q, cons
                 L4[i] = Ar * l + Ai * ls + Br * lh + Bi * lhs;
             }
         }
-        double *o = part[ch];
-        if (q >= 1) {
-            o[0] = (e1[0] + e1[1]) + (e1[2] + e1[3]), o[1] = (e2[0] - e2[1]) + (e2[2] - e2[3]);
-            o[6] = (f1[0] + f1[1]) + (f1[2] + f1[3]), o[7] = (f2[0] - f2[1]) + (f2[2] - f2[3]);
-            o[2] = (g1[0] + g1[1]) + (g1[2] + g1[3]), o[3] = (g2[0] - g2[1]) + (g2[2] - g2[3]);
-            o[4] = (h1[0] + h1[1]) + (h1[2] + h1[3]), o[5] = (h2[0] - h2[1]) + (h2[2] - h2[3]);
-        } else {
-            o[0] = e1[0] + e1[1], o[1] = e2[0] - e2[1];
-            o[6] = e1[2] + e1[3], o[7] = e2[2] - e2[3];
-            o[2] = g1[0] + g1[1], o[3] = g2[0] - g2[1];
-            o[4] = g1[2] + g1[3], o[5] = g2[2] - g2[3];
-        }
+        corr_lanes(part[ch], q, e1, e2, f1, f2, g1, g2, h1, h2);
     }
-    for (int j = 0; j < 8; j++) C[j] = 0.0;
-    for (int ch = 0; ch < nch; ch++)
-        for (int j = 0; j < 8; j++) C[j] += part[ch][j];
+    corr_sum(C, part, nch);
 }
 
 static void corr1(qnn_state *psi, qnn_state *lam, int q, const double *Ui, double C[8]) {
@@ -833,22 +844,9 @@ GRAD_MULTIVERSION static void lamstep1(double *lamv, const double *psiv, size_t 
                 g1 += l * vh, g2 += l * vhs; /* lanes: c, d */
             }
         }
-        double *o = part[ch];
-        if (q >= 1) {
-            o[0] = (e1[0] + e1[1]) + (e1[2] + e1[3]), o[1] = (e2[0] - e2[1]) + (e2[2] - e2[3]);
-            o[6] = (f1[0] + f1[1]) + (f1[2] + f1[3]), o[7] = (f2[0] - f2[1]) + (f2[2] - f2[3]);
-            o[2] = (g1[0] + g1[1]) + (g1[2] + g1[3]), o[3] = (g2[0] - g2[1]) + (g2[2] - g2[3]);
-            o[4] = (h1[0] + h1[1]) + (h1[2] + h1[3]), o[5] = (h2[0] - h2[1]) + (h2[2] - h2[3]);
-        } else {
-            o[0] = e1[0] + e1[1], o[1] = e2[0] - e2[1];
-            o[6] = e1[2] + e1[3], o[7] = e2[2] - e2[3];
-            o[2] = g1[0] + g1[1], o[3] = g2[0] - g2[1];
-            o[4] = g1[2] + g1[3], o[5] = g2[2] - g2[3];
-        }
+        corr_lanes(part[ch], q, e1, e2, f1, f2, g1, g2, h1, h2);
     }
-    for (int j = 0; j < 8; j++) C[j] = 0.0;
-    for (int ch = 0; ch < nch; ch++)
-        for (int j = 0; j < 8; j++) C[j] += part[ch][j];
+    corr_sum(C, part, nch);
 }
 
 /* Backward step of a 1-qubit block with parameters from its kept input state pin: lam <- B^+

@@ -120,6 +120,24 @@ static inline double fast_tanh(double x) {
 }
 
 /* sin and cos of h in [-pi/2, pi/2]: Taylor on h/2 in [-pi/4, pi/4], then double angle */
+/* One sampled neuron from its state (c, s) before the weak measurement: outcome probability,
+ * sampled sign d, and the normalised post-measurement amplitudes (authors: |a0|). */
+static inline void qact_sample(double c, double s, double sing, double cg, double sg, double u, int authors,
+                               double *pp, double *out, double *ro, double *w0o, double *w1o) {
+    double p = 0.5 + 0.5 * sing * ((c - s) * (c + s));
+    *pp = p;
+    double d = u < p ? 1.0 : -1.0;
+    *out = d;
+    *ro = d;
+    double a0 = c * (cg + d * sg), a1 = s * (cg - d * sg);
+    double nrm = a0 * a0 + a1 * a1;
+    double inv = 1.0 / sqrt(nrm + 1e-300);
+    a0 *= inv;
+    a1 *= inv;
+    *w0o = authors ? fabs(a0) : a0;
+    *w1o = a1;
+}
+
 static inline void fast_sincos(double h, double *sn, double *cs) {
     double x = 0.5 * h, x2 = x * x;
     double sp = -1.0 / 1307674368000.0;
@@ -201,18 +219,7 @@ static int kernel_block(const kconst *k, int mean, size_t m, const double *z, co
             /* X: (s, c); Y: (-s, c) (global phase i dropped); Z: (c, -s) */
             double c = isx ? s0 : (isy ? -s0 : c0);
             double s = (isx || isy) ? c0 : (isz ? -s0 : s0);
-            double p = 0.5 + 0.5 * sing * ((c - s) * (c + s));
-            pp[j] = p;
-            double d = u[j] < p ? 1.0 : -1.0;
-            out[j] = d;
-            ro[j] = d;
-            double a0 = c * (cg + d * sg), a1 = s * (cg - d * sg);
-            double nrm = a0 * a0 + a1 * a1;
-            double inv = 1.0 / sqrt(nrm + 1e-300);
-            a0 *= inv;
-            a1 *= inv;
-            w0o[j] = authors ? fabs(a0) : a0;
-            w1o[j] = a1;
+            qact_sample(c, s, sing, cg, sg, u[j], authors, pp + j, out + j, ro + j, w0o + j, w1o + j);
         }
         return bad;
     }
@@ -223,18 +230,7 @@ static int kernel_block(const kconst *k, int mean, size_t m, const double *z, co
             double sh, ch;
             fast_sincos(QACT_PI_4 * (rin[j] - t[j]), &sh, &ch); /* half of theta */
             double c = v0[j] * ch - v1[j] * sh, s = v1[j] * ch + v0[j] * sh;
-            double p = 0.5 + 0.5 * sing * ((c - s) * (c + s));
-            pp[j] = p;
-            double d = u[j] < p ? 1.0 : -1.0;
-            out[j] = d;
-            ro[j] = d;
-            double a0 = c * (cg + d * sg), a1 = s * (cg - d * sg);
-            double nrm = a0 * a0 + a1 * a1;
-            double inv = 1.0 / sqrt(nrm + 1e-300);
-            a0 *= inv;
-            a1 *= inv;
-            w0o[j] = authors ? fabs(a0) : a0;
-            w1o[j] = a1;
+            qact_sample(c, s, sing, cg, sg, u[j], authors, pp + j, out + j, ro + j, w0o + j, w1o + j);
         }
         return bad;
     }

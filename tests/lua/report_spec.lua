@@ -23,6 +23,9 @@ describe("qnn.report", function()
     assert.are.equal(4, report.args({"--seed=4"}).seed)
     assert.is_nil(report.args({}).seed)
     assert.has_error(function() report.args({"--seed=x"}) end)
+    -- flags: --help on a table that is not the script's arg gives help = true, no exit
+    assert.are.same({help = true}, report.flags({"--lr=1", "--help"}, {lr = 0}))
+    assert.are.same({help = true}, report.flags({"-h"}, {}, {}))
   end)
 
   it("mean/std and power-law fit", function()

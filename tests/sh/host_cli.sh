@@ -42,6 +42,19 @@ expect "-v then -e" 0 "qnnlab $ver.*after"
 run "$Q" --help
 expect "--help" 0 'usage: qnnlab'
 
+# a script's --help / -h (qnn.report.flags / args): its leading comment block, exit 0, nothing run
+printf -- '-- A tool.\n--   usage: t.lua [--x=1]\nlocal qnn = require "qnn"\nlocal o = qnn.report.flags(arg, {x = 1})\nprint("ran " .. o.x)\n' >"$tmp/t.lua"
+run "$Q" "$tmp/t.lua" --help
+expect "script --help" 0 '^A tool\.'$'\n''  usage: t\.lua \[--x=1\]$'
+run "$Q" "$tmp/t.lua" -h
+expect "script -h" 0 '^A tool\.'
+run "$Q" "$tmp/t.lua" --x=3
+expect "script flags" 0 '^ran 3$'
+run "$Q" examples/anneal_digits.lua --help
+expect "example --help (report.args)" 0 'Digits'
+run "$Q" examples/grover_resolution.lua -h
+expect "example -h (grover_common)" 0 '^Resolution sweep'
+
 run "$Q" -x
 expect "unknown flag -x" 2 '^$' 'unrecognized option.*usage'
 run "$Q" --bogus
