@@ -1,6 +1,6 @@
 -- What the fuzzer leaves out (tests/fuzz/fuzz.lua generates, tests/fuzz/rt.lua runs).
 --
--- never: functions that run programs or scripts by design; random arguments would make the
+-- never: functions that run programs or scripts, or end the process, by design; random arguments would make the
 -- fuzzer execute arbitrary commands. Stays.
 --
 -- known: calls that trip bugs already filed (issue 12) and being fixed elsewhere. Skipped so the
@@ -15,6 +15,7 @@ return {
     ["qnn.sys.run"] = "starts programs",
     ["qnn.report.gnuplot"] = "runs a gnuplot script (gnuplot's ! and system run commands)",
     ["qnn.nq.gnuplot"] = "runs a gnuplot script",
+    ["qnn.report.script_help"] = "ends the process by design (prints the running script's usage, exit 0)",
   },
   known = {
     -- empty: the issue-12 fixes (borrowed objects, size limits) are merged
